@@ -1,0 +1,113 @@
+"""The tidy result schema shared by every metric.
+
+Every measurement becomes rows of one long table with the columns of
+:data:`TIDY_COLUMNS` (in that order), followed by any metric-specific columns.
+Settings that produced the numbers travel in ``DataFrame.attrs``.
+"""
+
+from __future__ import annotations
+
+import math
+import platform
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["TIDY_COLUMNS", "MetricResult", "library_versions", "make_row", "tidy_frame"]
+
+#: Required columns of every results table, in order.
+TIDY_COLUMNS = ("metric", "scope", "dim", "factor", "value", "ci_low", "ci_high", "p_value")
+
+_SCOPES = ("overall", "dim", "factor")
+
+
+def make_row(
+    metric: str,
+    value: float,
+    *,
+    scope: str = "overall",
+    dim: int | None = None,
+    factor: int | None = None,
+    ci_low: float = math.nan,
+    ci_high: float = math.nan,
+    p_value: float = math.nan,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One row of the tidy table; ``extra`` keys become additional columns."""
+    if scope not in _SCOPES:
+        raise ValueError(f"scope must be one of {_SCOPES}, got {scope!r}")
+    return {
+        "metric": metric,
+        "scope": scope,
+        "dim": dim,
+        "factor": factor,
+        "value": float(value),
+        "ci_low": float(ci_low),
+        "ci_high": float(ci_high),
+        "p_value": float(p_value),
+        **extra,
+    }
+
+
+def tidy_frame(rows: Iterable[Mapping[str, Any]], attrs: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """Assemble rows into the tidy table: required columns first, nullable integer indices."""
+    frame = pd.DataFrame(list(rows))
+    for col in TIDY_COLUMNS:
+        if col not in frame.columns:
+            frame[col] = pd.NA if col in ("dim", "factor") else (math.nan if col != "metric" and col != "scope" else "")
+    extra = [c for c in frame.columns if c not in TIDY_COLUMNS]
+    frame = frame[list(TIDY_COLUMNS) + extra]
+    for col in ("dim", "factor"):
+        frame[col] = pd.array(frame[col].tolist(), dtype="Int64")
+    for col in ("value", "ci_low", "ci_high", "p_value"):
+        frame[col] = frame[col].astype(float)
+    frame = frame.reset_index(drop=True)
+    frame.attrs = dict(attrs or {})
+    return frame
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that can change the numbers."""
+    from lps_eval import __version__
+
+    versions = {
+        "lps_eval": __version__,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
+    for mod in ("scipy", "sklearn", "torch", "lightgbm"):
+        module = __import__("sys").modules.get(mod)
+        if module is not None:
+            versions[mod] = getattr(module, "__version__", "unknown")
+    if "sklearn" not in versions:
+        import sklearn
+
+        versions["sklearn"] = sklearn.__version__
+    return versions
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """Base for small result objects: a headline ``value`` plus tidy rows.
+
+    Subclasses implement :meth:`rows`; :meth:`to_frame` turns them into the tidy table
+    with ``settings`` (and library versions) in ``attrs``.
+    """
+
+    value: float
+    settings: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def rows(self) -> list[dict[str, Any]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def to_frame(self) -> pd.DataFrame:
+        """The result as a tidy DataFrame (see :data:`TIDY_COLUMNS`)."""
+        attrs = {**self.settings, "versions": library_versions()}
+        return tidy_frame(self.rows(), attrs=attrs)
+
+    def __float__(self) -> float:
+        return float(self.value)
