@@ -65,9 +65,7 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
     """The run's ``config.json`` as a dict."""
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
-        raise LpsInputError(
-            f"{path} not found; pass a run directory written by `lps-eval train`"
-        )
+        raise LpsInputError(f"{path} not found; pass a run directory written by `lps-eval train`")
     return json.loads(path.read_text())
 
 

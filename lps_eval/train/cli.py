@@ -45,37 +45,72 @@ def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @click.command("train")
-@click.option("--dataset", default="dsprites", show_default=True,
-              help="dsprites (procedural), digits (scikit-learn 8x8) or a .npy image array "
-                   "(N, H, W) or (N, C, H, W).")
-@click.option("--objective", type=click.Choice(["ae", "mmd", "kl"]), default="mmd",
-              show_default=True,
-              help="ae: plain autoencoder; mmd: AE + MMD to --prior; kl: VAE (--beta).")
-@click.option("--prior", default="gaussian", show_default=True,
-              help="Prior spec for --objective mmd: gaussian, uniform(-5, 5), bimodal(5, 1), "
-                   "hybrid(p1; p2; ...), samples:PATH ...")
+@click.option(
+    "--dataset",
+    default="dsprites",
+    show_default=True,
+    help="dsprites (procedural), digits (scikit-learn 8x8) or a .npy image array "
+    "(N, H, W) or (N, C, H, W).",
+)
+@click.option(
+    "--objective",
+    type=click.Choice(["ae", "mmd", "kl"]),
+    default="mmd",
+    show_default=True,
+    help="ae: plain autoencoder; mmd: AE + MMD to --prior; kl: VAE (--beta).",
+)
+@click.option(
+    "--prior",
+    default="gaussian",
+    show_default=True,
+    help="Prior spec for --objective mmd: gaussian, uniform(-5, 5), bimodal(5, 1), "
+    "hybrid(p1; p2; ...), samples:PATH ...",
+)
 @click.option("--latent-dim", type=int, default=5, show_default=True)
 @click.option("--steps", type=int, default=5000, show_default=True)
 @click.option("--batch-size", type=int, default=512, show_default=True)
 @click.option("--lr", type=float, default=5e-4, show_default=True, help="Adam learning rate.")
-@click.option("--mmd-weight", type=float, default=0.3, show_default=True,
-              help="lambda in AE loss + lambda MMD^2.")
-@click.option("--kernel", default="rbf_multiscale", show_default=True,
-              help="MMD kernel (see lps_eval.mmd).")
-@click.option("--beta", type=float, default=1.0, show_default=True,
-              help="KL weight for --objective kl (1 = VAE, 4 = beta-VAE).")
-@click.option("--recon", type=click.Choice(["bce", "mse"]), default="bce", show_default=True,
-              help="Reconstruction loss.")
+@click.option(
+    "--mmd-weight",
+    type=float,
+    default=0.3,
+    show_default=True,
+    help="lambda in AE loss + lambda MMD^2.",
+)
+@click.option(
+    "--kernel", default="rbf_multiscale", show_default=True, help="MMD kernel (see lps_eval.mmd)."
+)
+@click.option(
+    "--beta",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="KL weight for --objective kl (1 = VAE, 4 = beta-VAE).",
+)
+@click.option(
+    "--recon",
+    type=click.Choice(["bce", "mse"]),
+    default="bce",
+    show_default=True,
+    help="Reconstruction loss.",
+)
 @click.option("--width", type=int, default=32, show_default=True, help="Conv channels.")
 @click.option("--hidden", type=int, default=256, show_default=True, help="FC width.")
-@click.option("--eval-size", type=int, default=10000, show_default=True,
-              help="Images encoded into latents.npz.")
+@click.option(
+    "--eval-size",
+    type=int,
+    default=10000,
+    show_default=True,
+    help="Images encoded into latents.npz.",
+)
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto",
-              show_default=True)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
+)
 @click.option("--threads", type=int, default=None, help="torch CPU threads.")
-@click.option("--out", "out", type=click.Path(file_okay=False), required=True,
-              help="Run directory to write.")
+@click.option(
+    "--out", "out", type=click.Path(file_okay=False), required=True, help="Run directory to write."
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_guarded
 def train(**opts: Any) -> None:
@@ -88,12 +123,25 @@ def train(**opts: Any) -> None:
     from lps_eval.train.loop import fit
 
     result = fit(
-        opts["dataset"], objective=opts["objective"], prior=opts["prior"],
-        latent_dim=opts["latent_dim"], steps=opts["steps"], batch_size=opts["batch_size"],
-        lr=opts["lr"], mmd_weight=opts["mmd_weight"], kernel=opts["kernel"],
-        beta=opts["beta"], recon=opts["recon"], width=opts["width"], hidden=opts["hidden"],
-        eval_size=opts["eval_size"], seed=opts["seed"], device=opts["device"],
-        num_threads=opts["threads"], out=opts["out"], progress=not opts["quiet"],
+        opts["dataset"],
+        objective=opts["objective"],
+        prior=opts["prior"],
+        latent_dim=opts["latent_dim"],
+        steps=opts["steps"],
+        batch_size=opts["batch_size"],
+        lr=opts["lr"],
+        mmd_weight=opts["mmd_weight"],
+        kernel=opts["kernel"],
+        beta=opts["beta"],
+        recon=opts["recon"],
+        width=opts["width"],
+        hidden=opts["hidden"],
+        eval_size=opts["eval_size"],
+        seed=opts["seed"],
+        device=opts["device"],
+        num_threads=opts["threads"],
+        out=opts["out"],
+        progress=not opts["quiet"],
     )
     summary = {
         "run_dir": str(result.run_dir),
@@ -109,15 +157,22 @@ def train(**opts: Any) -> None:
 @click.command("encode")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.argument("data", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
-              help="Output .npz (array z) or .npy.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    required=True,
+    help="Output .npz (array z) or .npy.",
+)
 @click.option("--key", default=None, help="Array name inside an .npz input.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu",
-              show_default=True)
+@click.option(
+    "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True
+)
 @click.option("--batch-size", type=int, default=1024, show_default=True)
 @_guarded
-def encode(run_dir: str, data: str, output: str, key: str | None, device: str,
-           batch_size: int) -> None:
+def encode(
+    run_dir: str, data: str, output: str, key: str | None, device: str, batch_size: int
+) -> None:
     """Encode images in DATA with the model in RUN_DIR; write the posterior means z.
 
     DATA is an image array (.npy, .npz, .pt) of shape (N, H, W) or (N, C, H, W) with

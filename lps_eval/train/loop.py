@@ -97,7 +97,11 @@ def encode_images(
 
 
 def encode(
-    run_dir: str | Path, images: Any, *, key: str | None = None, device: str = "cpu",
+    run_dir: str | Path,
+    images: Any,
+    *,
+    key: str | None = None,
+    device: str = "cpu",
     batch_size: int = 1024,
 ) -> np.ndarray:
     """Encode images with a trained run: posterior means (n, d), float32.
@@ -218,7 +222,7 @@ def fit(
 
     from lps_eval.train.checkpoint import save_run
     from lps_eval.train.models import ConvAutoencoder
-    from lps_eval.train.objectives import make_objective, normalize_objective
+    from lps_eval.train.objectives import make_objective
 
     steps = check_positive_int(steps, name="steps")
     batch_size = check_positive_int(batch_size, name="batch_size", minimum=2)
@@ -239,16 +243,28 @@ def fit(
     data_rng = np.random.default_rng(data_seq)
     prior_rng = np.random.default_rng(prior_seq)
     obj = make_objective(
-        objective, latent_dim=latent_dim, prior=prior, mmd_weight=mmd_weight, kernel=kernel,
-        beta=beta, recon=recon, recon_reduction=recon_reduction, rng=prior_rng,
+        objective,
+        latent_dim=latent_dim,
+        prior=prior,
+        mmd_weight=mmd_weight,
+        kernel=kernel,
+        beta=beta,
+        recon=recon,
+        recon_reduction=recon_reduction,
+        rng=prior_rng,
     )
     model = ConvAutoencoder(source.image_shape, latent_dim, width=width, hidden=hidden).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
 
     rows = []
     start = time.perf_counter()
-    bar = tqdm(range(1, steps + 1), desc=f"train {obj.name}", file=sys.stderr,
-               disable=not progress, mininterval=1.0)
+    bar = tqdm(
+        range(1, steps + 1),
+        desc=f"train {obj.name}",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=1.0,
+    )
     model.train()
     for step in bar:
         x = torch.as_tensor(source.images(source.sample_index(batch_size, data_rng)), device=device)
@@ -307,8 +323,9 @@ def fit(
         "factor_names": None if source.factor_names is None else list(source.factor_names),
         "versions": _versions(),
     }
-    result = TrainResult(model=model, z=z, factors=factors, history=history, nmse_db=nmse,
-                         config=config, index=index)
+    result = TrainResult(
+        model=model, z=z, factors=factors, history=history, nmse_db=nmse, config=config, index=index
+    )
     if out is not None:
         latents: dict[str, np.ndarray] = {"z": z, "index": index}
         if factors is not None:
@@ -320,8 +337,9 @@ def fit(
             "final_loss": float(history["loss"].iloc[-5:].mean()),
             "steps": steps,
         }
-        result.run_dir = save_run(out, model=model, config=config, history=history,
-                                  latents=latents, metrics=metrics)
+        result.run_dir = save_run(
+            out, model=model, config=config, history=history, latents=latents, metrics=metrics
+        )
     return result
 
 

@@ -29,7 +29,8 @@ __all__ = ["ConvAutoencoder", "n_stages"]
 
 def n_stages(height: int, width: int) -> int:
     """Number of stride-2 stages that brings min(H, W) down to about 4 pixels (at least 1)."""
-    return max(1, int(math.floor(math.log2(min(height, width) / 4.0))) if min(height, width) >= 8 else 1)
+    smallest = min(height, width)
+    return max(1, math.floor(math.log2(smallest / 4.0))) if smallest >= 8 else 1
 
 
 class ConvAutoencoder(nn.Module):
@@ -84,8 +85,14 @@ class ConvAutoencoder(nn.Module):
             in_h, in_w = sizes[i]
             pad = (out_h - 2 * in_h, out_w - 2 * in_w)  # 0 or 1 for odd sizes
             dec.append(
-                nn.ConvTranspose2d(chans[i], chans[i - 1] if i > 1 else c, 4, stride=2,
-                                   padding=1, output_padding=pad)
+                nn.ConvTranspose2d(
+                    chans[i],
+                    chans[i - 1] if i > 1 else c,
+                    4,
+                    stride=2,
+                    padding=1,
+                    output_padding=pad,
+                )
             )
             if i > 1:
                 dec.append(nn.ReLU())

@@ -97,8 +97,11 @@ class Objective:
             reg = self._mmd(z) if self.name == "mmd" else torch.zeros((), device=x.device)
         recon = recon_loss(model.decode(z), x, kind=self.recon, reduction=self.recon_reduction)
         total = recon + self.weight * reg if self.name != "ae" else recon
-        return total, {"loss": float(total.detach()), "recon": float(recon.detach()),
-                       "reg": float(reg.detach())}
+        return total, {
+            "loss": float(total.detach()),
+            "recon": float(recon.detach()),
+            "reg": float(reg.detach()),
+        }
 
     def _mmd(self, z: torch.Tensor) -> torch.Tensor:
         from lps_eval.mmd import mmd2
@@ -169,8 +172,14 @@ def make_objective(
             "for other priors"
         )
     return Objective(
-        name=key, recon=recon, recon_reduction=reduction, mmd_weight=float(mmd_weight),
-        kernel=kernel, beta=float(beta), prior=prior_obj, rng=rng,
+        name=key,
+        recon=recon,
+        recon_reduction=reduction,
+        mmd_weight=float(mmd_weight),
+        kernel=kernel,
+        beta=float(beta),
+        prior=prior_obj,
+        rng=rng,
     )
 
 
