@@ -11,6 +11,6 @@ Three questions about latent codes ``z`` (rows = samples, columns = dimensions):
 
 __version__ = "0.1.0"
 
-from lps_eval._validation import LpsInputError, LpsInputWarning  # noqa: E402
+from lps_eval._validation import LpsInputError, LpsInputWarning
 
 __all__ = ["LpsInputError", "LpsInputWarning", "__version__"]

@@ -17,15 +17,15 @@ def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None:
-        raise LpsInputError("seed must be an integer (results are reproducible by design), got None")
+        raise LpsInputError(
+            "seed must be an integer (results are reproducible by design), got None"
+        )
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise LpsInputError(f"seed must be a non-negative integer, got {seed!r}")
     return np.random.default_rng(int(seed))
 
 
-def subsample_rows(
-    n: int, max_samples: int | None, rng: np.random.Generator
-) -> np.ndarray | None:
+def subsample_rows(n: int, max_samples: int | None, rng: np.random.Generator) -> np.ndarray | None:
     """Indices of a uniform random subset of ``max_samples`` rows, or None to keep all."""
     if max_samples is None:
         return None

@@ -19,9 +19,9 @@ __all__ = [
     "LpsInputWarning",
     "as_numpy",
     "check_factors",
+    "check_fraction",
     "check_latents",
     "check_positive_int",
-    "check_fraction",
 ]
 
 
@@ -75,9 +75,7 @@ def _to_float(arr: np.ndarray, *, name: str) -> np.ndarray:
         return arr.astype(np.float64, copy=False)
     if kind == "c":
         raise LpsInputError(f"{name} is complex; pass real-valued latents (e.g. np.real(z))")
-    raise LpsInputError(
-        f"{name} has non-numeric dtype {arr.dtype}; pass a numeric array of floats"
-    )
+    raise LpsInputError(f"{name} has non-numeric dtype {arr.dtype}; pass a numeric array of floats")
 
 
 def check_latents(

@@ -15,7 +15,7 @@ import numpy as np
 
 from lps_eval._validation import LpsInputError, as_numpy
 
-__all__ = ["SUPPORTED_SUFFIXES", "load_array", "load_table"]
+__all__ = ["SUPPORTED_SUFFIXES", "load_array", "load_factors", "load_table"]
 
 SUPPORTED_SUFFIXES = (".npy", ".npz", ".csv", ".parquet", ".pt", ".pth")
 
@@ -52,7 +52,9 @@ def load_table(path: str | Path, key: str | None = None) -> tuple[np.ndarray, li
     if not path.exists():
         raise LpsInputError(f"file not found: {path}; check the path")
     if path.is_dir():
-        raise LpsInputError(f"{path} is a directory; pass an array file ({', '.join(SUPPORTED_SUFFIXES)})")
+        raise LpsInputError(
+            f"{path} is a directory; pass an array file ({', '.join(SUPPORTED_SUFFIXES)})"
+        )
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise LpsInputError(
@@ -77,6 +79,27 @@ def load_table(path: str | Path, key: str | None = None) -> tuple[np.ndarray, li
     if suffix not in (".npz", ".pt", ".pth") and key is not None:
         raise LpsInputError(f"--key is only meaningful for .npz and .pt files, not {suffix}")
     return as_numpy(array, name=str(path)), names
+
+
+def load_factors(path: str | Path, key: str | None = None) -> tuple[np.ndarray, list[str] | None]:
+    """Load ground-truth factors and their names.
+
+    Names come from a CSV header, parquet columns, or, for an ``.npz`` holding several
+    1-D arrays of equal length (one per factor) and no ``key``, from the array names.
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".npz" and key is None and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                arrays = {name: archive[name] for name in archive.files}
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            raise LpsInputError(f"could not read {path} as .npz: {exc}") from None
+        if len(arrays) > 1:
+            lengths = {a.shape[0] if a.ndim else -1 for a in arrays.values()}
+            if all(a.ndim == 1 for a in arrays.values()) and len(lengths) == 1:
+                names = list(arrays)
+                return np.column_stack([arrays[k] for k in names]), names
+    return load_table(path, key=key)
 
 
 def _load_npy(path: Path, key: str | None):
@@ -108,7 +131,9 @@ def _load_npz(path: Path, key: str | None):
             return archive[key], None
         except ValueError as exc:
             if "pickle" in str(exc).lower():
-                raise LpsInputError(f"array {key!r} in {path} holds Python objects; save numeric arrays") from None
+                raise LpsInputError(
+                    f"array {key!r} in {path} holds Python objects; save numeric arrays"
+                ) from None
             raise
 
 
@@ -139,7 +164,9 @@ def _load_parquet(path: Path, key: str | None):
         raise LpsInputError("reading .parquet needs pyarrow: pip install 'lps-eval[io]'") from None
     non_numeric = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
     if non_numeric:
-        raise LpsInputError(f"{path} has non-numeric column(s) {non_numeric[:5]}; keep only numeric columns")
+        raise LpsInputError(
+            f"{path} has non-numeric column(s) {non_numeric[:5]}; keep only numeric columns"
+        )
     return frame.to_numpy(), [str(c) for c in frame.columns]
 
 
@@ -166,7 +193,9 @@ def _load_torch(path: Path, key: str | None):
                 )
             key = next(iter(tensors))
         if key not in tensors:
-            raise LpsInputError(f"{path} has no tensor {key!r}; available: {', '.join(map(str, tensors))}")
+            raise LpsInputError(
+                f"{path} has no tensor {key!r}; available: {', '.join(map(str, tensors))}"
+            )
         obj = tensors[key]
     if not isinstance(obj, torch.Tensor):
         raise LpsInputError(f"{path} holds a {type(obj).__name__}, not a tensor; save a tensor")

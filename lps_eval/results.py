@@ -16,12 +16,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["TIDY_COLUMNS", "MetricResult", "library_versions", "make_row", "tidy_frame"]
+__all__ = [
+    "TIDY_COLUMNS",
+    "MetricResult",
+    "RowsResult",
+    "library_versions",
+    "make_row",
+    "tidy_frame",
+]
 
 #: Required columns of every results table, in order.
 TIDY_COLUMNS = ("metric", "scope", "dim", "factor", "value", "ci_low", "ci_high", "p_value")
 
 _SCOPES = ("overall", "dim", "factor")
+
+#: Integer index columns, stored as nullable integers so "missing" stays missing.
+INDEX_COLUMNS = ("dim", "factor", "source_dim")
 
 
 def make_row(
@@ -52,16 +62,24 @@ def make_row(
     }
 
 
-def tidy_frame(rows: Iterable[Mapping[str, Any]], attrs: Mapping[str, Any] | None = None) -> pd.DataFrame:
+def tidy_frame(
+    rows: Iterable[Mapping[str, Any]], attrs: Mapping[str, Any] | None = None
+) -> pd.DataFrame:
     """Assemble rows into the tidy table: required columns first, nullable integer indices."""
     frame = pd.DataFrame(list(rows))
     for col in TIDY_COLUMNS:
         if col not in frame.columns:
-            frame[col] = pd.NA if col in ("dim", "factor") else (math.nan if col != "metric" and col != "scope" else "")
+            frame[col] = (
+                pd.NA
+                if col in ("dim", "factor")
+                else (math.nan if col != "metric" and col != "scope" else "")
+            )
     extra = [c for c in frame.columns if c not in TIDY_COLUMNS]
     frame = frame[list(TIDY_COLUMNS) + extra]
-    for col in ("dim", "factor"):
-        frame[col] = pd.array(frame[col].tolist(), dtype="Int64")
+    for col in INDEX_COLUMNS:
+        if col in frame.columns:
+            values = [None if v is None or v is pd.NA or v != v else int(v) for v in frame[col]]
+            frame[col] = pd.array(values, dtype="Int64")
     for col in ("value", "ci_low", "ci_high", "p_value"):
         frame[col] = frame[col].astype(float)
     frame = frame.reset_index(drop=True)
@@ -111,3 +129,13 @@ class MetricResult:
 
     def __float__(self) -> float:
         return float(self.value)
+
+
+@dataclass(frozen=True)
+class RowsResult(MetricResult):
+    """A result whose tidy rows are given directly (derived quantities, composites)."""
+
+    table: tuple[dict[str, Any], ...] = ()
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.table]

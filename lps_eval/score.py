@@ -17,7 +17,7 @@ import pandas as pd
 from lps_eval._validation import LpsInputError, check_factors, check_latents
 from lps_eval.results import MetricResult, library_versions, tidy_frame
 
-__all__ = ["ScoreContext", "register_section", "score", "available_metrics"]
+__all__ = ["ScoreContext", "available_metrics", "register_section", "score"]
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,9 @@ def _load_sections() -> None:
     import lps_eval.lps  # noqa: F401
 
 
-def _select(metrics: Sequence[str] | str | None, has_factors: bool) -> list[tuple[_Section, set[str] | None]]:
+def _select(
+    metrics: Sequence[str] | str | None, has_factors: bool
+) -> list[tuple[_Section, set[str] | None]]:
     if metrics is None:
         return [
             (s, None)
@@ -193,7 +195,8 @@ def score(
             if subset is not None:
                 frame = frame[frame["metric"].isin(subset)]
             frames.append(frame)
-            settings.setdefault("sections", {})[section.name] = _jsonable(result.settings)
+            key = result.settings.get("metric", section.name)
+            settings.setdefault("settings", {})[key] = _jsonable(result.settings)
     rows = [r for f in frames for r in f.to_dict("records")]
     return tidy_frame(rows, attrs={**settings, "versions": library_versions()})
 

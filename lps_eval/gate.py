@@ -1,0 +1,156 @@
+"""Quality gates: ``METRIC[.COLUMN] OP NUMBER`` thresholds checked against a results table.
+
+The grammar is tiny and parsed with one regular expression, never evaluated as code::
+
+    expression := metric [ "." column ] op number
+    metric     := snake_case name of a metric row (its ``overall`` row is checked)
+    column     := value | ci_low | ci_high | p_value        (default: value)
+    op         := "<" | "<=" | ">" | ">="
+    number     := a decimal or scientific-notation float
+
+A gate *fails* when the comparison is true (``--fail-if 'lps > 0.2'``), and also when
+the value is missing (NaN): a gate never passes on a number that was not computed.
+Thresholds can live in ``[tool.lps-eval]`` of pyproject.toml as ``fail-if = [...]``.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lps_eval._validation import LpsInputError
+
+__all__ = ["Gate", "GateOutcome", "check_gates", "load_config", "parse_gate"]
+
+COLUMNS = ("value", "ci_low", "ci_high", "p_value")
+_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+_PATTERN = re.compile(
+    r"""^\s*(?P<metric>[a-z][a-z0-9_]*)
+        (?:\.(?P<column>[a-z_]+))?
+        \s*(?P<op><=|>=|<|>)\s*
+        (?P<number>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*$""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Gate:
+    """A parsed threshold expression."""
+
+    metric: str
+    column: str
+    op: str
+    threshold: float
+    expression: str
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """A gate checked against a table: ``failed`` is True when the threshold was crossed."""
+
+    expression: str
+    metric: str
+    column: str
+    op: str
+    threshold: float
+    value: float
+    failed: bool
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["value"] = None if math.isnan(self.value) else self.value
+        return out
+
+
+def parse_gate(expression: str) -> Gate:
+    """Parse ``METRIC[.COLUMN] OP NUMBER``; raises :class:`LpsInputError` when malformed."""
+    match = _PATTERN.match(expression)
+    if match is None:
+        raise LpsInputError(
+            f"malformed gate {expression!r}; write METRIC[.COLUMN] OP NUMBER with OP one of "
+            "< <= > >=, e.g. 'lps > 0.2' or 'mmd.p_value < 0.01'"
+        )
+    column = match["column"] or "value"
+    if column not in COLUMNS:
+        raise LpsInputError(
+            f"gate {expression!r} names column {column!r}; choose one of {', '.join(COLUMNS)}"
+        )
+    return Gate(match["metric"], column, match["op"], float(match["number"]), expression.strip())
+
+
+def check_gates(table: pd.DataFrame, gates: list[Gate]) -> list[GateOutcome]:
+    """Check every gate against the ``overall`` row of its metric."""
+    overall = table[table["scope"] == "overall"]
+    outcomes = []
+    for gate in gates:
+        rows = overall[overall["metric"] == gate.metric]
+        if rows.empty:
+            known = ", ".join(sorted(overall["metric"].unique()))
+            raise LpsInputError(
+                f"gate {gate.expression!r} names metric {gate.metric!r}, which was not computed; "
+                f"computed: {known}"
+            )
+        value = float(rows[gate.column].iloc[0])
+        if math.isnan(value):
+            failed, reason = True, f"{gate.metric}.{gate.column} is missing (NaN), cannot pass"
+        else:
+            failed = bool(_OPS[gate.op](value, gate.threshold))
+            verdict = "failed" if failed else "passed"
+            reason = (
+                f"{gate.metric}.{gate.column} = {value!r} {gate.op} {gate.threshold!r}: {verdict}"
+            )
+        outcomes.append(
+            GateOutcome(
+                gate.expression,
+                gate.metric,
+                gate.column,
+                gate.op,
+                gate.threshold,
+                value,
+                failed,
+                reason,
+            )
+        )
+    return outcomes
+
+
+def find_pyproject(start: Path | None = None) -> Path | None:
+    """The nearest pyproject.toml in ``start`` or its parents."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(path: Path | None) -> dict[str, Any]:
+    """Read ``[tool.lps-eval]`` from a pyproject.toml (empty dict when absent)."""
+    if path is None:
+        return {}
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise LpsInputError(f"could not read {path}: {exc}") from None
+    config = data.get("tool", {}).get("lps-eval", {})
+    if not isinstance(config, dict):
+        raise LpsInputError(f"[tool.lps-eval] in {path} must be a table")
+    fail_if = config.get("fail-if", [])
+    if isinstance(fail_if, str):
+        fail_if = [fail_if]
+    if not isinstance(fail_if, list) or not all(isinstance(e, str) for e in fail_if):
+        raise LpsInputError(f"[tool.lps-eval] fail-if in {path} must be a list of strings")
+    return {**config, "fail-if": fail_if}

@@ -1,0 +1,486 @@
+"""Latent Predictability Score (LPS): how well each latent dimension is predicted by the others.
+
+For each dimension ``i`` a regressor ``f_i`` is fitted on a training split to predict
+``z_i`` from ``z_{-i}`` and scored on the held-out split by
+
+    R2_i = 1 - sum (z_i - f_i(z_{-i}))^2 / sum (z_i - mean(z_i))^2
+
+and ``LPS = mean_i R2_i`` (plain mean, not clipped, so it can be slightly negative).
+Lower is more mutually independent; with the optimal regressor ``R2_i`` is the
+nonlinear correlation ratio ``Var(E[z_i | z_{-i}]) / Var(z_i)``.
+
+Reference: Fruytier et al., "Sculpting Latent Spaces With MMD: Disentanglement With
+Programmable Priors", arXiv:2510.11953 (2025). Related: Schmidhuber (1992),
+predictability minimization; Yeats et al. (ECCV 2022), NashAE.
+
+Beyond the paper, every result carries how far it can be trusted: bootstrap intervals
+over the held-out rows, the *null level* (LPS of the same data with each column shuffled
+independently: the estimator's bias at this N and d), and the linear predictability
+structure (which dimensions explain which).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from lps_eval._random import make_rng, subsample_rows
+from lps_eval._validation import (
+    LpsInputError,
+    LpsInputWarning,
+    check_fraction,
+    check_latents,
+    check_positive_int,
+    constant_columns,
+)
+from lps_eval.predictors import get_predictor
+from lps_eval.predictors.linear import LinearPredictor
+from lps_eval.results import MetricResult, RowsResult, make_row
+
+__all__ = ["LpsResult", "bootstrap_r2", "linear_structure", "lps", "r2_per_column"]
+
+#: Fewest held-out and training rows LPS accepts.
+MIN_TEST_ROWS = 5
+MIN_TRAIN_ROWS = 10
+
+
+@dataclass(frozen=True)
+class LpsResult(MetricResult):
+    """Result of :func:`lps`.
+
+    Attributes
+    ----------
+    value : float
+        LPS, the mean held-out R2 over non-constant dimensions.
+    per_dim : numpy.ndarray of shape (d,)
+        Held-out R2 of every dimension (NaN for constant dimensions).
+    ci_low, ci_high : float
+        Bootstrap percentile interval of LPS (NaN when ``n_boot=0``).
+    per_dim_ci : numpy.ndarray of shape (d, 2)
+        Bootstrap interval of every per-dimension R2.
+    null_value : float
+        LPS of the column-shuffled data (NaN when ``null=False``).
+    null_ci : tuple of float
+        Bootstrap interval of the null level.
+    structure : numpy.ndarray of shape (d, d) or None
+        ``structure[i, j]`` = drop in linear R2 of dimension ``i`` when dimension ``j`` is
+        removed from its predictors (unique linear contribution of ``j``; 0 on the diagonal).
+    """
+
+    per_dim: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
+    ci_low: float = math.nan
+    ci_high: float = math.nan
+    per_dim_ci: np.ndarray = field(default_factory=lambda: np.empty((0, 2)), repr=False)
+    null_value: float = math.nan
+    null_ci: tuple[float, float] = (math.nan, math.nan)
+    structure: np.ndarray | None = field(default=None, repr=False)
+    metric: str = "lps"
+
+    def rows(self) -> list[dict[str, Any]]:
+        predictor = self.settings.get("predictor", "")
+        name = self.metric
+        out = [
+            make_row(
+                name, self.value, ci_low=self.ci_low, ci_high=self.ci_high, predictor=predictor
+            )
+        ]
+        out += [
+            make_row(name, r2, scope="dim", dim=i, ci_low=lo, ci_high=hi, predictor=predictor)
+            for i, (r2, (lo, hi)) in enumerate(zip(self.per_dim, self.per_dim_ci))
+        ]
+        if not math.isnan(self.null_value):
+            out.append(
+                make_row(
+                    f"{name}_null",
+                    self.null_value,
+                    ci_low=self.null_ci[0],
+                    ci_high=self.null_ci[1],
+                    predictor=predictor,
+                )
+            )
+        if self.structure is not None:
+            d = self.structure.shape[0]
+            out += [
+                make_row(
+                    "lps_structure",
+                    self.structure[i, j],
+                    scope="dim",
+                    dim=i,
+                    source_dim=j,
+                    predictor="linear",
+                )
+                for i in range(d)
+                for j in range(d)
+                if i != j
+            ]
+        return out
+
+
+def r2_per_column(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
+    """Held-out ``R2 = 1 - SS_res / SS_tot`` for every column (NaN where ``SS_tot = 0``)."""
+    ss_res = ((y_true - y_pred) ** 2).sum(axis=0)
+    ss_tot = ((y_true - y_true.mean(axis=0)) ** 2).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.nan)
+
+
+def bootstrap_r2(
+    y_true: np.ndarray, y_pred: np.ndarray, *, n_boot: int, rng: np.random.Generator
+) -> np.ndarray:
+    """R2 of every column on ``n_boot`` bootstrap resamples of the held-out rows.
+
+    Vectorized with resampling counts: for count matrix ``W`` (n_boot x n),
+    ``SS_res_b = W r^2`` and ``SS_tot_b = W y^2 - (W y)^2 / n``, so no resample is
+    materialized.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n_boot, d)
+    """
+    n = y_true.shape[0]
+    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
+    centered = y_true - y_true.mean(axis=0)  # shift for numerical stability; R2 unchanged
+    ss_res = counts @ (y_true - y_pred) ** 2
+    s1 = counts @ centered
+    ss_tot = counts @ centered**2 - s1**2 / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.nan)
+
+
+def linear_structure(train: np.ndarray, *, ridge: float = 1e-8) -> np.ndarray:
+    """Unique linear contribution of every dimension to every other.
+
+    With precision ``P`` and partial correlation ``rho_ij = -P_ij / sqrt(P_ii P_jj)``,
+    dropping predictor ``j`` from the regression of ``i`` lowers its R2 by
+    ``(1 - R2_i) rho_ij^2 / (1 - rho_ij^2)``, with ``R2_i = 1 - 1 / (S_ii P_ii)``.
+
+    Returns
+    -------
+    numpy.ndarray of shape (d, d), zero diagonal.
+    """
+    cov = np.cov(train, rowvar=False)
+    prec = LinearPredictor(ridge=ridge).precision(train)
+    diag = np.diag(prec)
+    r2 = 1.0 - 1.0 / (np.diag(cov) * diag)
+    partial_sq = prec**2 / np.outer(diag, diag)
+    np.fill_diagonal(partial_sq, 0.0)
+    partial_sq = np.clip(partial_sq, 0.0, 1.0 - 1e-15)
+    return (1.0 - r2)[:, None] * partial_sq / (1.0 - partial_sq)
+
+
+def canonical_order(z: np.ndarray) -> np.ndarray:
+    """A row order that depends only on the set of rows, not on their given order.
+
+    Rows are sorted by their sum of squared per-column z-scores (summed in sorted order),
+    a key unchanged by reordering dimensions, affine rescaling of any dimension, and
+    reordering samples. Splits drawn on this order make LPS exactly invariant to all three.
+    """
+    std = z.std(axis=0)
+    std[std == 0] = 1.0
+    sq = ((z - z.mean(axis=0)) / std) ** 2
+    key = np.sort(sq, axis=1).sum(axis=1)
+    return np.argsort(key, kind="stable")
+
+
+def _percentile_ci(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
+    alpha = (1.0 - confidence) / 2.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (constant dims)
+        low, high = np.nanquantile(samples, [alpha, 1.0 - alpha], axis=0)
+    return low, high
+
+
+def _standardize(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mean = train.mean(axis=0)
+    std = train.std(axis=0)
+    std[std == 0] = 1.0
+    return (train - mean) / std, (test - mean) / std
+
+
+def _shuffle_columns(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Permute every column independently: keeps marginals, destroys all dependence."""
+    idx = rng.permuted(np.tile(np.arange(z.shape[0])[:, None], (1, z.shape[1])), axis=0)
+    return np.take_along_axis(z, idx, axis=0)
+
+
+def lps(
+    z: Any,
+    *,
+    predictor: Any = "hgb",
+    predictor_params: dict[str, Any] | None = None,
+    test_size: float = 0.25,
+    max_samples: int | None = 10_000,
+    n_boot: int = 200,
+    confidence: float = 0.95,
+    null: bool = True,
+    null_dims: int | None = 8,
+    structure: bool = True,
+    seed: int = 0,
+) -> LpsResult:
+    """Latent Predictability Score with intervals, null level and structure.
+
+    Parameters
+    ----------
+    z : array-like of shape (n_samples, n_dims)
+        Latent codes, rows are samples; at least 2 dimensions.
+    predictor : str or object, default "hgb"
+        ``"linear"`` (closed form, all d regressions from one inverse), ``"hgb"``
+        (HistGradientBoosting, the default nonlinear predictor), ``"mlp"``, ``"knn"``,
+        ``"lightgbm"`` (paper's LPS-lgbm), ``"torch"`` (one batched network for all d),
+        a scikit-learn regressor instance, or any object with ``fit_predict``.
+    predictor_params : dict, optional
+        Options for a predictor given by name (e.g. ``{"max_iter": 50}``).
+    test_size : float, default 0.25
+        Held-out fraction.
+    max_samples : int or None, default 10_000
+        Random subsample of rows used (None = all). The linear predictor is cheap enough
+        for ``None`` at any size.
+    n_boot : int, default 200
+        Bootstrap resamples of the held-out rows for the intervals (0 = none).
+    confidence : float, default 0.95
+        Interval coverage.
+    null : bool, default True
+        Also compute the null level: LPS of the same rows with each column shuffled
+        independently (same split, same predictor).
+    null_dims : int or None, default 8
+        Fit the null for at most this many randomly chosen target dimensions (None = all);
+        under the null every dimension's R2 has the same role, so a subset estimates the
+        level at a fraction of the cost.
+    structure : bool, default True
+        Compute the d x d linear predictability structure (see :func:`linear_structure`).
+    seed : int, default 0
+        Seeds the subsample, the split, the bootstrap, the shuffles and the predictor.
+
+    Returns
+    -------
+    LpsResult
+        ``.value``, ``.per_dim``, intervals, ``.null_value``, ``.structure``,
+        ``.to_frame()``; ``.settings`` records every choice.
+
+    Notes
+    -----
+    Inputs are standardized with training-split statistics. Rows are put in a canonical
+    order before the seeded split, so the result does not depend on the order of samples
+    or dimensions, nor on affine rescaling of a dimension (exactly so for the linear
+    predictor). Constant dimensions carry no information: they get R2 = NaN, are left out
+    of the mean and of every other dimension's predictors, with a warning.
+
+    Examples
+    --------
+    >>> import numpy as np, lps_eval
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.normal(size=(5000, 1))
+    >>> z = np.hstack([x, x + 0.5 * rng.normal(size=(5000, 1)), rng.normal(size=(5000, 1))])
+    >>> res = lps_eval.lps(z, predictor="linear")
+    >>> np.round(res.per_dim, 1)
+    array([0.8, 0.8, 0. ])
+    """
+    z = check_latents(z, min_samples=MIN_TRAIN_ROWS + MIN_TEST_ROWS, min_dims=2)
+    test_size = check_fraction(test_size, name="test_size")
+    n_boot = check_positive_int(n_boot, name="n_boot", minimum=0)
+    confidence = check_fraction(confidence, name="confidence")
+    if null_dims is not None:
+        null_dims = check_positive_int(null_dims, name="null_dims")
+    model = get_predictor(predictor, **(predictor_params or {}))
+    rng = make_rng(seed)
+    n_total, d = z.shape
+
+    z = z[canonical_order(z)]
+    keep = subsample_rows(n_total, max_samples, rng)
+    if keep is not None:
+        z = z[keep]
+    n = z.shape[0]
+    n_test = int(round(test_size * n))
+    if n_test < MIN_TEST_ROWS or n - n_test < MIN_TRAIN_ROWS:
+        raise LpsInputError(
+            f"{n} samples with test_size={test_size} leave {n_test} held-out and {n - n_test} "
+            f"training rows; LPS needs >= {MIN_TEST_ROWS} and >= {MIN_TRAIN_ROWS}: encode more "
+            "samples or change test_size"
+        )
+    order = rng.permutation(n)
+    test_idx, train_idx = np.sort(order[:n_test]), np.sort(order[n_test:])
+
+    const = np.union1d(constant_columns(z[train_idx]), constant_columns(z[test_idx]))
+    active = np.setdiff1d(np.arange(d), const)
+    if const.size:
+        warnings.warn(
+            f"constant latent dimension(s) {const.tolist()} (in the training or held-out "
+            "split) have no R2; they are left out of LPS and of the other predictors",
+            LpsInputWarning,
+            stacklevel=2,
+        )
+    if active.size < 2:
+        raise LpsInputError(
+            f"only {active.size} non-constant dimension(s); LPS needs at least 2 varying dimensions"
+        )
+    train, test = _standardize(z[train_idx][:, active], z[test_idx][:, active])
+    model_seed = int(rng.integers(2**31 - 1))
+    pred = model.fit_predict(train, test, seed=model_seed)
+    r2_active = r2_per_column(test, pred)
+
+    per_dim = np.full(d, np.nan)
+    per_dim[active] = r2_active
+    value = float(np.nanmean(r2_active))
+    per_dim_ci = np.full((d, 2), np.nan)
+    ci = (math.nan, math.nan)
+    boot_rng = np.random.default_rng(rng.integers(2**63 - 1))
+    if n_boot:
+        boot = bootstrap_r2(test, pred, n_boot=n_boot, rng=boot_rng)
+        low, high = _percentile_ci(boot, confidence)
+        per_dim_ci[active] = np.column_stack([low, high])
+        ci = tuple(float(v) for v in _percentile_ci(np.nanmean(boot, axis=1), confidence))
+
+    null_value, null_ci, null_targets = math.nan, (math.nan, math.nan), None
+    null_rng = np.random.default_rng(rng.integers(2**63 - 1))
+    if null:
+        null_value, null_ci, null_targets = _null_level(
+            train, test, model, null_dims, null_rng, model_seed, n_boot, confidence
+        )
+
+    struct = None
+    if structure:
+        struct = np.full((d, d), np.nan)
+        struct[np.ix_(active, active)] = linear_structure(train)
+
+    settings = {
+        "metric": "lps",
+        **model.settings(),
+        "test_size": test_size,
+        "max_samples": max_samples,
+        "n_samples_total": int(n_total),
+        "n_samples_used": int(n),
+        "n_train": int(n - n_test),
+        "n_test": int(n_test),
+        "n_dims": int(d),
+        "constant_dims": const.tolist(),
+        "standardize": True,
+        "n_boot": n_boot,
+        "confidence": confidence,
+        "interval": "bootstrap percentile over held-out rows (predictions fixed)",
+        "null": null,
+        "null_dims": null_dims,
+        "null_target_dims": None if null_targets is None else active[null_targets].tolist(),
+        "seed": seed,
+    }
+    return LpsResult(
+        value=value,
+        settings=settings,
+        per_dim=per_dim,
+        ci_low=ci[0],
+        ci_high=ci[1],
+        per_dim_ci=per_dim_ci,
+        null_value=null_value,
+        null_ci=null_ci,
+        structure=struct,
+    )
+
+
+def _null_level(train, test, model, null_dims, rng, model_seed, n_boot, confidence):
+    """LPS of the column-shuffled split: what the estimator reports for independent data."""
+    n_train = train.shape[0]
+    shuffled = _shuffle_columns(np.vstack([train, test]), rng)
+    s_train, s_test = shuffled[:n_train], shuffled[n_train:]
+    d = train.shape[1]
+    targets = np.arange(d)
+    if null_dims is not None and null_dims < d:
+        targets = np.sort(rng.choice(d, size=null_dims, replace=False))
+    pred = _predict_targets(model, s_train, s_test, targets, model_seed)
+    r2 = r2_per_column(s_test[:, targets], pred)
+    value = float(np.nanmean(r2))
+    ci = (math.nan, math.nan)
+    if n_boot:
+        boot = bootstrap_r2(s_test[:, targets], pred, n_boot=n_boot, rng=rng)
+        ci = tuple(float(v) for v in _percentile_ci(np.nanmean(boot, axis=1), confidence))
+    return value, ci, targets
+
+
+def _predict_targets(model, train, test, targets, seed):
+    """Predictions for a subset of target columns, each from all other columns.
+
+    Per-dimension models (``fit_predict_columns``) fit only the requested targets;
+    batched and closed-form predictors predict every column in one go anyway.
+    """
+    fit_columns = getattr(model, "fit_predict_columns", None)
+    if fit_columns is not None:
+        return fit_columns(train, test, targets, seed=seed)
+    return model.fit_predict(train, test, seed=seed)[:, targets]
+
+
+# --- lps_eval.score integration ------------------------------------------------------
+
+_SCORE_OPTIONS = (
+    "predictor",
+    "predictor_params",
+    "test_size",
+    "lps_max_samples",
+    "n_boot",
+    "confidence",
+    "null",
+    "null_dims",
+)
+
+
+def _score_section(ctx) -> list[MetricResult]:
+    """LPS with the chosen predictor, the linear LPS on every row beside it, and their gap."""
+    opts = ctx.options
+    common = {
+        "test_size": opts.get("test_size", 0.25),
+        "n_boot": opts.get("n_boot", 200),
+        "confidence": opts.get("confidence", 0.95),
+        "null": opts.get("null", True),
+        "seed": ctx.seed,
+    }
+    if ctx.z.shape[1] < 2:
+        raise LpsInputError(
+            "LPS needs at least 2 latent dimensions, z has 1; to test prior matching alone "
+            "use metrics=['mmd'] (CLI: --metrics mmd)"
+        )
+    linear = lps(ctx.z, predictor="linear", max_samples=None, structure=True, **common)
+    linear = replace(linear, metric="lps_linear")
+    predictor = opts.get("predictor", "hgb")
+    if isinstance(predictor, str) and predictor == "linear":
+        return [replace(linear, metric="lps")]
+    main = lps(
+        ctx.z,
+        predictor=predictor,
+        predictor_params=opts.get("predictor_params"),
+        max_samples=opts.get("lps_max_samples", 10_000),
+        null_dims=opts.get("null_dims", 8),
+        structure=False,
+        **common,
+    )
+    gap = RowsResult(
+        value=main.value - linear.value,
+        settings={"metric": "lps_nonlinear_gap", "definition": "lps - lps_linear"},
+        table=(
+            make_row(
+                "lps_nonlinear_gap", main.value - linear.value, predictor=main.settings["predictor"]
+            ),
+        ),
+    )
+    return [main, linear, gap]
+
+
+def _register() -> None:
+    from lps_eval.score import register_section
+
+    register_section(
+        "lps",
+        _score_section,
+        metrics=(
+            "lps",
+            "lps_null",
+            "lps_linear",
+            "lps_linear_null",
+            "lps_structure",
+            "lps_nonlinear_gap",
+        ),
+        options=_SCORE_OPTIONS,
+    )
+
+
+_register()

@@ -1,0 +1,150 @@
+"""Nonlinear predictors built from scikit-learn (and LightGBM) regressors.
+
+One regressor per target dimension, each fitted on the other d-1 columns. The loop runs
+over the d dimensions only; each fit is vectorized inside the library.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from lps_eval._validation import LpsInputError
+
+__all__ = ["SklearnPredictor", "hgb", "knn", "lightgbm", "mlp"]
+
+
+class SklearnPredictor:
+    """Wrap any scikit-learn regressor: clone it once per target dimension.
+
+    Parameters
+    ----------
+    estimator : sklearn regressor
+        Unfitted estimator; cloned for every dimension. If it has a ``random_state``
+        parameter it is set from the seed (seed + dimension index), so fits are reproducible.
+    name : str, optional
+        Name recorded in the results (default: the estimator's class name).
+    """
+
+    def __init__(self, estimator: Any, *, name: str | None = None) -> None:
+        if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
+            raise LpsInputError(
+                f"predictor {estimator!r} has no fit/predict; pass a predictor name "
+                "(linear, hgb, mlp, knn, lightgbm, torch) or a scikit-learn regressor"
+            )
+        self.estimator = estimator
+        self.name = name or type(estimator).__name__
+
+    def settings(self) -> dict[str, Any]:
+        params = {
+            k: v
+            for k, v in self.estimator.get_params(deep=False).items()
+            if isinstance(v, (int, float, str, bool, type(None)))
+        }
+        return {"predictor": self.name, "estimator": type(self.estimator).__name__, **params}
+
+    def fit_predict(self, train: np.ndarray, test: np.ndarray, *, seed: int = 0) -> np.ndarray:
+        return self.fit_predict_columns(train, test, np.arange(train.shape[1]), seed=seed)
+
+    def fit_predict_columns(
+        self, train: np.ndarray, test: np.ndarray, targets: np.ndarray, *, seed: int = 0
+    ) -> np.ndarray:
+        """Predictions for the ``targets`` columns only, shape (n_test, len(targets))."""
+        from sklearn.base import clone
+
+        d = train.shape[1]
+        predictions = np.empty((test.shape[0], len(targets)))
+        for k, i in enumerate(targets):
+            others = np.delete(np.arange(d), i)
+            model = clone(self.estimator)
+            if "random_state" in model.get_params(deep=False):
+                # Seed by target index so results do not depend on which targets are fitted.
+                model.set_params(random_state=(seed + int(i)) % (2**31 - 1))
+            model.fit(train[:, others], train[:, i])
+            predictions[:, k] = model.predict(test[:, others])
+        return predictions
+
+
+def hgb(
+    *,
+    max_iter: int = 100,
+    learning_rate: float = 0.1,
+    max_leaf_nodes: int = 31,
+    min_samples_leaf: int = 20,
+    early_stopping: bool = True,
+    validation_fraction: float = 0.1,
+    n_iter_no_change: int = 10,
+) -> SklearnPredictor:
+    """Histogram gradient boosting (``HistGradientBoostingRegressor``): the default nonlinear
+    predictor.
+
+    Chosen from measurements (``benchmarks/bench_predictors.py``, docs/lps.md): with early
+    stopping on an internal validation split it is the fastest accurate option, and it
+    overfits least on independent data (null level closest to 0). Trees are invariant to
+    monotone rescaling of inputs.
+    """
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    est = HistGradientBoostingRegressor(
+        max_iter=max_iter,
+        learning_rate=learning_rate,
+        max_leaf_nodes=max_leaf_nodes,
+        min_samples_leaf=min_samples_leaf,
+        early_stopping=early_stopping,
+        validation_fraction=validation_fraction,
+        n_iter_no_change=n_iter_no_change,
+    )
+    return SklearnPredictor(est, name="hgb")
+
+
+def mlp(
+    *,
+    hidden_layer_sizes: tuple[int, ...] = (64, 64),
+    max_iter: int = 200,
+    early_stopping: bool = True,
+    alpha: float = 1e-4,
+) -> SklearnPredictor:
+    """A small multilayer perceptron per dimension (the paper's LPS-mlp variant)."""
+    from sklearn.neural_network import MLPRegressor
+
+    est = MLPRegressor(
+        hidden_layer_sizes=hidden_layer_sizes,
+        max_iter=max_iter,
+        early_stopping=early_stopping,
+        alpha=alpha,
+    )
+    return SklearnPredictor(est, name="mlp")
+
+
+def knn(*, n_neighbors: int = 20, weights: str = "distance") -> SklearnPredictor:
+    """k-nearest-neighbour regression: assumption-free but weak in high dimension."""
+    from sklearn.neighbors import KNeighborsRegressor
+
+    return SklearnPredictor(
+        KNeighborsRegressor(n_neighbors=n_neighbors, weights=weights), name="knn"
+    )
+
+
+def lightgbm(
+    *,
+    n_estimators: int = 100,
+    learning_rate: float = 0.1,
+    num_leaves: int = 31,
+    n_jobs: int = -1,
+) -> SklearnPredictor:
+    """LightGBM gradient boosting: the paper's LPS-lgbm (needs ``lps-eval[lightgbm]``)."""
+    try:
+        from lightgbm import LGBMRegressor
+    except ImportError:
+        raise LpsInputError(
+            "predictor 'lightgbm' needs LightGBM: pip install 'lps-eval[lightgbm]'"
+        ) from None
+    est = LGBMRegressor(
+        n_estimators=n_estimators,
+        learning_rate=learning_rate,
+        num_leaves=num_leaves,
+        n_jobs=n_jobs,
+        verbose=-1,
+    )
+    return SklearnPredictor(est, name="lightgbm")
