@@ -90,7 +90,7 @@ class LpsResult(MetricResult):
         ]
         out += [
             make_row(name, r2, scope="dim", dim=i, ci_low=lo, ci_high=hi, predictor=predictor)
-            for i, (r2, (lo, hi)) in enumerate(zip(self.per_dim, self.per_dim_ci))
+            for i, (r2, (lo, hi)) in enumerate(zip(self.per_dim, self.per_dim_ci, strict=True))
         ]
         if not math.isnan(self.null_value):
             out.append(
