@@ -20,8 +20,11 @@ output does not change when column ``i`` changes). The loss is the sum over head
 the per-head mean squared error, :math:`\\sum_i \\frac{1}{B} \\sum_b (\\hat z_{bi} -
 z_{bi})^2`. Heads share no parameters and Adam's update is element-wise, so the joint
 fit is the same as ``d`` independent fits that see the same minibatch sequence. Early
-stopping uses that independence too: the best validation weights are kept **per head**
-and training stops when no head has improved for ``patience`` epochs.
+stopping uses that independence too: each head keeps its own best validation weights,
+and a head that has not improved for ``patience`` epochs is dropped from the batch (its
+Adam moments are sliced away with it), so the compute spent is the sum of the heads'
+own training lengths, as in a loop of ``d`` early-stopped fits, not ``d`` times the
+longest one.
 
 Prior art: NashAE (Yeats et al., ECCV 2022) trains one small MLP per latent to predict
 it from the others with that element zeroed; the same masking idea, used here for
@@ -89,9 +92,9 @@ class TorchBatchedPredictor:
         or ``"mps"``. Computation is float32 on every device.
     early_stopping : bool
         Hold out ``validation_fraction`` of the training rows (seeded split), keep the
-        best validation weights of each head and stop once no head has improved by more
-        than ``tol`` for ``patience`` epochs. If False, all ``epochs`` are run and the
-        final weights are used.
+        best validation weights of each head and stop training a head once its
+        validation MSE has not decreased by more than ``tol`` for ``patience`` epochs.
+        If False, all ``epochs`` are run and the final weights are used.
     validation_fraction : float
         Fraction of training rows held out for early stopping, in (0, 1).
     patience : int
@@ -106,7 +109,8 @@ class TorchBatchedPredictor:
     and the minibatch order from ``torch.Generator`` objects seeded from it, and the global
     torch generator is seeded with ``s`` inside :func:`torch.random.fork_rng` (so the
     caller's global torch state is left untouched). Predictions are float64 numpy arrays.
-    After a fit, ``fit_info_`` records the device used and the epochs run.
+    After a fit, ``fit_info_`` records the device used, the epochs each head trained
+    (``head_epochs``) and the epoch of its kept weights (``best_epoch``).
     """
 
     name = "torch"
@@ -227,8 +231,8 @@ class TorchBatchedPredictor:
         out = torch.baddbmm(rest[-1], a, rest[-2])  # (heads, B, 1)
         return out[:, :, 0].T
 
-    def _predict(self, torch, params, mask, x, d: int):
-        rows = max(1, _PREDICT_BLOCK // (d * self.hidden))
+    def _predict(self, torch, params, mask, x):
+        rows = max(1, _PREDICT_BLOCK // (params[0].shape[0] * self.hidden))
         with torch.no_grad():
             return torch.cat(
                 [
@@ -291,50 +295,79 @@ class TorchBatchedPredictor:
         x_fit = x_all[torch.as_tensor(order[n_val:])].to(device)
         x_val = x_all[torch.as_tensor(order[:n_val])].to(device) if n_val else None
         mask = (1.0 - torch.eye(d, dtype=torch.float32)).unsqueeze(-1).to(device)
-        params = [p.to(device).requires_grad_(True) for p in self._init_params(torch, d, gen_init)]
+        # ``best`` holds every head's kept weights; ``params`` only the heads still training.
+        best = [p.to(device) for p in self._init_params(torch, d, gen_init)]
+        params = [p.clone().requires_grad_(True) for p in best]
         opt = torch.optim.Adam(params, lr=self.lr, weight_decay=self.weight_decay)
 
+        active = np.arange(d)  # heads still training
+        active_t = torch.as_tensor(active, device=device)
         n_fit = x_fit.shape[0]
         bs = min(self.batch_size, n_fit)
-        best = [p.detach().clone() for p in params]
-        best_loss = torch.full((d,), float("inf"), device=device)
+        best_loss = np.full(d, np.inf)
         best_epoch = np.zeros(d, dtype=int)
-        stale = 0
-        epochs_run = 0
+        head_epochs = np.zeros(d, dtype=int)
+        stale = np.zeros(d, dtype=int)
         for epoch in range(self.epochs):
             perm = torch.randperm(n_fit, generator=gen_batch).to(device)
+            mask_a = mask[active_t]
             for s in range(0, n_fit, bs):
                 xb = x_fit[perm[s : s + bs]]
-                pred = self._forward(torch, params, mask, xb)
-                loss = ((pred - xb) ** 2).mean(dim=0).sum()
+                pred = self._forward(torch, params, mask_a, xb)
+                loss = ((pred - xb[:, active_t]) ** 2).mean(dim=0).sum()
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
-            epochs_run = epoch + 1
+            head_epochs[active] = epoch + 1
             if x_val is None:
                 continue
-            val_pred = self._predict(torch, params, mask, x_val, d)
-            val_loss = ((val_pred - x_val) ** 2).mean(dim=0)  # (d,) per-head MSE
-            improved = val_loss < best_loss - self.tol
-            if bool(improved.any()):
-                stale = 0
-                best_loss = torch.where(improved, val_loss, best_loss)
-                best_epoch[improved.cpu().numpy()] = epoch + 1
+            val_pred = self._predict(torch, params, mask_a, x_val)
+            val_loss = ((val_pred - x_val[:, active_t]) ** 2).mean(dim=0).cpu().numpy()
+            improved = val_loss < best_loss[active] - self.tol
+            heads = active[improved]
+            best_loss[heads] = val_loss[improved]
+            best_epoch[heads] = epoch + 1
+            stale[heads] = 0
+            stale[active[~improved]] += 1
+            if improved.any():
+                sel = torch.as_tensor(np.flatnonzero(improved), device=device)
                 with torch.no_grad():
                     for b, p in zip(best, params, strict=True):
-                        b[improved] = p[improved]
-            else:
-                stale += 1
-                if stale >= self.patience:
-                    break
-        final = best if x_val is not None else [p.detach() for p in params]
+                        b[active_t[sel]] = p[sel]
+            done = stale[active] >= self.patience
+            if done.all():
+                break
+            if done.any():  # stop training converged heads: drop them from the batch
+                keep = torch.as_tensor(np.flatnonzero(~done), device=device)
+                params, opt = self._keep_heads(torch, params, opt, keep)
+                active = active[~done]
+                active_t = torch.as_tensor(active, device=device)
+        if x_val is None:
+            best = [p.detach() for p in params]
         x_test = torch.as_tensor(np.ascontiguousarray(test, dtype=np.float32)).to(device)
-        out = self._predict(torch, final, mask, x_test, d)
+        out = self._predict(torch, best, mask, x_test)
         self.fit_info_ = {
             "device": str(device),
-            "epochs_run": epochs_run,
+            "epochs_run": int(head_epochs.max()),
+            "head_epochs": head_epochs.tolist(),
             "best_epoch": best_epoch.tolist() if x_val is not None else None,
             "n_fit": int(n_fit),
             "n_val": int(n_val),
         }
         return out.cpu().numpy().astype(np.float64)
+
+    def _keep_heads(self, torch, params, opt, keep):
+        """Slice parameters and Adam moments to the heads in ``keep`` (a new optimizer).
+
+        Heads share nothing, so this leaves the remaining heads' trajectories unchanged.
+        """
+        new_params = [p.detach()[keep].clone().requires_grad_(True) for p in params]
+        new_opt = torch.optim.Adam(new_params, lr=self.lr, weight_decay=self.weight_decay)
+        for old, new in zip(params, new_params, strict=True):
+            state = opt.state.get(old)
+            if state:
+                new_opt.state[new] = {
+                    k: (v[keep] if v.dim() > 0 else v).clone() if torch.is_tensor(v) else v
+                    for k, v in state.items()
+                }
+        return new_params, new_opt
