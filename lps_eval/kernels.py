@@ -48,7 +48,7 @@ __all__ = [
 ]
 
 #: Largest number of pairs the median heuristic uses (all pairs below this).
-MAX_MEDIAN_PAIRS = 2**19
+MAX_MEDIAN_PAIRS = 2**17
 
 
 @dataclass(frozen=True)
@@ -99,6 +99,46 @@ class Kernel:
         xp = namespace(x, y)
         return self.from_sqdist(xp.sqdist(x, y), xp)
 
+    def inplace(self, d2: np.ndarray, buf: np.ndarray) -> np.ndarray:
+        """numpy fast path: overwrite ``d2`` with the kernel values (``buf``: scratch, same shape).
+
+        Same formulas as :meth:`from_sqdist`, without temporaries (the MMD engine calls it
+        on cache-sized tiles, where fresh allocations would dominate the cost).
+        """
+        if self.family == "distance":
+            np.sqrt(d2, out=d2)
+            np.negative(d2, out=d2)
+            return d2
+        if self.family == "imq":
+            np.copyto(buf, d2)
+            d2.fill(0.0)
+            tmp = np.empty_like(buf)
+            for c in self.scales:
+                np.add(buf, c, out=tmp)
+                np.divide(c, tmp, out=tmp)
+                d2 += tmp
+            return d2
+        rates = sorted(1.0 / (2.0 * s * s) for s in self.scales)
+        base_rate = rates[0]
+        d2 *= -base_rate
+        powers, others = _split_rates(rates)
+        acc = None
+        for ratio in others:  # rare: widths that are not power-of-two multiples
+            term = np.exp(d2 * ratio)
+            acc = term if acc is None else acc + term
+        np.exp(d2, out=d2)
+        if powers:
+            np.copyto(buf, d2)
+            power = 1
+            for p in powers:
+                while power < p:
+                    np.multiply(buf, buf, out=buf)
+                    power *= 2
+                d2 += buf
+        if acc is not None:
+            d2 += acc
+        return d2
+
     def describe(self) -> dict[str, Any]:
         """Settings for result records."""
         return {
@@ -110,6 +150,25 @@ class Kernel:
         }
 
 
+def _split_rates(rates: list[float]) -> tuple[list[int], list[float]]:
+    """Split rates (ascending) into power-of-two multiples of the first, and the rest.
+
+    Returns the powers (2**k, ascending, for repeated squaring of exp(-rate_0 r)) and the
+    remaining ratios rate / rate_0 (each needs its own exp).
+    """
+    base = rates[0]
+    powers: list[int] = []
+    others: list[float] = []
+    for rate in rates[1:]:
+        ratio = rate / base
+        k = round(math.log2(ratio))
+        if 1 <= k <= 8 and abs(ratio - 2.0**k) <= 1e-12 * ratio:
+            powers.append(2**k)
+        else:
+            others.append(ratio)
+    return powers, others
+
+
 def _rbf_sum(d2: Any, widths: tuple[float, ...], xp: Any) -> Any:
     """Sum over widths of exp(-d2 / (2 s^2)).
 
@@ -118,21 +177,18 @@ def _rbf_sum(d2: Any, widths: tuple[float, ...], xp: Any) -> Any:
     repeated squaring, which is several times cheaper than another ``exp``.
     """
     rates = sorted(1.0 / (2.0 * s * s) for s in widths)
-    base_rate = rates[0]
-    e = xp.exp(d2 * (-base_rate))
+    scaled = d2 * (-rates[0])
+    powers, others = _split_rates(rates)
+    e = xp.exp(scaled)
     out = e
+    for ratio in others:
+        out = out + xp.exp(scaled * ratio)
     power, current = 1, e
-    for rate in rates[1:]:
-        ratio = rate / base_rate
-        k = round(math.log2(ratio)) if ratio >= 1 else -1
-        if k >= 0 and k <= 8 and abs(ratio - 2.0**k) <= 1e-12 * ratio and 2**k >= power:
-            while power < 2**k:
-                current = current * current
-                power *= 2
-            term = current
-        else:
-            term = xp.exp(d2 * (-rate))
-        out = out + term
+    for p in powers:
+        while power < p:
+            current = current * current
+            power *= 2
+        out = out + current
     return out
 
 
@@ -178,14 +234,14 @@ def median_pairwise_distance(
 class _Spec:
     family: str
     multipliers: tuple[float, ...]
-    default_base: Callable[[Any, np.random.Generator | int], tuple[float, str]]
+    default_base: Callable[[Any, np.random.Generator | int, int], tuple[float, str]]
 
 
-def _median_base(w: Any, rng: np.random.Generator | int) -> tuple[float, str]:
-    return median_pairwise_distance(w, rng=rng), "median"
+def _median_base(w: Any, rng: np.random.Generator | int, max_pairs: int) -> tuple[float, str]:
+    return median_pairwise_distance(w, rng=rng, max_pairs=max_pairs), "median"
 
 
-def _imq_base(w: Any, rng: np.random.Generator | int) -> tuple[float, str]:
+def _imq_base(w: Any, rng: np.random.Generator | int, max_pairs: int) -> tuple[float, str]:
     xp = namespace(w)
     a = xp.to_numpy(w).astype(np.float64, copy=False)
     var = float(np.mean(np.var(a, axis=0)))
@@ -193,7 +249,7 @@ def _imq_base(w: Any, rng: np.random.Generator | int) -> tuple[float, str]:
     return 2.0 * a.shape[1] * var, "variance"
 
 
-def _no_base(w: Any, rng: np.random.Generator | int) -> tuple[float, str]:
+def _no_base(w: Any, rng: np.random.Generator | int, max_pairs: int) -> tuple[float, str]:
     return math.nan, "none"
 
 
@@ -210,7 +266,7 @@ def register_kernel(
     name: str,
     family: str,
     multipliers: tuple[float, ...],
-    default_base: Callable[[Any, np.random.Generator | int], tuple[float, str]] = _median_base,
+    default_base: Callable[[Any, np.random.Generator | int, int], tuple[float, str]] = _median_base,
 ) -> None:
     """Add a kernel: ``family`` in {"rbf", "imq"}, scales = multipliers x base bandwidth."""
     if family not in ("rbf", "imq", "distance"):
@@ -224,6 +280,7 @@ def make_kernel(
     bandwidth: float | None = None,
     pooled: Any = None,
     rng: np.random.Generator | int = 0,
+    max_pairs: int = MAX_MEDIAN_PAIRS,
 ) -> Kernel:
     """Resolve a kernel name and bandwidth into a concrete :class:`Kernel`.
 
@@ -238,6 +295,8 @@ def make_kernel(
         The pooled sample, needed when ``bandwidth`` is None.
     rng : Generator or int
         Seed for the median heuristic's random pairs.
+    max_pairs : int
+        Pairs used by the median heuristic (all pairs when there are fewer).
     """
     if isinstance(kernel, Kernel):
         return kernel
@@ -251,7 +310,7 @@ def make_kernel(
     if bandwidth is None:
         if pooled is None:
             raise LpsInputError(f"kernel {kernel!r} needs a bandwidth or a sample to estimate it")
-        base, source = spec.default_base(pooled, rng)
+        base, source = spec.default_base(pooled, rng, max_pairs)
     else:
         try:
             base = float(bandwidth)

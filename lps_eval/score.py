@@ -83,6 +83,8 @@ def available_metrics() -> dict[str, tuple[str, ...]]:
 def _load_sections() -> None:
     # Import for the registration side effect; each module registers its own section.
     import lps_eval.lps  # noqa: F401
+    import lps_eval.mmd  # noqa: F401
+    import lps_eval.independence  # noqa: F401
 
 
 def _select(
