@@ -4,7 +4,7 @@ LPS (Fruytier et al., arXiv 2510.11953) fits, for every latent dimension ``i``, 
 regressor :math:`f_i` that predicts :math:`z_i` from :math:`z_{-i}`. With a nonlinear
 model that is normally a Python loop of ``d`` separate fits. Here the ``d`` MLPs are
 *heads* of one model whose weights carry a leading head axis, so one forward pass is a
-handful of batched matrix products (``einsum`` / ``baddbmm``) over all heads:
+handful of batched matrix products (``baddbmm``) over all heads:
 
 .. math::
 
@@ -46,7 +46,7 @@ from lps_eval._validation import LpsInputError, check_fraction, check_positive_i
 __all__ = ["TorchBatchedPredictor"]
 
 _MISSING_TORCH = "predictor 'torch' needs PyTorch: pip install 'lps-eval[torch]'"
-# Upper bound on the floats of one (heads x rows x hidden) activation block at predict time.
+# Upper bound on the floats of one (heads x rows x max(hidden, d)) block at predict time.
 _PREDICT_BLOCK = 2**24
 
 
@@ -219,12 +219,12 @@ class TorchBatchedPredictor:
     def _forward(torch, params: list, mask, x):
         """Predictions of all heads for rows ``x`` (B, d): returns (B, d).
 
-        The first layer contracts x (B, d_in) with the masked weights (heads, d_in, h);
-        later layers are batched matrix products over the head axis.
+        Every layer is one batched matrix product over the head axis; the first one
+        multiplies the rows, broadcast to every head without a copy, by the masked
+        weights (heads, d_in, h).
         """
         w1, b1 = params[0], params[1]
-        a = torch.einsum("bj,ijh->ibh", x, w1 * mask) + b1  # (heads, B, h)
-        a = torch.relu(a)
+        a = torch.relu(torch.baddbmm(b1, x.expand(w1.shape[0], *x.shape), w1 * mask))
         rest = params[2:]
         for k in range(0, len(rest) - 2, 2):
             a = torch.relu(torch.baddbmm(rest[k + 1], a, rest[k]))
@@ -232,7 +232,8 @@ class TorchBatchedPredictor:
         return out[:, :, 0].T
 
     def _predict(self, torch, params, mask, x):
-        rows = max(1, _PREDICT_BLOCK // (params[0].shape[0] * self.hidden))
+        heads, d_in, _ = params[0].shape
+        rows = max(1, _PREDICT_BLOCK // (heads * max(self.hidden, d_in)))
         with torch.no_grad():
             return torch.cat(
                 [
