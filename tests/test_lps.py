@@ -61,7 +61,7 @@ def test_noisy_nonlinear_function_gives_analytic_r2_with_hgb():
 
 
 def test_knn_and_mlp_also_see_the_nonlinear_dependence():
-    z, r2_true = nonlinear_pair(4_000, noise=0.3, extra_dims=1, seed=6)
+    z, r2_true = nonlinear_pair(2_000, noise=0.3, extra_dims=1, seed=6)
     for name in ("knn", "mlp"):
         result = lps(z, predictor=name, max_samples=None, **FAST)
         assert result.per_dim[1] > 0.6, name
@@ -181,7 +181,7 @@ def test_lps_is_at_most_one_and_finite(n, d, seed):
 
 
 def test_hgb_dimension_order_close():
-    z, _ = nonlinear_pair(3_000, seed=19)
+    z, _ = nonlinear_pair(2_000, seed=19)
     perm = np.array([2, 3, 1, 0])
     a = lps(z, predictor="hgb", **FAST)
     b = lps(z[:, perm], predictor="hgb", **FAST)
@@ -201,10 +201,10 @@ def test_canonical_order_ignores_row_and_column_order():
 
 
 def test_same_seed_same_numbers_different_seed_different_split():
-    z, _ = nonlinear_pair(2_000, seed=21)
-    a, b = lps(z, seed=3), lps(z, seed=3)
+    z, _ = nonlinear_pair(1_500, seed=21)
+    a, b = lps(z, predictor="knn", seed=3), lps(z, predictor="knn", seed=3)
     assert a.value == b.value and a.null_value == b.null_value
-    c = lps(z, seed=4)
+    c = lps(z, predictor="knn", seed=4)
     assert c.value != a.value
     assert a.settings["seed"] == 3
 
