@@ -36,10 +36,17 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval._random import make_rng, subsample_rows
+from lps_eval._random import subsample_rows
 from lps_eval._validation import LpsInputError, check_latents, check_positive_int, constant_columns
 from lps_eval.kernels import make_kernel
-from lps_eval.mmd import BLOCK, MmdResult, _check_permutations, permutation_test
+from lps_eval.mmd import (
+    _INDEPENDENCE_STREAM,
+    BLOCK,
+    MmdResult,
+    _check_permutations,
+    _stream,
+    permutation_test,
+)
 from lps_eval.results import MetricResult, make_row
 
 __all__ = [
@@ -253,7 +260,7 @@ def mmd_independence(
     """
     z = check_latents(z, min_samples=8, min_dims=2)
     permutations = _check_permutations(permutations)
-    rng = make_rng(seed)
+    rng = _stream(seed, _INDEPENDENCE_STREAM)
     idx = subsample_rows(z.shape[0], max_samples, rng)
     x = z if idx is None else z[idx]
     order = rng.permutation(x.shape[0])

@@ -390,6 +390,22 @@ class MmdResult(MetricResult):
         return out
 
 
+def _stream(seed: Any, tag: int) -> np.random.Generator:
+    """A generator for one purpose, seeded by ``(seed, tag)``.
+
+    Using ``default_rng(seed)`` directly would replay the very draws of a user who made
+    synthetic latents with the same seed (e.g. ``default_rng(0).normal(...)`` scored with
+    ``seed=0``): the "prior sample" would equal the latents' noise exactly.
+    """
+    gen = make_rng(seed)  # validates the seed
+    if isinstance(seed, np.random.Generator):
+        return gen
+    return np.random.default_rng([int(seed), tag])
+
+
+_MMD_STREAM, _INDEPENDENCE_STREAM = 0x6D6D64, 0x696E64
+
+
 def _check_permutations(permutations: Any) -> int:
     if (
         isinstance(permutations, bool)
@@ -478,7 +494,7 @@ def mmd(
     z = check_latents(z, min_samples=4)
     n_all, d = z.shape
     prior_obj = parse_prior(prior, n_dims=d)
-    rng = make_rng(seed)
+    rng = _stream(seed, _MMD_STREAM)
     idx = subsample_rows(n_all, max_samples, rng)
     x = z if idx is None else z[idx]
     n = x.shape[0]
