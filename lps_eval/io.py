@@ -105,7 +105,9 @@ def load_factors(path: str | Path, key: str | None = None) -> tuple[np.ndarray, 
 def _load_npy(path: Path, key: str | None):
     with open(path, "rb") as handle:
         if handle.read(6) != b"\x93NUMPY":
-            raise LpsInputError(f"could not read {path} as .npy: no NumPy header; save with np.save")
+            raise LpsInputError(
+                f"could not read {path} as .npy: no NumPy header; save with np.save"
+            )
     try:
         return np.load(path, allow_pickle=False), None
     except ValueError as exc:

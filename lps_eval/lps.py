@@ -440,10 +440,10 @@ def _score_section(ctx) -> list[MetricResult]:
             "use metrics=['mmd'] (CLI: --metrics mmd)"
         )
     linear = lps(ctx.z, predictor="linear", max_samples=None, structure=True, **common)
-    linear = replace(linear, metric="lps_linear")
+    linear = _renamed(linear, "lps_linear")
     predictor = opts.get("predictor", "hgb")
     if isinstance(predictor, str) and predictor == "linear":
-        return [replace(linear, metric="lps")]
+        return [_renamed(linear, "lps")]
     main = lps(
         ctx.z,
         predictor=predictor,
@@ -463,6 +463,10 @@ def _score_section(ctx) -> list[MetricResult]:
         ),
     )
     return [main, linear, gap]
+
+
+def _renamed(result: LpsResult, metric: str) -> LpsResult:
+    return replace(result, metric=metric, settings={**result.settings, "metric": metric})
 
 
 def _register() -> None:

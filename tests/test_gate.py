@@ -38,8 +38,17 @@ def test_parse_valid(text, expected):
 
 @pytest.mark.parametrize(
     "text",
-    ["lps >> 0.2", "lps > ", "> 0.2", "lps == 0.2", "lps > 0.2; import os", "__import__('os')",
-     "lps.bogus > 1", "lps > 0.2 or True", "LPS > 1"],
+    [
+        "lps >> 0.2",
+        "lps > ",
+        "> 0.2",
+        "lps == 0.2",
+        "lps > 0.2; import os",
+        "__import__('os')",
+        "lps.bogus > 1",
+        "lps > 0.2 or True",
+        "LPS > 1",
+    ],
 )
 def test_parse_malformed(text):
     with pytest.raises(LpsInputError):

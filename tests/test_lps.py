@@ -95,9 +95,7 @@ def test_r2_matches_sklearn_r2_score():
 
     rng = np.random.default_rng(10)
     y, pred = rng.normal(size=(200, 3)), rng.normal(size=(200, 3))
-    np.testing.assert_allclose(
-        r2_per_column(y, pred), r2_score(y, pred, multioutput="raw_values")
-    )
+    np.testing.assert_allclose(r2_per_column(y, pred), r2_score(y, pred, multioutput="raw_values"))
 
 
 def test_bootstrap_r2_equals_explicit_resampling():
@@ -227,7 +225,9 @@ def test_intervals_bracket_the_estimate():
     z, _ = nonlinear_pair(3_000, seed=24)
     result = lps(z, predictor="linear")
     assert result.ci_low < result.value < result.ci_high
-    inside = (result.per_dim_ci[:, 0] <= result.per_dim) & (result.per_dim <= result.per_dim_ci[:, 1])
+    inside = (result.per_dim_ci[:, 0] <= result.per_dim) & (
+        result.per_dim <= result.per_dim_ci[:, 1]
+    )
     assert inside.all()
 
 
