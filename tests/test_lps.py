@@ -64,7 +64,7 @@ def test_knn_and_mlp_also_see_the_nonlinear_dependence():
     z, r2_true = nonlinear_pair(2_000, noise=0.3, extra_dims=1, seed=6)
     for name in ("knn", "mlp"):
         result = lps(z, predictor=name, max_samples=None, **FAST)
-        assert result.per_dim[1] > 0.6, name
+        assert result.per_dim[1] > r2_true - 0.2, name
 
 
 def test_exact_linear_combination_is_fully_predictable_not_nan():
