@@ -133,16 +133,19 @@ def bootstrap_r2(
 ) -> np.ndarray:
     """R2 of every column on ``n_boot`` bootstrap resamples of the held-out rows.
 
-    Vectorized with resampling counts: for count matrix ``W`` (n_boot x n),
-    ``SS_res_b = W r^2`` and ``SS_tot_b = W y^2 - (W y)^2 / n``, so no resample is
-    materialized.
+    Vectorized with resampling counts: resample ``b`` draws ``n`` row indices uniformly
+    with replacement (``rng.integers``); with the count matrix ``W`` (n_boot x n, one
+    ``bincount``), ``SS_res_b = W r^2`` and ``SS_tot_b = W y^2 - (W y)^2 / n``, so no
+    resample is materialized.
 
     Returns
     -------
     numpy.ndarray of shape (n_boot, d)
     """
     n = y_true.shape[0]
-    counts = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(np.float64)
+    draws = rng.integers(0, n, size=(n_boot, n))
+    flat = (draws + n * np.arange(n_boot)[:, None]).ravel()
+    counts = np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
     centered = y_true - y_true.mean(axis=0)  # shift for numerical stability; R2 unchanged
     ss_res = counts @ (y_true - y_pred) ** 2
     s1 = counts @ centered
