@@ -350,3 +350,22 @@ def test_cli_module_does_not_import_torch():
     code = "import sys, lps_eval, lps_eval.train.cli; print('torch' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "False"
+
+
+def test_fit_restores_global_torch_settings():
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    fit(
+        "digits",
+        objective="ae",
+        latent_dim=2,
+        steps=2,
+        batch_size=8,
+        eval_size=10,
+        width=4,
+        hidden=8,
+        progress=False,
+        num_threads=threads + 1,
+    )
+    assert torch.get_num_threads() == threads
+    assert torch.are_deterministic_algorithms_enabled() == deterministic

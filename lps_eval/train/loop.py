@@ -14,6 +14,8 @@ from __future__ import annotations
 import math
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -146,6 +148,69 @@ def _eval_images(source: ImageSource, index: np.ndarray, chunk: int = 4096) -> n
     )
 
 
+@contextmanager
+def _torch_settings(num_threads: int | None) -> Iterator[None]:
+    """Thread count and deterministic algorithms for one run, restored afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        if num_threads is not None:
+            torch.set_num_threads(num_threads)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+
+def _optimize(
+    model: Any,
+    obj: Any,
+    source: ImageSource,
+    *,
+    steps: int,
+    batch_size: int,
+    lr: float,
+    data_rng: np.random.Generator,
+    device: str,
+    progress: bool,
+) -> list[dict[str, float]]:
+    """Adam steps on fresh batches; one log row per step."""
+    import torch
+    from tqdm.auto import tqdm
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    rows = []
+    start = time.perf_counter()
+    bar = tqdm(
+        range(1, steps + 1),
+        desc=f"train {obj.name}",
+        file=sys.stderr,
+        disable=not progress,
+        mininterval=1.0,
+    )
+    model.train()
+    for step in bar:
+        x = torch.as_tensor(source.images(source.sample_index(batch_size, data_rng)), device=device)
+        loss, parts = obj(model, x)
+        if not math.isfinite(parts["loss"]):
+            raise FloatingPointError(
+                f"loss became {parts['loss']} at step {step}; lower lr (now {lr}) or the "
+                "regularizer weight"
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        rows.append({"step": step, **parts, "seconds": time.perf_counter() - start})
+        if step % 50 == 0 or step == steps:
+            bar.set_postfix(loss=f"{parts['loss']:.4g}", reg=f"{parts['reg']:.3g}")
+    bar.close()
+    return rows
+
+
 def fit(
     dataset: str | np.ndarray | ImageSource = "dsprites",
     *,
@@ -218,7 +283,6 @@ def fit(
     TrainResult
     """
     import torch
-    from tqdm.auto import tqdm
 
     from lps_eval.train.checkpoint import save_run
     from lps_eval.train.models import ConvAutoencoder
@@ -235,9 +299,7 @@ def fit(
     source = make_source(dataset)
     device = resolve_device(device)
     if num_threads is not None:
-        torch.set_num_threads(check_positive_int(num_threads, name="num_threads"))
-    torch.manual_seed(seed)
-    torch.use_deterministic_algorithms(True, warn_only=True)
+        num_threads = check_positive_int(num_threads, name="num_threads")
 
     data_seq, prior_seq = np.random.SeedSequence(seed).spawn(2)
     data_rng = np.random.default_rng(data_seq)
@@ -253,40 +315,27 @@ def fit(
         recon_reduction=recon_reduction,
         rng=prior_rng,
     )
-    model = ConvAutoencoder(source.image_shape, latent_dim, width=width, hidden=hidden).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-
-    rows = []
     start = time.perf_counter()
-    bar = tqdm(
-        range(1, steps + 1),
-        desc=f"train {obj.name}",
-        file=sys.stderr,
-        disable=not progress,
-        mininterval=1.0,
-    )
-    model.train()
-    for step in bar:
-        x = torch.as_tensor(source.images(source.sample_index(batch_size, data_rng)), device=device)
-        loss, parts = obj(model, x)
-        if not math.isfinite(parts["loss"]):
-            raise FloatingPointError(
-                f"loss became {parts['loss']} at step {step}; lower lr (now {lr}) or the "
-                "regularizer weight"
-            )
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        rows.append({"step": step, **parts, "seconds": time.perf_counter() - start})
-        if step % 50 == 0 or step == steps:
-            bar.set_postfix(loss=f"{parts['loss']:.4g}", reg=f"{parts['reg']:.3g}")
-    bar.close()
-    train_seconds = time.perf_counter() - start
-
-    model = model.eval()
-    index = source.eval_index(eval_size, np.random.default_rng(eval_seed))
-    images = _eval_images(source, index)
-    z, x_hat = encode_images(model, images, device=device)
+    with _torch_settings(num_threads):
+        torch.manual_seed(seed)
+        model = ConvAutoencoder(source.image_shape, latent_dim, width=width, hidden=hidden)
+        model = model.to(device)
+        rows = _optimize(
+            model,
+            obj,
+            source,
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            data_rng=data_rng,
+            device=device,
+            progress=progress,
+        )
+        train_seconds = time.perf_counter() - start
+        model = model.eval()
+        index = source.eval_index(eval_size, np.random.default_rng(eval_seed))
+        images = _eval_images(source, index)
+        z, x_hat = encode_images(model, images, device=device)
     nmse = nmse_db(images, x_hat)
     factors = source.factors(index)
     history = pd.DataFrame(rows, columns=["step", "loss", "recon", "reg", "seconds"])
@@ -312,7 +361,7 @@ def fit(
         "eval_seed": eval_seed,
         "seed": seed,
         "device": device,
-        "num_threads": torch.get_num_threads(),
+        "num_threads": num_threads or torch.get_num_threads(),
         "architecture": {
             "name": "ConvAutoencoder",
             "image_shape": list(source.image_shape),
