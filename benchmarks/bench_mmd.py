@@ -1,0 +1,156 @@
+"""MMD benchmark: the chunked engine vs the plain full-matrix numpy implementation.
+
+Measures, in one run (timings on a shared machine are noisy: compare ratios):
+
+1. the exact unbiased MMD^2 (paper kernel: RBFs at {0.5, 1, 2} x median) at N = 10,000
+   and 60,000 latent rows, d = 16, two ways:
+   - ``two_sample``: N latents vs N prior samples (``lps_eval.mmd.mmd2``), pooled 2N rows;
+   - ``closed_form``: N latents vs the Gaussian prior with exact prior terms
+     (``lps_eval.mmd(z, max_samples=None, permutations=0)``), the N x N latent sum only;
+   - ``naive_full_matrix``: the textbook numpy version that builds Kxx, Kyy and Kxy
+     (N x N float64 each) where it fits in memory; at 60,000 it would need 3 x 28.8 GB,
+     so it is reported as not run;
+2. the permutation cost: one statistic vs the statistic plus 200 permutations
+   (``lps_eval.mmd.permutation_test``), which share one pass over the kernel matrix.
+
+Peak memory is the tracemalloc peak (numpy allocations are traced).
+Writes benchmarks/results/mmd.csv.
+
+Usage: python benchmarks/bench_mmd.py [--quick]   (--quick: skip N = 60,000)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import platform
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+from lps_eval.kernels import make_kernel, median_pairwise_distance
+from lps_eval.mmd import mmd, mmd2, permutation_test
+
+OUT = Path(__file__).parent / "results" / "mmd.csv"
+D = 16
+
+
+def measure(fn):
+    """(result, seconds, peak MiB) of one call."""
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    result = fn()
+    seconds = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return result, seconds, peak / 2**20
+
+
+def naive_unbiased(x, y, scales):
+    """Plain full-matrix numpy MMD^2_u: three N x N kernel matrices."""
+
+    def gram(a, b):
+        d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2 * a @ b.T
+        return sum(np.exp(-d2 / (2 * s * s)) for s in scales)
+
+    n, m = len(x), len(y)
+    kxx, kyy, kxy = gram(x, x), gram(y, y), gram(x, y)
+    return (
+        (kxx.sum() - np.trace(kxx)) / (n * (n - 1))
+        + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+        - 2 * kxy.mean()
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip N = 60,000")
+    args = parser.parse_args()
+    sizes = [10_000] if args.quick else [10_000, 60_000]
+    rows = []
+
+    def record(case, impl, n, seconds, peak, value, note=""):
+        row = {
+            "case": case,
+            "implementation": impl,
+            "n": n,
+            "d": D,
+            "seconds": None if seconds is None else round(seconds, 3),
+            "peak_mib": None if peak is None else round(peak, 1),
+            "value": value,
+            "note": note,
+        }
+        rows.append(row)
+        print(row, flush=True)
+
+    for n in sizes:
+        rng = np.random.default_rng(n)
+        x = rng.normal(size=(n, D)) + 0.02  # a small mean shift
+        y = rng.normal(size=(n, D))
+        width = median_pairwise_distance(np.vstack([x, y]), rng=0)
+        scales = (0.5 * width, width, 2 * width)
+        val, sec, peak = measure(
+            lambda x=x, y=y, w=width: mmd2(x, y, bandwidth=w, estimator="unbiased")
+        )
+        record(
+            "exact_statistic", "two_sample (lps_eval.mmd.mmd2)", n, sec, peak, val, "pooled 2N rows"
+        )
+        res, sec, peak = measure(
+            lambda x=x: mmd(x, "gaussian", permutations=0, max_samples=None, per_dim=False)
+        )
+        record(
+            "exact_statistic", "closed_form (lps_eval.mmd)", n, sec, peak, res.value, "x-x sum only"
+        )
+        matrix_gb = 3 * n * n * 8 / 1e9
+        if matrix_gb < 6:
+            val, sec, peak = measure(lambda x=x, y=y, s=scales: naive_unbiased(x, y, s))
+            record("exact_statistic", "naive_full_matrix (numpy)", n, sec, peak, val)
+        else:
+            record(
+                "exact_statistic",
+                "naive_full_matrix (numpy)",
+                n,
+                None,
+                None,
+                None,
+                f"not run: needs {matrix_gb:.0f} GB for Kxx, Kyy, Kxy ({n * n * 8 / 1e9:.1f} GB each)",
+            )
+
+    for n in (5_000, 10_000):
+        rng = np.random.default_rng(7)
+        x, y = rng.normal(size=(n, D)), rng.normal(size=(n, D))
+        kern = make_kernel("rbf_multiscale", pooled=np.vstack([x, y]), rng=0)
+        (stat0, _, _), t0, p0 = measure(
+            lambda x=x, y=y, k=kern: permutation_test(x, y, k, permutations=0)
+        )
+        record("permutation_cost", "statistic only (B=0)", n, t0, p0, stat0, "pooled 2N rows")
+        (stat, pval, _), t1, p1 = measure(
+            lambda x=x, y=y, k=kern: permutation_test(x, y, k, permutations=200, rng=1)
+        )
+        record("permutation_cost", "statistic + 200 permutations", n, t1, p1, stat, f"p={pval:.4f}")
+        record(
+            "permutation_cost",
+            "ratio (B=200 / B=0)",
+            n,
+            None,
+            None,
+            round(t1 / t0, 3),
+            "must be <= 3",
+        )
+
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    with OUT.open("w", newline="") as fh:
+        fh.write(
+            f"# machine: {platform.machine()}, {os.cpu_count()} cpus, python {platform.python_version()}\n"
+        )
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"wrote {OUT}")
+
+
+if __name__ == "__main__":
+    main()
