@@ -85,6 +85,7 @@ def _load_sections() -> None:
     import lps_eval.lps  # noqa: F401
     import lps_eval.mmd  # noqa: F401
     import lps_eval.independence  # noqa: F401
+    import lps_eval.metrics._section  # noqa: F401
 
 
 def _select(
