@@ -321,16 +321,20 @@ def _score_section(ctx: Any) -> list[MetricResult]:
     opts = ctx.options
     if constant_columns(z).size == z.shape[1]:
         return []
-    parts: list[MetricResult] = [
-        mmd_independence(
-            z,
-            kernel=opts.get("kernel", "rbf_multiscale"),
-            bandwidth=opts.get("bandwidth"),
-            estimator=opts.get("estimator", "unbiased"),
-            permutations=opts.get("permutations", 200),
-            max_samples=opts.get("max_samples", SCORE_MAX_SAMPLES),
-            seed=ctx.seed,
-        ),
+    parts: list[MetricResult] = []
+    if z.shape[0] >= 8:  # two halves of at least 4 rows
+        parts.append(
+            mmd_independence(
+                z,
+                kernel=opts.get("kernel", "rbf_multiscale"),
+                bandwidth=opts.get("bandwidth"),
+                estimator=opts.get("estimator", "unbiased"),
+                permutations=opts.get("permutations", 200),
+                max_samples=opts.get("max_samples", SCORE_MAX_SAMPLES),
+                seed=ctx.seed,
+            )
+        )
+    parts += [
         gaussian_total_correlation(z),
         *gaussian_wasserstein_correlation(z),
         *covariance_ratio(z),
