@@ -208,6 +208,8 @@ def _pooled_sums(
     buffers: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
     for bi, i0 in enumerate(starts):
         i1 = min(i0 + block, n)
+        # labels are stored as uint8 (N x C bytes); one float copy per tile row/column
+        li = None if labels is None else labels[i0:i1].astype(np.float64)
         for j0 in starts[bi:]:
             j1 = min(j0 + block, n)
             shape = (i1 - i0, j1 - j0)
@@ -232,9 +234,17 @@ def _pooled_sums(
             if not diag:
                 r[j0:j1] += k.sum(axis=0)
             if labels is not None:
-                ke = k @ labels[j0:j1]
-                quad += weight * np.einsum("ic,ic->c", labels[i0:i1], ke)
+                ke = k @ (li if diag else labels[j0:j1].astype(np.float64))
+                quad += weight * np.einsum("ic,ic->c", li, ke)
     return total, r, quad
+
+
+def _labels_dot(labels: np.ndarray, r: np.ndarray, block: int) -> np.ndarray:
+    """``labels.T @ r`` for uint8 labels, converted block by block (no N x C float copy)."""
+    out = np.zeros(labels.shape[1])
+    for i0 in range(0, labels.shape[0], block):
+        out += r[i0 : i0 + block] @ labels[i0 : i0 + block].astype(np.float64)
+    return out
 
 
 def _stat_from_sums(
@@ -250,10 +260,14 @@ def _stat_from_sums(
 
 
 def _label_matrix(n: int, m: int, permutations: int, rng: np.random.Generator) -> np.ndarray:
-    """Column 0: the observed labels (1 for the first sample); then B seeded relabelings."""
-    base = np.concatenate([np.ones(n), np.zeros(m)])
+    """uint8 (N, B + 1): column 0 the observed labels (1 = first sample), then B relabelings."""
+    base = np.zeros(n + m, dtype=np.uint8)
+    base[:n] = 1
     perms = rng.permuted(np.tile(base, (permutations, 1)), axis=1)
-    return np.ascontiguousarray(np.column_stack([base, perms.T]))
+    labels = np.empty((n + m, permutations + 1), dtype=np.uint8)
+    labels[:, 0] = base
+    labels[:, 1:] = perms.T
+    return labels
 
 
 def _p_value(stat: float, null: np.ndarray) -> float:
@@ -288,7 +302,8 @@ def _test(
     if labels is None:
         labels = _label_matrix(n, m, permutations, gen)
     total, r, quad = _pooled_sums(w, kern, labels, block=block)
-    stats = _stat_from_sums(quad, labels.T @ r, total, n, m, kern.diag_value, estimator)
+    er = _labels_dot(labels, r, block)
+    stats = _stat_from_sums(quad, er, total, n, m, kern.diag_value, estimator)
     return float(stats[0]), stats[1:], float(quad[0])
 
 
