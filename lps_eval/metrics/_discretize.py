@@ -67,14 +67,21 @@ def _contingency(a: np.ndarray, b: np.ndarray, ka: int, kb: int) -> np.ndarray:
 
 
 def _mi_from_counts(counts: np.ndarray) -> float:
-    n = counts.sum()
-    row = counts.sum(axis=1, keepdims=True)
-    col = counts.sum(axis=0, keepdims=True)
-    nz = counts > 0
-    c = counts[nz].astype(np.float64)
-    outer = (row * col)[nz].astype(np.float64)
-    mi = float(np.sum(c / n * (np.log(c) + np.log(n) - np.log(outer))))
-    return max(mi, 0.0)
+    """Plug-in MI of a contingency table, term by term as scikit-learn's
+    ``mutual_info_score`` arranges it (terms below machine epsilon are zeroed and a
+    constant variable has exactly zero MI)."""
+    n = float(counts.sum())
+    row = counts.sum(axis=1)
+    col = counts.sum(axis=0)
+    if np.count_nonzero(row) < 2 or np.count_nonzero(col) < 2:
+        return 0.0  # a constant variable shares no information (exactly, as sklearn)
+    nzx, nzy = np.nonzero(counts)
+    c = counts[nzx, nzy].astype(np.float64)
+    p = c / n
+    log_outer = -np.log(row[nzx].astype(np.float64) * col[nzy]) + 2 * np.log(n)
+    terms = p * (np.log(c) - np.log(n)) + p * log_outer
+    terms = np.where(np.abs(terms) < np.finfo(np.float64).eps, 0.0, terms)
+    return max(float(terms.sum()), 0.0)
 
 
 def mutual_info_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
