@@ -240,13 +240,18 @@ def dci(
     f, ft, _ = discrete_factor_codes(
         data.factors, data.factors_test, num_bins=num_bins, metric="dci"
     )
+    # Canonical row order (lexicographic in each row's sorted values): the probes' internal
+    # randomness (early-stopping split) then depends neither on the order of the rows nor on
+    # the order of the latent columns.
+    canon = np.lexsort(np.sort(data.z, axis=1).T[::-1])
+    x, f = data.z[canon], f[canon]
     n_dims, n_factors = data.z.shape[1], f.shape[1]
     importance = np.zeros((n_dims, n_factors))
     acc_train = np.zeros(n_factors)
     acc_test = np.zeros(n_factors)
     for k in range(n_factors):
         importance[:, k], acc_train[k], acc_test[k] = _fit_probe(
-            data.z, f[:, k], data.z_test, ft[:, k], mode=mode, random_state=seed_int(data.rng)
+            x, f[:, k], data.z_test, ft[:, k], mode=mode, random_state=seed_int(data.rng)
         )
     dis, com, per_dim, per_factor = dci_from_importance(importance)
     return DCIResult(
