@@ -349,3 +349,39 @@ def test_score_default_row_cap_is_recorded():
     table = lps_eval.score(z, metrics=["mmd"], permutations=10)
     assert "n_samples_used" in str(table.attrs)
     assert lps_eval.mmd.mmd2 is mmd2
+
+
+def test_rbf_mmd_against_sklearn_pairwise_kernels():
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    x, y = RNG(0).normal(size=(60, 4)), RNG(1).normal(size=(45, 4)) * 0.8
+    s = 1.7
+    gamma = 1.0 / (2 * s * s)
+    kxx, kyy, kxy = (
+        rbf_kernel(x, x, gamma=gamma),
+        rbf_kernel(y, y, gamma=gamma),
+        rbf_kernel(x, y, gamma=gamma),
+    )
+    biased = kxx.mean() + kyy.mean() - 2 * kxy.mean()
+    assert mmd2(x, y, kernel="rbf", bandwidth=s) == pytest.approx(biased, rel=1e-10)
+    assert float(mmd2(torch.from_numpy(x), torch.from_numpy(y), kernel="rbf", bandwidth=s)) == (
+        pytest.approx(biased, rel=1e-10)
+    )
+
+
+def test_cli_prior_flows_in_and_gates_on_the_p_value(tmp_path):
+    from click.testing import CliRunner
+
+    from lps_eval.cli import main
+
+    path = tmp_path / "z.npy"
+    np.save(path, RNG(0).uniform(-2, 2, size=(600, 2)))
+    runner = CliRunner()
+    base = ["score", str(path), "--metrics", "mmd", "-O", "permutations=199"]
+    gate = ["--fail-if", "mmd.p_value < 0.01"]
+    wrong = runner.invoke(main, [*base, "--prior", "gaussian", *gate])
+    assert wrong.exit_code == 1, wrong.output
+    right = runner.invoke(main, [*base, "--prior", "uniform(-2, 2)", *gate])
+    assert right.exit_code == 0, right.output
+    bad = runner.invoke(main, [*base, "--prior", "hybrid(gaussian; gaussian; gaussian)"])
+    assert bad.exit_code == 2
