@@ -177,6 +177,14 @@ def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
     default=None,
     help="LPS predictor: linear, hgb, mlp, knn, lightgbm, torch.  [default: hgb]",
 )
+@click.option(
+    "--predictor-param",
+    "-P",
+    "predictor_params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Option of the predictor, e.g. -P max_iter=50 or -P device=cuda. Repeatable.",
+)
 @click.option("--seed", type=int, default=None, help="Seed for every random choice. [default: 0]")
 @click.option(
     "--test-size", type=float, default=None, help="LPS held-out fraction. [default: 0.25]"
@@ -222,6 +230,7 @@ def score(
     factors_key,
     metrics,
     predictor,
+    predictor_params,
     seed,
     test_size,
     n_boot,
@@ -245,6 +254,8 @@ def score(
         expressions = list(fail_if) or list(config.get("fail-if", []))
         parsed = [gates.parse_gate(e) for e in expressions]  # fail fast, before the work
         options: dict[str, Any] = dict(_parse_option(o) for o in extra)
+        if predictor_params:
+            options["predictor_params"] = dict(_parse_option(o) for o in predictor_params)
         for name, value in (
             ("predictor", predictor or config.get("predictor")),
             ("test_size", test_size),

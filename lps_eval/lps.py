@@ -369,6 +369,9 @@ def lps(
         "null_target_dims": None if null_targets is None else active[null_targets].tolist(),
         "seed": seed,
     }
+    fit_info = getattr(model, "fit_info_", None)  # e.g. the device a torch model ran on
+    if fit_info:
+        settings["fit_info"] = {k: v for k, v in fit_info.items() if not isinstance(v, list)}
     return LpsResult(
         value=value,
         settings=settings,

@@ -110,6 +110,7 @@ def test_gate_from_pyproject(latents, tmp_path, monkeypatch):
         (["score", "{latents}", "-O", "bogus"], "KEY=VALUE"),
         (["score", "{latents}", "-O", "bogus=1"], "unknown option"),
         (["score", "{bad}"], "NaN"),
+        (["score", "{latents}", "-P", "bogus=1", *FAST], "bad option for predictor"),
         (["score", "{one_dim}", "--metrics", "lps"], "at least 2"),
     ],
 )
@@ -157,3 +158,9 @@ def test_console_script_entry_point(latents):
     )
     assert done.returncode == 0, done.stderr
     json.loads(done.stdout)
+
+
+def test_predictor_params_reach_the_predictor(latents):
+    result = run("score", latents, *FAST, "-P", "max_iter=7", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["settings"]["settings"]["lps"]["max_iter"] == 7
