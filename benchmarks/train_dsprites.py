@@ -177,7 +177,7 @@ def score(args: argparse.Namespace) -> None:
         print(f"[scored] {name} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     frame = pd.DataFrame(long_rows)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(RESULTS / "dsprites_scores_long.csv", index=False)
+    frame.to_csv(RESULTS / f"{args.prefix}_scores_long.csv", index=False)
     overall = frame[frame["scope"] == "overall"]
     wide = overall.pivot_table(index="model", columns="metric", values="value", aggfunc="first")
     wide = wide.reindex([m for m in MODELS if m in wide.index])
@@ -185,7 +185,7 @@ def score(args: argparse.Namespace) -> None:
         for metric, value in numbers.items():
             if model in wide.index:
                 wide.loc[model, f"paper_{metric}"] = value
-    wide.to_csv(RESULTS / "dsprites_table7.csv")
+    wide.to_csv(RESULTS / f"{args.prefix}_table7.csv")
     print(wide.to_string(float_format=lambda v: f"{v:.3f}"))
 
 
@@ -224,6 +224,38 @@ def _marginal_rows(label: str, z: np.ndarray, prior, seed: int) -> list[dict]:
     return rows
 
 
+def _plot_marginals(args: argparse.Namespace, prior) -> None:
+    """Histogram of each learned dimension over a prior sample (docs figure), if possible."""
+    path = args.runs / "ae_mmd_hybrid" / "latents.npz"
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("[skip] figure: matplotlib is not installed", file=sys.stderr)
+        return
+    if not path.exists():
+        return
+    z = np.load(path, allow_pickle=False)["z"]
+    ref = prior.sample(z.shape[0], z.shape[1], np.random.default_rng(args.seed + 2))
+    fig, axes = plt.subplots(1, z.shape[1], figsize=(3.2 * z.shape[1], 2.6))
+    for j, ax in enumerate(axes):
+        lo = min(z[:, j].min(), ref[:, j].min())
+        hi = max(z[:, j].max(), ref[:, j].max())
+        bins = np.linspace(lo, hi, 60)
+        ax.hist(ref[:, j], bins=bins, density=True, alpha=0.45, label="requested")
+        ax.hist(z[:, j], bins=bins, density=True, histtype="step", lw=1.6, label="learned")
+        ax.set_title(f"z{j}: {prior.marginal(j, z.shape[1]).spec}", fontsize=9)
+        ax.set_yticks([])
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    out = ROOT / "docs" / "img" / "hybrid_marginals.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    print(f"[figure] {out}", file=sys.stderr)
+
+
 def hybrid(args: argparse.Namespace) -> None:
     """Do the learned marginals match the requested hybrid prior, dimension by dimension?
 
@@ -240,6 +272,7 @@ def hybrid(args: argparse.Namespace) -> None:
         if path.exists():
             z = np.load(path, allow_pickle=False)["z"].astype(np.float64)
             rows += _marginal_rows(name, z[: args.hybrid_n], prior, args.seed)
+    _plot_marginals(args, prior)
     floor = prior.sample(args.hybrid_n, 5, np.random.default_rng(args.seed + 1))
     rows += _marginal_rows("prior_sample", floor, prior, args.seed)
     frame = pd.DataFrame(rows)
@@ -279,6 +312,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=Path, default=RUNS)
     parser.add_argument("--force", action="store_true")
     parser.add_argument("--hybrid-n", type=int, default=5000)
+    parser.add_argument("--prefix", default="dsprites", help="Result CSV name prefix.")
     args = parser.parse_args(argv)
     if args.stage in ("train", "all"):
         train(args)
