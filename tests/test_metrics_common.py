@@ -18,13 +18,26 @@ SIZES = (3, 4)
 # Fast settings: small sample sizes keep the whole file quick.
 FAST = {
     "beta_vae": {"num_train": 500, "num_eval": 2000, "batch_size": 16},
-    "factor_vae": {"num_train": 500, "num_eval": 2000, "batch_size": 16,
-                   "num_variance_estimate": 600},
+    "factor_vae": {
+        "num_train": 500,
+        "num_eval": 2000,
+        "batch_size": 16,
+        "num_variance_estimate": 600,
+    },
 }
 # Metrics whose value does not depend on the column order of z (all of them promise it;
 # tree probes up to tie-breaking, interventions up to the same random draws).
-EXACT_PERMUTATION = ("mig", "sap", "modularity_explicitness", "irs", "mig_sup", "dcimig",
-                     "jemmig", "beta_vae", "factor_vae")
+EXACT_PERMUTATION = (
+    "mig",
+    "sap",
+    "modularity_explicitness",
+    "irs",
+    "mig_sup",
+    "dcimig",
+    "jemmig",
+    "beta_vae",
+    "factor_vae",
+)
 SAMPLED = ("beta_vae", "factor_vae")
 
 
@@ -33,8 +46,12 @@ def _data(seed=0, n=N):
     f = np.stack([rng.integers(0, k, n) for k in SIZES], axis=1)
     s = f / np.array(SIZES)
     z = np.concatenate(
-        [s @ np.array([[1.0, 0.3], [0.0, 1.0]]) + 0.2 * rng.normal(size=(n, 2)),
-         rng.normal(size=(n, 1))], axis=1)
+        [
+            s @ np.array([[1.0, 0.3], [0.0, 1.0]]) + 0.2 * rng.normal(size=(n, 2)),
+            rng.normal(size=(n, 1)),
+        ],
+        axis=1,
+    )
     return z, f
 
 
@@ -153,6 +170,16 @@ def test_accepts_lists_and_frames(name, data):
 
 
 def test_registry_covers_issue_metrics():
-    assert set(METRICS) == {"beta_vae", "factor_vae", "mig", "sap", "dci",
-                            "modularity_explicitness", "irs", "mig_sup", "dcimig", "jemmig"}
+    assert set(METRICS) == {
+        "beta_vae",
+        "factor_vae",
+        "mig",
+        "sap",
+        "dci",
+        "modularity_explicitness",
+        "irs",
+        "mig_sup",
+        "dcimig",
+        "jemmig",
+    }
     assert not math.isnan(len(METRIC_ROWS))

@@ -37,7 +37,7 @@ def test_dci_formulas_match_scipy_reference(seed):
 
 
 def test_dci_formulas_closed_forms():
-    dis, com, per_dim, per_factor = dci_from_importance(np.eye(3))
+    dis, com, _, _ = dci_from_importance(np.eye(3))
     assert dis == pytest.approx(1.0, abs=1e-9) and com == pytest.approx(1.0, abs=1e-9)
     dis, com, _, _ = dci_from_importance(np.ones((4, 2)))
     assert dis == pytest.approx(0.0, abs=1e-9) and com == pytest.approx(0.0, abs=1e-9)
@@ -133,7 +133,5 @@ def test_explicitness_missing_test_value_is_defined_with_warning():
     z = f + 0.1 * np.random.default_rng(0).normal(size=f.shape)
     test = f[:, 0] != 2  # value 2 of factor 0 never appears in the test rows
     with pytest.warns(LpsMetricWarning, match="missing from the test split"):
-        res = metrics.modularity_explicitness(
-            z, f, z_test=z[test], factors_test=f[test]
-        )
+        res = metrics.modularity_explicitness(z, f, z_test=z[test], factors_test=f[test])
     assert np.isfinite(res.explicitness) and res.explicitness > 0.9

@@ -1,0 +1,105 @@
+"""Run disentanglement_lib 1.5's metric code on saved arrays; print timings as JSON.
+
+Invoked by ``bench_metrics.py`` with the throwaway environment's interpreter
+(``/tmp/dlib-venv/bin/python``, see ``tests/fixtures/make_dlib_golden.py`` for its setup);
+never imported by the package or the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import bench_cases  # noqa: E402
+import make_dlib_golden as mg  # noqa: E402  (stubs gin.tf, binds the study defaults)
+from disentanglement_lib.evaluation.metrics import (  # noqa: E402
+    beta_vae,
+    dci,
+    factor_vae,
+    irs,
+    mig,
+    modularity_explicitness,
+    sap_score,
+)
+
+
+class BenchGrid(mg.GridData):
+    """Product-grid dataset whose observations are the benchmark's latent map."""
+
+    def __init__(self, seed: int):
+        self.noise = np.random.default_rng(seed)
+        self.num_factors = len(bench_cases.FACTOR_SIZES)
+
+    def sample_factors(self, n, random_state):
+        return np.stack([random_state.randint(k, size=n) for k in bench_cases.FACTOR_SIZES], axis=1)
+
+    def sample_observations_from_factors(self, factors, random_state):
+        return bench_cases.latent_map(factors, self.noise)
+
+
+def main() -> None:
+    path, wanted = sys.argv[1], sys.argv[2].split(",")
+    data = np.load(path)
+    z = np.concatenate([data["z"], data["z_test"]])
+    f = np.concatenate([data["factors"], data["factors_test"]])
+    n_tr, n_te = len(data["z"]), len(data["z_test"])
+    runs = {
+        "mig": lambda: mg._run(mig.compute_mig, z, f, num_train=n_tr)["discrete_mig"],
+        "sap": lambda: mg._run(
+            sap_score.compute_sap, z, f, num_train=n_tr, num_test=n_te, continuous_factors=False
+        )["SAP_score"],
+        "modularity_explicitness": lambda: mg._run(
+            modularity_explicitness.compute_modularity_explicitness,
+            z,
+            f,
+            num_train=n_tr,
+            num_test=n_te,
+        )["modularity_score"],
+        "irs": lambda: mg._run(irs.compute_irs, z, f, num_train=n_tr, batch_size=16)["IRS"],
+        "dci": lambda: mg._run(dci.compute_dci, z, f, num_train=n_tr, num_test=n_te),
+        "beta_vae": lambda: beta_vae.compute_beta_vae_sklearn(
+            BenchGrid(1),
+            mg.identity,
+            np.random.RandomState(1),
+            batch_size=64,
+            num_train=10000,
+            num_eval=5000,
+        )["eval_accuracy"],
+        "factor_vae": lambda: factor_vae.compute_factor_vae(
+            BenchGrid(2),
+            mg.identity,
+            np.random.RandomState(2),
+            batch_size=64,
+            num_train=10000,
+            num_eval=5000,
+            num_variance_estimate=10000,
+        )["eval_accuracy"],
+    }
+    out = {}
+    for name in wanted:
+        t0 = time.perf_counter()
+        value = runs[name]()
+        seconds = time.perf_counter() - t0
+        if isinstance(value, dict):  # DCI: disentanglement, completeness, informativeness
+            out[name] = {
+                "seconds": seconds,
+                "value": float(value["disentanglement"]),
+                "completeness": float(value["completeness"]),
+                "informativeness": float(value["informativeness_test"]),
+            }
+        else:
+            out[name] = {"seconds": seconds, "value": float(value)}
+        print(json.dumps({name: out[name]}), file=sys.stderr, flush=True)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
