@@ -11,10 +11,10 @@ Three questions about latent codes ``z`` (rows = samples, columns = dimensions):
 
 __version__ = "0.1.0"
 
-from lps_eval import metrics  # noqa: E402
-from lps_eval._validation import LpsInputError, LpsInputWarning  # noqa: E402
-from lps_eval.lps import lps  # noqa: E402
-from lps_eval.mmd import mmd  # noqa: E402
-from lps_eval.score import score  # noqa: E402
+from lps_eval import metrics
+from lps_eval._validation import LpsInputError, LpsInputWarning
+from lps_eval.lps import lps
+from lps_eval.mmd import mmd
+from lps_eval.score import score
 
 __all__ = ["LpsInputError", "LpsInputWarning", "__version__", "lps", "metrics", "mmd", "score"]

@@ -113,7 +113,9 @@ def _format_table(table: pd.DataFrame) -> str:
     overall = table[table["scope"] == "overall"][
         ["metric", "value", "ci_low", "ci_high", "p_value"]
     ]
-    lines = [overall.to_string(index=False, formatters={c: fmt for c in overall.columns[1:]})]
+    lines = [
+        overall.to_string(index=False, na_rep="", formatters={c: fmt for c in overall.columns[1:]})
+    ]
     per_dim = table[table["scope"] == "dim"]
     if "source_dim" in table.columns:
         per_dim = per_dim[per_dim["source_dim"].isna()]
@@ -244,6 +246,7 @@ def score(
     """Score LATENTS (.npy .npz .csv .parquet .pt; rows = samples)."""
     from lps_eval import gate as gates
     from lps_eval.io import load_array, load_factors
+    from lps_eval.score import planned_metrics
     from lps_eval.score import score as run_score
 
     warnings.showwarning = _show_warning
@@ -263,6 +266,14 @@ def score(
         ):
             if value is not None:
                 options[name] = value
+        selection = _split_metrics(metrics) or config.get("metrics")
+        planned = planned_metrics(selection, has_factors=factors_path is not None)
+        for gate in parsed:  # a gate on a metric that will not be computed: say so now
+            if gate.metric not in planned:
+                raise LpsInputError(
+                    f"gate {gate.expression!r} names metric {gate.metric!r}, which this run "
+                    f"does not compute; computed here: {', '.join(sorted(planned))}"
+                )
         z = load_array(latents, key=key)
         factors = names = None
         if factors_path is not None:
@@ -272,7 +283,7 @@ def score(
             prior=prior or config.get("prior", "gaussian"),
             factors=factors,
             factor_names=names,
-            metrics=_split_metrics(metrics) or config.get("metrics"),
+            metrics=selection,
             seed=seed if seed is not None else int(config.get("seed", 0)),
             progress=progress,
             **options,

@@ -105,7 +105,8 @@ def check_gates(table: pd.DataFrame, gates: list[Gate]) -> list[GateOutcome]:
             failed = bool(_OPS[gate.op](value, gate.threshold))
             verdict = "failed" if failed else "passed"
             reason = (
-                f"{gate.metric}.{gate.column} = {value!r} {gate.op} {gate.threshold!r}: {verdict}"
+                f"{gate.metric}.{gate.column} = {value!r} "
+                f"(fails if {gate.op} {gate.threshold!r}): {verdict}"
             )
         outcomes.append(
             GateOutcome(

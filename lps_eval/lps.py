@@ -269,7 +269,8 @@ def lps(
     Inputs are standardized with training-split statistics. Rows are put in a canonical
     order before the seeded split, so the result does not depend on the order of samples
     or dimensions, nor on affine rescaling of a dimension (exactly so for the linear
-    predictor). Constant dimensions carry no information: they get R2 = NaN, are left out
+    predictor; the null level is one random column shuffle, so it is exactly invariant
+    to sample order only). Constant dimensions carry no information: they get R2 = NaN, are left out
     of the mean and of every other dimension's predictors, with a warning.
 
     Examples
@@ -286,6 +287,14 @@ def lps(
     test_size = check_fraction(test_size, name="test_size")
     n_boot = check_positive_int(n_boot, name="n_boot", minimum=0)
     confidence = check_fraction(confidence, name="confidence")
+    for flag_name, flag in (("null", null), ("structure", structure)):
+        if not isinstance(flag, (bool, np.bool_)):
+            raise LpsInputError(f"{flag_name} must be True or False, got {flag!r}")
+    if predictor_params is not None and not isinstance(predictor_params, dict):
+        raise LpsInputError(
+            f"predictor_params must be a dict of predictor options, got {predictor_params!r}"
+            " (CLI: -P KEY=VALUE)"
+        )
     if null_dims is not None:
         null_dims = check_positive_int(null_dims, name="null_dims")
     model = get_predictor(predictor, **(predictor_params or {}))

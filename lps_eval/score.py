@@ -17,7 +17,7 @@ import pandas as pd
 from lps_eval._validation import LpsInputError, check_factors, check_latents
 from lps_eval.results import MetricResult, library_versions, tidy_frame
 
-__all__ = ["ScoreContext", "available_metrics", "register_section", "score"]
+__all__ = ["ScoreContext", "available_metrics", "planned_metrics", "register_section", "score"]
 
 
 @dataclass(frozen=True)
@@ -82,10 +82,19 @@ def available_metrics() -> dict[str, tuple[str, ...]]:
 
 def _load_sections() -> None:
     # Import for the registration side effect; each module registers its own section.
-    import lps_eval.lps  # noqa: F401
+    import lps_eval.independence
+    import lps_eval.lps
+    import lps_eval.metrics._section
     import lps_eval.mmd  # noqa: F401
-    import lps_eval.independence  # noqa: F401
-    import lps_eval.metrics._section  # noqa: F401
+
+
+def planned_metrics(metrics: Sequence[str] | str | None, *, has_factors: bool) -> set[str]:
+    """Metric names that :func:`score` may produce for this selection (before any work)."""
+    _load_sections()
+    names: set[str] = set()
+    for section, subset in _select(metrics, has_factors):
+        names |= set(section.metrics) if subset is None else subset
+    return names
 
 
 def _select(

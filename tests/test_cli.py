@@ -87,7 +87,7 @@ def test_gate_failure_exits_1_with_unrounded_value(latents):
         for r in json.loads(table.stdout)["results"]
         if r["metric"] == "lps" and r["scope"] == "overall"
     )
-    assert f"lps.value = {value!r} > 0.01" in result.stderr
+    assert f"lps.value = {value!r} (fails if > 0.01): failed" in result.stderr
     assert "lps < -5" not in result.stderr
 
 
@@ -106,7 +106,7 @@ def test_gate_from_pyproject(latents, tmp_path, monkeypatch):
         (["score", "{latents}", "--fail-if", "lps >> 1"], "malformed gate"),
         (["score", "{latents}", "--metrics", "nope"], "unknown metric"),
         (["score", "{latents}", "--predictor", "nope"], "unknown predictor"),
-        (["score", "{latents}", "--fail-if", "sap > 1", *FAST], "not computed"),
+        (["score", "{latents}", "--fail-if", "sap > 1", *FAST], "does not compute"),
         (["score", "{latents}", "-O", "bogus"], "KEY=VALUE"),
         (["score", "{latents}", "-O", "bogus=1"], "unknown option"),
         (["score", "{bad}"], "NaN"),
@@ -163,4 +163,7 @@ def test_console_script_entry_point(latents):
 def test_predictor_params_reach_the_predictor(latents):
     result = run("score", latents, *FAST, "-P", "max_iter=7", "--format", "json")
     assert result.exit_code == 0
-    assert json.loads(result.stdout)["settings"]["settings"]["lps"]["max_iter"] == 7
+    assert (
+        json.loads(result.stdout)["settings"]["settings"]["lps"]["predictor_params"]["max_iter"]
+        == 7
+    )

@@ -42,7 +42,11 @@ class SklearnPredictor:
             for k, v in self.estimator.get_params(deep=False).items()
             if isinstance(v, (int, float, str, bool, type(None)))
         }
-        return {"predictor": self.name, "estimator": type(self.estimator).__name__, **params}
+        return {
+            "predictor": self.name,
+            "estimator": type(self.estimator).__name__,
+            "predictor_params": params,
+        }
 
     def fit_predict(self, train: np.ndarray, test: np.ndarray, *, seed: int = 0) -> np.ndarray:
         return self.fit_predict_columns(train, test, np.arange(train.shape[1]), seed=seed)
@@ -79,7 +83,7 @@ def hgb(
     """Histogram gradient boosting (``HistGradientBoostingRegressor``): the default nonlinear
     predictor.
 
-    Chosen from measurements (``benchmarks/bench_predictors.py``, docs/lps.md): with early
+    Chosen from measurements (``python benchmarks/bench_lps.py --part predictors``, docs/lps.md): with early
     stopping on an internal validation split it is the fastest accurate option, and it
     overfits least on independent data (null level closest to 0). Trees are invariant to
     monotone rescaling of inputs.
