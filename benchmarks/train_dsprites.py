@@ -194,6 +194,8 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 def _marginal_rows(label: str, z: np.ndarray, prior, seed: int) -> list[dict]:
     """Per-dimension comparison of latents with the requested 1-D marginals."""
+    from scipy.stats import ks_2samp
+
     import lps_eval
 
     n, d = z.shape
@@ -216,6 +218,13 @@ def _marginal_rows(label: str, z: np.ndarray, prior, seed: int) -> list[dict]:
             "prior_std": ref.std(ddof=1),
             "frac_positive": float(np.mean(col > 0)),
             "prior_frac_positive": float(np.mean(ref > 0)),
+            # two-sample Kolmogorov-Smirnov distance to a prior sample, and the mass the
+            # model puts in the prior's central 20% interval [q40, q60] (0.20 for a
+            # perfect match; the gap of a bimodal prior lies there)
+            "ks": float(ks_2samp(col, ref).statistic),
+            "central20": float(
+                np.mean((col > np.quantile(ref, 0.4)) & (col < np.quantile(ref, 0.6)))
+            ),
         }
         for q in QUANTILES:
             row[f"q{int(q * 100):02d}"] = float(np.quantile(col, q))
@@ -271,7 +280,9 @@ def hybrid(args: argparse.Namespace) -> None:
         path = args.runs / name / "latents.npz"
         if path.exists():
             z = np.load(path, allow_pickle=False)["z"].astype(np.float64)
-            rows += _marginal_rows(name, z[: args.hybrid_n], prior, args.seed)
+            # the eval set is sorted by dataset index (= by shape first): subsample at random
+            rows_idx = np.random.default_rng(args.seed).permutation(z.shape[0])[: args.hybrid_n]
+            rows += _marginal_rows(name, z[rows_idx], prior, args.seed)
     _plot_marginals(args, prior)
     floor = prior.sample(args.hybrid_n, 5, np.random.default_rng(args.seed + 1))
     rows += _marginal_rows("prior_sample", floor, prior, args.seed)
