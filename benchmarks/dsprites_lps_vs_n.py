@@ -13,12 +13,12 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from pathlib import Path  # noqa: E402
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-import lps_eval  # noqa: E402
+import lps_eval
 
 ROOT = Path(__file__).resolve().parents[1]
 rows = []
@@ -28,8 +28,9 @@ for model in ["ae_mmd_gaussian", "beta_vae_4", "vae", "ae"]:
     for n in [500, 2000, 10000]:
         for pred in ["lightgbm", "linear"]:
             kw = {"predictor_params": {"n_jobs": 1}} if pred == "lightgbm" else {}
-            r = lps_eval.lps(z[:n], predictor=pred, seed=0, null=False, structure=False,
-                             n_boot=100, **kw)
+            r = lps_eval.lps(
+                z[:n], predictor=pred, seed=0, null=False, structure=False, n_boot=100, **kw
+            )
             rows.append({"model": model, "n": n, "predictor": pred, "lps": r.value})
             print(rows[-1], flush=True)
 out = ROOT / "benchmarks" / "results" / "dsprites_lps_vs_n.csv"
