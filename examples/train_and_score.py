@@ -20,7 +20,7 @@ from lps_eval.train import encode, fit
 
 
 def main() -> None:
-    budget = dict(latent_dim=4, steps=150, batch_size=128, lr=2e-3, width=8, hidden=64,
+    budget = dict(latent_dim=4, steps=400, batch_size=128, lr=2e-3, width=8, hidden=64,
                   eval_size=1797, seed=0, num_threads=1, progress=False)
     with tempfile.TemporaryDirectory() as tmp:
         runs = {
