@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from lps_eval._validation import LpsInputError
+from lps_eval.results import jsonable
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_INPUT_ERROR = 0, 1, 2
 
@@ -54,6 +55,17 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     click.echo(f"warning: {message}", err=True)
 
 
+#: ``--format``, shared by every command that prints results.
+_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="Output on stdout: a readable table, or JSON / CSV for machines.",
+)
+
+
 @click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="lps-eval")
 def main() -> None:
@@ -82,22 +94,8 @@ def _split_metrics(values: tuple[str, ...]) -> list[str] | None:
     return names or None
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is pd.NA or (isinstance(value, float) and not math.isfinite(value)):
-        return None
-    return value
-
-
 def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    return [_jsonable(row) for row in table.astype(object).to_dict("records")]
+    return [jsonable(row) for row in table.astype(object).to_dict("records")]
 
 
 def _format_table(table: pd.DataFrame) -> str:
@@ -137,13 +135,13 @@ def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
         attrs = dict(table.attrs)
         payload: dict[str, Any] = {
             "results": _records(table),
-            "settings": _jsonable({k: v for k, v in attrs.items() if k != "versions"}),
-            "versions": _jsonable(attrs.get("versions", {})),
+            "settings": jsonable({k: v for k, v in attrs.items() if k != "versions"}),
+            "versions": jsonable(attrs.get("versions", {})),
         }
         if outcomes is not None:
             payload["gate"] = {
                 "passed": not any(o.failed for o in outcomes),
-                "checks": [_jsonable(o.to_dict()) for o in outcomes],
+                "checks": [jsonable(o.to_dict()) for o in outcomes],
             }
         click.echo(json.dumps(payload, indent=2, allow_nan=False))
     elif fmt == "csv":
@@ -202,13 +200,7 @@ def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
     metavar="KEY=VALUE",
     help="Any other score option, e.g. -O permutations=500 -O kernel=imq.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
+@_format_option
 @click.option(
     "--fail-if",
     "fail_if",
@@ -310,13 +302,7 @@ def score(
     show_default=True,
     help="Folder for the demo latents and factors.",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
+@_format_option
 @click.option("--seed", type=int, default=0, show_default=True)
 def demo(out_dir: Path, fmt: str, seed: int) -> None:
     """Score built-in data: PCA codes of scikit-learn's digits (no download).

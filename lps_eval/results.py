@@ -20,6 +20,7 @@ __all__ = [
     "TIDY_COLUMNS",
     "MetricResult",
     "RowsResult",
+    "jsonable",
     "library_versions",
     "make_row",
     "tidy_frame",
@@ -85,6 +86,21 @@ def tidy_frame(
     frame = frame.reset_index(drop=True)
     frame.attrs = dict(attrs or {})
     return frame
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON types: numpy scalars and arrays converted, NaN / inf / NA become None."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is pd.NA or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return value
 
 
 def library_versions() -> dict[str, str]:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lps_eval._validation import LpsInputError, check_factors, check_latents
-from lps_eval.results import MetricResult, library_versions, tidy_frame
+from lps_eval.results import MetricResult, jsonable, library_versions, tidy_frame
 
 __all__ = ["ScoreContext", "available_metrics", "planned_metrics", "register_section", "score"]
 
@@ -208,19 +208,6 @@ def score(
                 frame = frame[frame["metric"].isin(subset)]
             frames.append(frame)
             key = result.settings.get("metric", section.name)
-            settings.setdefault("settings", {})[key] = _jsonable(result.settings)
+            settings.setdefault("settings", {})[key] = jsonable(result.settings)
     rows = [r for f in frames for r in f.to_dict("records")]
     return tidy_frame(rows, attrs={**settings, "versions": library_versions()})
-
-
-def _jsonable(value: Any) -> Any:
-    """Settings as plain JSON types (numpy scalars and arrays converted)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
