@@ -197,6 +197,43 @@ def discrete_factor_codes(
     return codes[:n], (None if factors_test is None else codes[n:]), sizes
 
 
+def prepare_discretized(
+    metric: str,
+    z: Any,
+    factors: Any,
+    z_test: Any,
+    factors_test: Any,
+    *,
+    seed: int,
+    num_train: int | None,
+    num_bins: int,
+) -> tuple[Prepared, np.ndarray, np.ndarray]:
+    """Shared front of the MI-based metrics (MIG, MIG-sup, DCIMIG, JEMMIG).
+
+    Validates ``num_bins``, prepares the training rows, discretizes every latent into
+    ``num_bins`` equal-width bins and the factors into integer codes.
+
+    Returns
+    -------
+    (prepared, latent_codes, factor_codes)
+    """
+    num_bins = check_positive_int(num_bins, name="num_bins", minimum=2)
+    data = prepare(
+        metric,
+        z,
+        factors,
+        z_test,
+        factors_test,
+        seed=seed,
+        needs_test=False,
+        num_train=num_train,
+        params={"num_bins": num_bins},
+    )
+    latent_codes = histogram_discretize(data.z, num_bins)
+    factor_codes, _, _ = discrete_factor_codes(data.factors, None, num_bins=num_bins, metric=metric)
+    return data, latent_codes, factor_codes
+
+
 def top_two_gap(matrix: np.ndarray, axis: int) -> np.ndarray:
     """Largest minus second-largest entry along ``axis`` (second = 0 when only one entry)."""
     srt = np.sort(matrix, axis=axis)

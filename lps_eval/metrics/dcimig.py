@@ -6,9 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval._validation import check_positive_int
-from lps_eval.metrics._discretize import entropy, histogram_discretize, mutual_info_matrix
-from lps_eval.metrics._utils import SupervisedResult, discrete_factor_codes, prepare, top_two_gap
+from lps_eval.metrics._discretize import entropy, mutual_info_matrix
+from lps_eval.metrics._utils import SupervisedResult, prepare_discretized, top_two_gap
 
 __all__ = ["dcimig"]
 
@@ -45,21 +44,18 @@ def dcimig(
     Sepliarskaia, Kiseleva, de Rijke, "How to Not Measure Disentanglement",
     arXiv:1910.05587; Zaidi et al., arXiv:2012.09276.
     """
-    num_bins = check_positive_int(num_bins, name="num_bins", minimum=2)
-    data = prepare(
+    data, codes, fac = prepare_discretized(
         "dcimig",
         z,
         factors,
         z_test,
         factors_test,
         seed=seed,
-        needs_test=False,
         num_train=num_train,
-        params={"num_bins": num_bins},
+        num_bins=num_bins,
     )
-    fac, _, _ = discrete_factor_codes(data.factors, None, num_bins=num_bins, metric="dcimig")
     h = entropy(fac)
-    mi = mutual_info_matrix(histogram_discretize(data.z, num_bins), fac)  # (d, K)
+    mi = mutual_info_matrix(codes, fac)  # (d, K)
     gap = top_two_gap(mi, axis=1)
     best = np.argmax(mi, axis=1)
     credit = np.zeros(fac.shape[1])

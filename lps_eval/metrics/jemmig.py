@@ -6,14 +6,12 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval._validation import check_positive_int
 from lps_eval.metrics._discretize import (
     entropy,
-    histogram_discretize,
     joint_entropy,
     mutual_info_matrix,
 )
-from lps_eval.metrics._utils import SupervisedResult, discrete_factor_codes, prepare
+from lps_eval.metrics._utils import SupervisedResult, prepare_discretized
 
 __all__ = ["jemmig"]
 
@@ -53,20 +51,16 @@ def jemmig(
     Do, Tran, "Theory and Evaluation Metrics for Learning Disentangled Representations",
     ICLR 2020; Zaidi et al., arXiv:2012.09276.
     """
-    num_bins = check_positive_int(num_bins, name="num_bins", minimum=2)
-    data = prepare(
+    data, codes, fac = prepare_discretized(
         "jemmig",
         z,
         factors,
         z_test,
         factors_test,
         seed=seed,
-        needs_test=False,
         num_train=num_train,
-        params={"num_bins": num_bins},
+        num_bins=num_bins,
     )
-    fac, _, _ = discrete_factor_codes(data.factors, None, num_bins=num_bins, metric="jemmig")
-    codes = histogram_discretize(data.z, num_bins)
     mi = mutual_info_matrix(fac, codes)  # (K, d)
     je = joint_entropy(fac, codes)
     h = entropy(fac)

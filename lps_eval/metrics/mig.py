@@ -7,12 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval._validation import check_positive_int
-from lps_eval.metrics._discretize import entropy, histogram_discretize, mutual_info_matrix
+from lps_eval.metrics._discretize import entropy, mutual_info_matrix
 from lps_eval.metrics._utils import (
     SupervisedResult,
-    discrete_factor_codes,
-    prepare,
+    prepare_discretized,
     top_two_gap,
     warn,
 )
@@ -83,20 +81,16 @@ def mig(
     Finite-sample bias: perfectly aligned latents score slightly below 1 (about 0.996
     on 10,000 samples of dSprites-like factors).
     """
-    num_bins = check_positive_int(num_bins, name="num_bins", minimum=2)
-    data = prepare(
+    data, codes, fac = prepare_discretized(
         "mig",
         z,
         factors,
         z_test,
         factors_test,
         seed=seed,
-        needs_test=False,
         num_train=num_train,
-        params={"num_bins": num_bins},
+        num_bins=num_bins,
     )
-    codes = histogram_discretize(data.z, num_bins)
-    fac, _, _ = discrete_factor_codes(data.factors, None, num_bins=num_bins, metric="mig")
     mi = mutual_info_matrix(codes, fac)
     h = entropy(fac)
     gap = top_two_gap(mi, axis=0)

@@ -6,9 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval._validation import check_positive_int
-from lps_eval.metrics._discretize import entropy, histogram_discretize, mutual_info_matrix
-from lps_eval.metrics._utils import SupervisedResult, discrete_factor_codes, prepare, top_two_gap
+from lps_eval.metrics._discretize import entropy, mutual_info_matrix
+from lps_eval.metrics._utils import SupervisedResult, prepare_discretized, top_two_gap
 
 __all__ = ["mig_sup"]
 
@@ -57,22 +56,19 @@ def mig_sup(
     Representations", ICLR 2020; Zaidi et al., "Measuring Disentanglement: A Review of
     Metrics", arXiv:2012.09276.
     """
-    num_bins = check_positive_int(num_bins, name="num_bins", minimum=2)
-    data = prepare(
+    data, codes, fac = prepare_discretized(
         "mig_sup",
         z,
         factors,
         z_test,
         factors_test,
         seed=seed,
-        needs_test=False,
         num_train=num_train,
-        params={"num_bins": num_bins},
+        num_bins=num_bins,
     )
-    fac, _, _ = discrete_factor_codes(data.factors, None, num_bins=num_bins, metric="mig_sup")
     h = entropy(fac)
     ok = h > 0
-    mi = mutual_info_matrix(histogram_discretize(data.z, num_bins), fac[:, ok])
+    mi = mutual_info_matrix(codes, fac[:, ok])
     per_dim = top_two_gap(mi / h[ok], axis=1) if ok.any() else np.zeros(data.z.shape[1])
     return SupervisedResult(
         value=float(np.mean(per_dim)), settings=data.settings, metric="mig_sup", per_dim=per_dim
