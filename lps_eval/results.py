@@ -20,6 +20,7 @@ __all__ = [
     "TIDY_COLUMNS",
     "MetricResult",
     "RowsResult",
+    "indexed_rows",
     "jsonable",
     "library_versions",
     "make_row",
@@ -61,6 +62,15 @@ def make_row(
         "p_value": float(p_value),
         **extra,
     }
+
+
+def indexed_rows(
+    metric: str, values: Iterable[float], *, scope: str, **extra: Any
+) -> list[dict[str, Any]]:
+    """One row per dimension (``scope="dim"``) or per factor (``scope="factor"``)."""
+    if scope not in ("dim", "factor"):
+        raise ValueError(f"indexed rows need scope 'dim' or 'factor', got {scope!r}")
+    return [make_row(metric, v, scope=scope, **{scope: i}, **extra) for i, v in enumerate(values)]
 
 
 def tidy_frame(

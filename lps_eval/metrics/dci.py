@@ -29,7 +29,7 @@ from lps_eval.metrics._utils import (
     prepare,
     seed_int,
 )
-from lps_eval.results import make_row
+from lps_eval.results import indexed_rows, make_row
 
 __all__ = ["DCIResult", "dci", "dci_from_importance"]
 
@@ -70,18 +70,9 @@ class DCIResult(SupervisedResult):
             make_row("dci_completeness", self.completeness),
             make_row("dci_informativeness", self.informativeness),
         ]
-        rows += [
-            make_row("dci_disentanglement", v, scope="dim", dim=i)
-            for i, v in enumerate(self.disentanglement_per_dim)
-        ]
-        rows += [
-            make_row("dci_completeness", v, scope="factor", factor=k)
-            for k, v in enumerate(self.completeness_per_factor)
-        ]
-        rows += [
-            make_row("dci_informativeness", v, scope="factor", factor=k)
-            for k, v in enumerate(self.informativeness_per_factor)
-        ]
+        rows += indexed_rows("dci_disentanglement", self.disentanglement_per_dim, scope="dim")
+        rows += indexed_rows("dci_completeness", self.completeness_per_factor, scope="factor")
+        rows += indexed_rows("dci_informativeness", self.informativeness_per_factor, scope="factor")
         d, k = self.importance.shape
         rows += [
             make_row("dci_importance", self.importance[i, j], scope="dim", dim=i, factor=j)

@@ -11,7 +11,7 @@ import numpy as np
 from lps_eval._validation import check_positive_int
 from lps_eval.metrics._discretize import histogram_discretize, mutual_info_matrix
 from lps_eval.metrics._utils import SupervisedResult, discrete_factor_codes, prepare, warn
-from lps_eval.results import make_row
+from lps_eval.results import indexed_rows, make_row
 
 __all__ = ["ModularityExplicitnessResult", "modularity_explicitness"]
 
@@ -32,14 +32,8 @@ class ModularityExplicitnessResult(SupervisedResult):
             make_row("modularity", self.modularity),
             make_row("explicitness", self.explicitness),
         ]
-        rows += [
-            make_row("modularity", v, scope="dim", dim=i)
-            for i, v in enumerate(self.modularity_per_dim)
-        ]
-        rows += [
-            make_row("explicitness", v, scope="factor", factor=k)
-            for k, v in enumerate(self.explicitness_per_factor)
-        ]
+        rows += indexed_rows("modularity", self.modularity_per_dim, scope="dim")
+        rows += indexed_rows("explicitness", self.explicitness_per_factor, scope="factor")
         return rows
 
 
