@@ -60,12 +60,30 @@ def bench_linear(n: int = 200_000, d: int = 64, seed: int = 0) -> pd.DataFrame:
     t_full = time.perf_counter() - t0
     return pd.DataFrame(
         [
-            {"implementation": "closed form (one inverse)", "n": n, "d": d, "seconds": t_ours,
-             "lps": ours.mean(), "max_abs_diff_r2": float(np.abs(ours - loop).max())},
-            {"implementation": "loop of d LinearRegression", "n": n, "d": d, "seconds": t_loop,
-             "lps": loop.mean(), "max_abs_diff_r2": 0.0},
-            {"implementation": "lps(predictor='linear') incl. 200 bootstraps, null, structure",
-             "n": n, "d": d, "seconds": t_full, "lps": full.value, "max_abs_diff_r2": np.nan},
+            {
+                "implementation": "closed form (one inverse)",
+                "n": n,
+                "d": d,
+                "seconds": t_ours,
+                "lps": ours.mean(),
+                "max_abs_diff_r2": float(np.abs(ours - loop).max()),
+            },
+            {
+                "implementation": "loop of d LinearRegression",
+                "n": n,
+                "d": d,
+                "seconds": t_loop,
+                "lps": loop.mean(),
+                "max_abs_diff_r2": 0.0,
+            },
+            {
+                "implementation": "lps(predictor='linear') incl. 200 bootstraps, null, structure",
+                "n": n,
+                "d": d,
+                "seconds": t_full,
+                "lps": full.value,
+                "max_abs_diff_r2": np.nan,
+            },
         ]
     ).assign(speedup_vs_loop=lambda f: t_loop / f.seconds)
 
@@ -76,17 +94,31 @@ def bench_predictors(n: int = 10_000, seed: int = 0) -> pd.DataFrame:
     for name in ("linear", "hgb", "lightgbm", "mlp", "knn", "torch"):
         t0 = time.perf_counter()
         try:
-            res = lps(z, predictor=name, max_samples=None, n_boot=0, null=False, structure=False, seed=seed)
+            res = lps(
+                z,
+                predictor=name,
+                max_samples=None,
+                n_boot=0,
+                null=False,
+                structure=False,
+                seed=seed,
+            )
         except Exception as exc:  # optional dependency missing
             print(f"skip {name}: {exc}")
             continue
         seconds = time.perf_counter() - t0
-        rows.append({
-            "predictor": name, "n": n, "d": z.shape[1], "seconds": seconds,
-            "r2_dependent_dim": res.per_dim[1], "r2_analytic": r2_true,
-            "abs_error": abs(res.per_dim[1] - r2_true),
-            "null_bias_mean_r2_independent_dims": float(np.mean(res.per_dim[2:])),
-        })
+        rows.append(
+            {
+                "predictor": name,
+                "n": n,
+                "d": z.shape[1],
+                "seconds": seconds,
+                "r2_dependent_dim": res.per_dim[1],
+                "r2_analytic": r2_true,
+                "abs_error": abs(res.per_dim[1] - r2_true),
+                "null_bias_mean_r2_independent_dims": float(np.mean(res.per_dim[2:])),
+            }
+        )
     return pd.DataFrame(rows)
 
 

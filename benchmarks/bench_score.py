@@ -51,7 +51,9 @@ def main() -> None:
         t0 = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-m", "lps_eval.cli", "score", str(path), "--format", "json"],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         seconds = time.perf_counter() - t0
         if done.returncode != 0:
@@ -64,7 +66,9 @@ def main() -> None:
         except lps_eval.LpsInputError as exc:  # e.g. a section that needs factors
             print(f"skip {section}: {exc}")
             continue
-        rows.append({"what": f"section {section} (Python API)", "seconds": time.perf_counter() - t0})
+        rows.append(
+            {"what": f"section {section} (Python API)", "seconds": time.perf_counter() - t0}
+        )
     table = pd.DataFrame(rows).assign(
         n=args.n, d=args.d, cpu_count=os.cpu_count(), budget_seconds=30.0
     )
