@@ -34,17 +34,6 @@ from lps_eval.train.objectives import (  # noqa: E402
 TINY = {"width": 4, "hidden": 16, "progress": False, "num_threads": 1}
 
 
-def _has_mmd() -> bool:
-    try:
-        from lps_eval.mmd import mmd2  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_mmd = pytest.mark.skipif(not _has_mmd(), reason="lps_eval.mmd.mmd2 not available yet")
-
-
 # --------------------------------------------------------------------------- data
 
 
@@ -284,7 +273,6 @@ def test_vae_on_dsprites_uses_posterior_mean(tmp_path):
     np.testing.assert_allclose(saved["z"], mean.numpy(), atol=1e-5)
 
 
-@needs_mmd
 def test_mmd_objective_pulls_latents_towards_prior():
     from lps_eval.mmd import mmd2
     from lps_eval.priors import parse_prior
@@ -297,7 +285,6 @@ def test_mmd_objective_pulls_latents_towards_prior():
     assert np.isfinite(with_mmd.history["reg"]).all()
 
 
-@needs_mmd
 def test_mmd_accepts_hybrid_prior_and_checks_its_length():
     prior = "hybrid(uniform(-5, 5); gaussian(0, 2); bimodal(5, 1))"
     kw = dict(steps=3, batch_size=16, eval_size=20, seed=0, **TINY)
