@@ -84,7 +84,6 @@ def check_latents(
     name: str = "z",
     min_samples: int = 2,
     min_dims: int = 1,
-    allow_constant: bool = True,
 ) -> np.ndarray:
     """Validate latent codes and return them as a C-contiguous float64 array.
 
@@ -98,9 +97,6 @@ def check_latents(
         Fewest rows the caller can work with.
     min_dims : int
         Fewest columns the caller can work with (LPS needs 2).
-    allow_constant : bool
-        If False, constant columns raise; if True they are accepted (callers decide how
-        to report them, see :func:`constant_columns`).
 
     Raises
     ------
@@ -139,13 +135,6 @@ def check_latents(
             f"{name} has {d} dimension(s) but at least {min_dims} are needed "
             "(predicting a dimension from the others needs 2 or more)"
         )
-    if not allow_constant:
-        const = constant_columns(arr)
-        if const.size:
-            raise LpsInputError(
-                f"{name} has constant dimension(s) {const.tolist()}; drop them, e.g. "
-                f"{name}[:, {name}.std(axis=0) > 0]"
-            )
     return np.ascontiguousarray(arr)
 
 

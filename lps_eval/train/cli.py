@@ -9,7 +9,6 @@ and messages go to stderr. Exit status 2 with one line on stderr for bad input.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -18,13 +17,9 @@ from typing import Any
 import click
 
 from lps_eval._validation import LpsInputError
+from lps_eval.cli import _fail  # one way to report input errors: one stderr line, exit 2
 
 __all__ = ["encode", "train"]
-
-
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(2)
 
 
 def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
