@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression
 
-from lps_eval.datasets import gaussian_with_covariance, nonlinear_pair
-from lps_eval.lps import lps, r2_per_column
+from lps_eval.predictability import lps, r2_per_column
 from lps_eval.predictors.linear import LinearPredictor
+from lps_eval.simulations import gaussian_with_covariance, nonlinear_pair
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -1,6 +1,6 @@
 """Time every supervised metric against disentanglement_lib's code, side by side, one run.
 
-Data: ``bench_cases.make()``: 10,000 training + 5,000 test rows of 10 latents (5 noisy,
+Data: ``lps_eval.simulations.dsprites_like()``: 10,000 training + 5,000 test rows of 10 latents (5 noisy,
 mixed factor dims + 5 nuisance dims) with 5 dSprites-sized factors (3, 6, 40, 32, 32).
 Our metrics run in this process with their defaults (study sizes); disentanglement_lib
 1.5 runs the same arrays in a subprocess from the throwaway environment
@@ -38,10 +38,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import bench_cases  # noqa: E402
 
 from lps_eval import metrics  # noqa: E402
+from lps_eval.simulations import dsprites_like  # noqa: E402
 
 DLIB_METRICS = ("mig", "sap", "modularity_explicitness", "irs", "dci", "beta_vae", "factor_vae")
 
@@ -86,7 +85,12 @@ def _dlib(data: dict[str, np.ndarray], python: str) -> dict | None:
         path = os.path.join(tmp, "bench.npz")
         np.savez(path, **data)
         proc = subprocess.run(
-            [python, str(HERE / "_dlib_runner.py"), path, ",".join(DLIB_METRICS)],
+            [
+                python,
+                str(HERE.parent / "tools" / "dlib" / "runner.py"),
+                path,
+                ",".join(DLIB_METRICS),
+            ],
             capture_output=True,
             text=True,
             check=False,
@@ -104,7 +108,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(HERE / "results" / "bench_metrics.csv"))
     args = parser.parse_args()
     n_train, n_test = (2000, 1000) if args.quick else (10000, 5000)
-    data = bench_cases.make(n_train, n_test)
+    data = dsprites_like(n_train, n_test)
     rows = _ours(data)
     dlib = _dlib(data, args.dlib_python)
     for row in rows:

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lps_eval.kernels import make_kernel, median_pairwise_distance
-from lps_eval.mmd import mmd, mmd2, permutation_test
+from lps_eval.prior_matching import mmd, mmd2, permutation_test
+from lps_eval.prior_matching.kernels import make_kernel, median_pairwise_distance
 
 OUT = Path(__file__).parent / "results" / "mmd.csv"
 D = 16

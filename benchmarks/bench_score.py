@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 import lps_eval
-from lps_eval.score import available_metrics
+from lps_eval.scoring import available_metrics
 
 RESULTS = Path(__file__).parent / "results"
 

@@ -272,7 +272,7 @@ def hybrid(args: argparse.Namespace) -> None:
     the same requested marginals, and with a fresh prior sample (the estimator's noise
     floor at this N).
     """
-    from lps_eval.priors import parse_prior
+    from lps_eval.prior_matching.priors import parse_prior
 
     prior = parse_prior(HYBRID, n_dims=5)
     rows = []

@@ -23,7 +23,7 @@ import time
 import pandas as pd
 
 import lps_eval
-from lps_eval.datasets import nonlinear_pair
+from lps_eval.simulations import nonlinear_pair
 
 
 def main(n: int = 2000, seed: int = 0) -> pd.DataFrame:

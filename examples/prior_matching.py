@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 import lps_eval
-from lps_eval.mmd import mmd2
-from lps_eval.priors import parse_prior
+from lps_eval.prior_matching import mmd2
+from lps_eval.prior_matching.priors import parse_prior
 
 rng = np.random.default_rng(0)
 n = 2000

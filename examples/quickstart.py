@@ -1,6 +1,6 @@
 """Quickstart: score a latent space in a few lines (well under a minute on a CPU).
 
-The data come from :func:`lps_eval.datasets.nonlinear_pair`: ``z1 = sin(2 z0) + 0.3 e``
+The data come from :func:`lps_eval.simulations.nonlinear_pair`: ``z1 = sin(2 z0) + 0.3 e``
 plus two independent standard-normal dimensions. Dimension 1 is almost unpredictable
 *linearly* from the others but highly predictable *nonlinearly*; its population R2 under
 the optimal predictor is known in closed form, so you can see how close LPS gets.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 import lps_eval
-from lps_eval.datasets import nonlinear_pair
+from lps_eval.simulations import nonlinear_pair
 
 
 def main() -> None:

@@ -7,14 +7,26 @@ Three questions about latent codes ``z`` (rows = samples, columns = dimensions):
 3. Do dimensions line up with known factors? :mod:`lps_eval.metrics`.
 
 :func:`score` runs everything that applies and returns one tidy DataFrame.
+
+Layers (imports run downwards only): ``cli`` -> ``scoring`` -> the numerical core
+(``predictability``, ``prior_matching``, ``independence``, ``metrics``) ->
+``_validation``, ``_random``, ``results``, ``io``. See docs/contributing.md.
 """
 
-__version__ = "0.1.0"
-
 from lps_eval import metrics
-from lps_eval._validation import LpsInputError, LpsInputWarning
-from lps_eval.lps import lps
-from lps_eval.mmd import mmd
-from lps_eval.score import score
+from lps_eval._validation import LpsDeprecationWarning, LpsInputError, LpsInputWarning
+from lps_eval._version import __version__
+from lps_eval.predictability import lps
+from lps_eval.prior_matching import mmd
+from lps_eval.scoring import score
 
-__all__ = ["LpsInputError", "LpsInputWarning", "__version__", "lps", "metrics", "mmd", "score"]
+__all__ = [
+    "LpsDeprecationWarning",
+    "LpsInputError",
+    "LpsInputWarning",
+    "__version__",
+    "lps",
+    "metrics",
+    "mmd",
+    "score",
+]

@@ -6,7 +6,11 @@ import numpy as np
 
 from lps_eval._validation import LpsInputError, check_positive_int
 
-__all__ = ["make_rng", "subsample_rows"]
+__all__ = ["STREAM_INDEPENDENCE", "STREAM_MMD", "make_rng", "stream", "subsample_rows"]
+
+#: Tags of the named random streams (see :func:`stream`): one per consumer, so that two
+#: sections seeded alike never replay each other's draws.
+STREAM_MMD, STREAM_INDEPENDENCE = 0x6D6D64, 0x696E64
 
 
 def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -33,3 +37,17 @@ def subsample_rows(n: int, max_samples: int | None, rng: np.random.Generator) ->
     if n <= max_samples:
         return None
     return np.sort(rng.choice(n, size=max_samples, replace=False))
+
+
+def stream(seed: int | np.random.Generator, tag: int) -> np.random.Generator:
+    """A generator for one purpose, seeded by ``(seed, tag)``.
+
+    Using ``default_rng(seed)`` directly would replay the very draws of a user who made
+    synthetic latents with the same seed (e.g. ``default_rng(0).normal(...)`` scored with
+    ``seed=0``): the "prior sample" would equal the latents' noise exactly. A Generator
+    passed in is used as it is.
+    """
+    gen = make_rng(seed)  # validates the seed
+    if isinstance(seed, np.random.Generator):
+        return gen
+    return np.random.default_rng([int(seed), tag])

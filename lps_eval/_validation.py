@@ -15,12 +15,14 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "LpsDeprecationWarning",
     "LpsInputError",
     "LpsInputWarning",
     "as_numpy",
     "check_factors",
     "check_fraction",
     "check_latents",
+    "check_permutations",
     "check_positive_int",
 ]
 
@@ -31,6 +33,14 @@ class LpsInputError(ValueError):
 
 class LpsInputWarning(UserWarning):
     """Input was accepted after a well-defined conversion or adjustment."""
+
+
+class LpsDeprecationWarning(FutureWarning):
+    """A renamed option or moved name was used; it keeps working for one more release.
+
+    A ``FutureWarning`` (shown by default), because the people who must act on it are
+    the users of scripts and CI configurations, not only library developers.
+    """
 
 
 def as_numpy(x: Any, *, name: str = "z") -> np.ndarray:
@@ -188,3 +198,16 @@ def check_fraction(value: Any, *, name: str) -> float:
     if not 0.0 < v < 1.0:
         raise LpsInputError(f"{name} must be in (0, 1), got {value}")
     return v
+
+
+def check_permutations(permutations: Any) -> int:
+    """A permutation-test size: an integer >= 0 (0 skips the test)."""
+    if (
+        isinstance(permutations, bool)
+        or not isinstance(permutations, (int, np.integer))
+        or permutations < 0
+    ):
+        raise LpsInputError(
+            f"permutations must be an integer >= 0 (0 skips the test), got {permutations!r}"
+        )
+    return int(permutations)

@@ -198,7 +198,8 @@ def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
     "extra",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Any other score option, e.g. -O permutations=500 -O kernel=imq.",
+    help="Any other score option, SECTION.KEY=VALUE, e.g. -O mmd.permutations=500 "
+    "-O independence.kernel=imq (see `lps-eval metrics --options`).",
 )
 @_format_option
 @click.option(
@@ -238,8 +239,8 @@ def score(
     """Score LATENTS (.npy .npz .csv .parquet .pt; rows = samples)."""
     from lps_eval import gate as gates
     from lps_eval.io import load_array, load_factors
-    from lps_eval.score import planned_metrics
-    from lps_eval.score import score as run_score
+    from lps_eval.scoring import planned_metrics
+    from lps_eval.scoring import score as run_score
 
     warnings.showwarning = _show_warning
     try:
@@ -253,8 +254,8 @@ def score(
             options["predictor_params"] = dict(_parse_option(o) for o in predictor_params)
         for name, value in (
             ("predictor", predictor or config.get("predictor")),
-            ("test_size", test_size),
-            ("n_boot", n_boot),
+            ("lps.test_size", test_size),
+            ("lps.n_boot", n_boot),
         ):
             if value is not None:
                 options[name] = value
@@ -310,8 +311,8 @@ def demo(out_dir: Path, fmt: str, seed: int) -> None:
     PCA codes are linearly uncorrelated, so linear LPS is ~0, but far from independent:
     the nonlinear LPS shows it. Writes the arrays so you can re-run `lps-eval score`.
     """
-    from lps_eval.datasets import digits_latents
-    from lps_eval.score import score as run_score
+    from lps_eval.scoring import score as run_score
+    from lps_eval.simulations import digits_latents
 
     warnings.showwarning = _show_warning
     z, labels = digits_latents(n_components=8, seed=seed)
@@ -328,10 +329,18 @@ def demo(out_dir: Path, fmt: str, seed: int) -> None:
 
 
 @main.command(name="metrics")
-def list_metrics() -> None:
-    """List the metrics `score` can compute, by section."""
-    from lps_eval.score import available_metrics
+@click.option(
+    "--options", "show_options", is_flag=True, help="List every option namespace with defaults."
+)
+def list_metrics(show_options: bool) -> None:
+    """List the metrics `score` can compute, by section (or the options, by namespace)."""
+    from lps_eval.scoring import available_metrics, namespace_defaults
 
+    if show_options:
+        for space, defaults in namespace_defaults().items():
+            values = ", ".join(f"{k}={v!r}" for k, v in defaults.items())
+            click.echo(f"{space}: {values}")
+        return
     for section, names in available_metrics().items():
         click.echo(f"{section}: {', '.join(names)}")
 

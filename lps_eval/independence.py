@@ -31,22 +31,24 @@ covariance-based measures drop them (recorded as ``constant_dims``).
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from lps_eval._random import subsample_rows
-from lps_eval._validation import LpsInputError, check_latents, check_positive_int, constant_columns
-from lps_eval.kernels import make_kernel
-from lps_eval.mmd import (
-    _INDEPENDENCE_STREAM,
-    BLOCK,
-    MmdResult,
-    _check_permutations,
-    _stream,
-    permutation_test,
+from lps_eval import information
+from lps_eval._random import STREAM_INDEPENDENCE, stream, subsample_rows
+from lps_eval._validation import (
+    LpsDeprecationWarning,
+    LpsInputError,
+    check_latents,
+    check_permutations,
+    check_positive_int,
+    constant_columns,
 )
+from lps_eval.information import histogram_discretize
+from lps_eval.prior_matching import BLOCK, MmdResult, make_kernel, permutation_test
 from lps_eval.results import MetricResult, make_row
 
 __all__ = [
@@ -171,41 +173,27 @@ def covariance_ratio(z: Any) -> tuple[IndependenceResult, IndependenceResult]:
 
 
 def discretize(z: np.ndarray, *, n_bins: int = 20) -> np.ndarray:
-    """Equal-width histogram bins per column over its sample range (codes 0..n_bins-1).
+    """Deprecated alias of :func:`lps_eval.information.histogram_discretize` (removed in 0.3)."""
+    warnings.warn(
+        "lps_eval.independence.discretize moved to lps_eval.information.histogram_discretize",
+        LpsDeprecationWarning,
+        stacklevel=2,
+    )
+    return histogram_discretize(z, n_bins)
 
-    Matches disentanglement_lib ``histogram_discretize`` (``np.digitize`` with the
-    ``np.histogram`` edges minus the last, shifted to start at 0).
+
+def mutual_info_matrix(codes: np.ndarray, *, n_bins: int | None = None) -> np.ndarray:
+    """Deprecated: pairwise MI of the columns of ``codes`` (removed in 0.3).
+
+    Use ``lps_eval.information.mutual_info_matrix(codes, codes)``; ``n_bins`` is not needed.
     """
-    codes = np.empty(z.shape, dtype=np.int64)
-    for j in range(z.shape[1]):  # one column at a time: the exact edges of np.histogram
-        edges = np.histogram(z[:, j], bins=n_bins)[1]
-        codes[:, j] = np.digitize(z[:, j], edges[:-1]) - 1
-    return codes
-
-
-def mutual_info_matrix(codes: np.ndarray, *, n_bins: int) -> np.ndarray:
-    r"""Pairwise mutual information (nats) of discrete columns: :math:`I(c_i; c_j)`.
-
-    :math:`I = \sum_{a,b} p_{ab} \log(p_{ab} / (p_a p_b))` from the joint histogram of each
-    pair (one ``bincount`` per pair of columns; vectorized over samples).
-    """
-    n, d = codes.shape
-    cells = n_bins * n_bins
-    mi = np.zeros((d, d))
-    marg = np.stack([np.bincount(codes[:, j], minlength=n_bins) for j in range(d)]) / n
-    for i in range(d - 1):
-        # joint histograms of column i with every later column in one bincount
-        rest = d - i - 1
-        flat = codes[:, i : i + 1] * n_bins + codes[:, i + 1 :] + cells * np.arange(rest)
-        p = np.bincount(flat.ravel(), minlength=cells * rest).reshape(rest, n_bins, n_bins) / n
-        outer = marg[i][None, :, None] * marg[i + 1 :][:, None, :]
-        ratio = np.divide(p, outer, out=np.ones_like(p), where=p > 0)
-        mi[i, i + 1 :] = np.sum(p * np.log(ratio), axis=(1, 2))
-    mi = mi + mi.T
-    for j in range(d):  # I(c; c) = H(c)
-        pj = marg[j][marg[j] > 0]
-        mi[j, j] = -float(np.sum(pj * np.log(pj)))
-    return mi
+    warnings.warn(
+        "lps_eval.independence.mutual_info_matrix moved to "
+        "lps_eval.information.mutual_info_matrix(codes, codes)",
+        LpsDeprecationWarning,
+        stacklevel=2,
+    )
+    return information.mutual_info_matrix(codes, codes)
 
 
 def mutual_info_mean(z: Any, *, n_bins: int = 20) -> IndependenceResult:
@@ -216,7 +204,8 @@ def mutual_info_mean(z: Any, *, n_bins: int = 20) -> IndependenceResult:
     if d < 2:
         value = math.nan
     else:
-        mi = mutual_info_matrix(discretize(z, n_bins=n_bins), n_bins=n_bins)
+        codes = histogram_discretize(z, n_bins)
+        mi = information.mutual_info_matrix(codes, codes)
         value = float((mi.sum() - np.trace(mi)) / (d * d - d))
     return IndependenceResult(
         value=value,
@@ -259,8 +248,8 @@ def mmd_independence(
         ``metric = "mmd_independence"``, ``value`` = MMD^2, ``p_value``.
     """
     z = check_latents(z, min_samples=8, min_dims=2)
-    permutations = _check_permutations(permutations)
-    rng = _stream(seed, _INDEPENDENCE_STREAM)
+    permutations = check_permutations(permutations)
+    rng = stream(seed, STREAM_INDEPENDENCE)
     idx = subsample_rows(z.shape[0], max_samples, rng)
     x = z if idx is None else z[idx]
     order = rng.permutation(x.shape[0])
@@ -288,80 +277,3 @@ def mmd_independence(
         statistic=stat,
         metric="mmd_independence",
     )
-
-
-@dataclass(frozen=True)
-class _Summary(MetricResult):
-    """Several independence results as one (rows concatenated, settings keyed by metric)."""
-
-    parts: tuple[MetricResult, ...] = ()
-
-    def rows(self) -> list[dict[str, Any]]:
-        return [row for part in self.parts for row in part.rows()]
-
-
-#: Options of :func:`lps_eval.score` this section consumes (shared with the prior section).
-SCORE_OPTIONS = (
-    "kernel",
-    "bandwidth",
-    "estimator",
-    "permutations",
-    "max_samples",
-    "mi_bins",
-)
-
-
-def _score_section(ctx: Any) -> list[MetricResult]:
-    """The independence companions for :func:`lps_eval.score` (needs d >= 2)."""
-    from lps_eval.mmd import SCORE_MAX_SAMPLES
-
-    z = ctx.z
-    if z.shape[1] < 2:
-        return []
-    opts = ctx.options
-    if constant_columns(z).size == z.shape[1]:
-        return []
-    parts: list[MetricResult] = []
-    if z.shape[0] >= 8:  # two halves of at least 4 rows
-        parts.append(
-            mmd_independence(
-                z,
-                kernel=opts.get("kernel", "rbf_multiscale"),
-                bandwidth=opts.get("bandwidth"),
-                estimator=opts.get("estimator", "unbiased"),
-                permutations=opts.get("permutations", 200),
-                max_samples=opts.get("max_samples", SCORE_MAX_SAMPLES),
-                seed=ctx.seed,
-            )
-        )
-    parts += [
-        gaussian_total_correlation(z),
-        *gaussian_wasserstein_correlation(z),
-        *covariance_ratio(z),
-        mutual_info_mean(z, n_bins=opts.get("mi_bins", 20)),
-    ]
-    settings = {part.settings["metric"]: part.settings for part in parts}
-    value = parts[0].value
-    return [_Summary(value=value, settings=settings, parts=tuple(parts))]
-
-
-def _register() -> None:
-    from lps_eval.score import register_section
-
-    register_section(
-        "independence",
-        _score_section,
-        metrics=(
-            "mmd_independence",
-            "gaussian_tc",
-            "gaussian_wasserstein_correlation",
-            "gaussian_wasserstein_correlation_norm",
-            "covariance_ratio",
-            "covariance_ratio_corr",
-            "mutual_info_mean",
-        ),
-        options=SCORE_OPTIONS,
-    )
-
-
-_register()

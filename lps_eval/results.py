@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lps_eval._version import __version__
+
 __all__ = [
     "TIDY_COLUMNS",
     "MetricResult",
@@ -115,8 +117,6 @@ def jsonable(value: Any) -> Any:
 
 def library_versions() -> dict[str, str]:
     """Versions of the libraries that can change the numbers."""
-    from lps_eval import __version__
-
     versions = {
         "lps_eval": __version__,
         "python": platform.python_version(),

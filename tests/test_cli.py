@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from lps_eval.cli import main
-from lps_eval.datasets import nonlinear_pair
+from lps_eval.simulations import nonlinear_pair
 
 FAST = ["--metrics", "lps", "--n-boot", "20"]
 

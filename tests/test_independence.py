@@ -19,9 +19,9 @@ from lps_eval.independence import (
     gaussian_total_correlation,
     gaussian_wasserstein_correlation,
     mmd_independence,
-    mutual_info_matrix,
     mutual_info_mean,
 )
+from lps_eval.information import histogram_discretize, mutual_info_matrix
 
 RNG = np.random.default_rng
 
@@ -106,7 +106,7 @@ def test_constant_dimensions_are_dropped_and_recorded():
 
 def test_discretize_matches_the_histogram_recipe():
     z = RNG(0).normal(size=(1000, 3))
-    codes = discretize(z, n_bins=20)
+    codes = histogram_discretize(z, 20)
     for j in range(3):
         edges = np.histogram(z[:, j], bins=20)[1]
         np.testing.assert_array_equal(codes[:, j], np.digitize(z[:, j], edges[:-1]) - 1)
@@ -117,8 +117,8 @@ def test_mutual_info_matrix_matches_sklearn():
     rng = RNG(0)
     a = rng.normal(size=2000)
     z = np.column_stack([a, a + 0.5 * rng.normal(size=2000), rng.uniform(size=2000)])
-    codes = discretize(z, n_bins=20)
-    mi = mutual_info_matrix(codes, n_bins=20)
+    codes = histogram_discretize(z, 20)
+    mi = mutual_info_matrix(codes, codes)
     for i in range(3):
         for j in range(3):
             assert mi[i, j] == pytest.approx(mutual_info_score(codes[:, i], codes[:, j]), abs=1e-12)
@@ -162,7 +162,7 @@ def test_score_independence_section_rows():
     rng = RNG(0)
     z = rng.normal(size=(1500, 3))
     z[:, 1] += z[:, 0]
-    table = lps_eval.score(z, metrics=["independence"], permutations=50)
+    table = lps_eval.score(z, metrics=["independence"], independence={"permutations": 50})
     expected = {
         "mmd_independence",
         "gaussian_tc",
@@ -201,3 +201,15 @@ def test_covariance_measures_are_invariant_to_shift_and_permutation(n, d, seed, 
     assert tc_scaled == pytest.approx(gaussian_total_correlation(z).value, rel=1e-6, abs=1e-8)
     assert covariance_ratio(moved)[1].value == pytest.approx(covariance_ratio(z)[1].value, rel=1e-9)
     assert gaussian_total_correlation(z).value >= 0
+
+
+def test_moved_discretization_names_warn_and_agree():
+    z = RNG(5).normal(size=(300, 3))
+    with pytest.warns(lps_eval.LpsDeprecationWarning, match="information"):
+        old = discretize(z, n_bins=20)
+    np.testing.assert_array_equal(old, histogram_discretize(z, 20))
+    with pytest.warns(lps_eval.LpsDeprecationWarning, match="information"):
+        from lps_eval import independence
+
+        old_mi = independence.mutual_info_matrix(old, n_bins=20)
+    np.testing.assert_allclose(old_mi, mutual_info_matrix(old, old), atol=1e-12)

@@ -1,4 +1,4 @@
-"""Kernels, their fast paths and the median heuristic (lps_eval.kernels)."""
+"""Kernels, their fast paths and the median heuristic (lps_eval.prior_matching.kernels)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lps_eval import LpsInputError
-from lps_eval.kernels import KERNELS, Kernel, make_kernel, median_pairwise_distance, register_kernel
+from lps_eval.prior_matching.kernels import (
+    KERNELS,
+    Kernel,
+    make_kernel,
+    median_pairwise_distance,
+    register_kernel,
+)
 
 RNG = np.random.default_rng
 

@@ -12,10 +12,16 @@ from sklearn.linear_model import LinearRegression, Ridge
 
 import lps_eval
 from lps_eval import LpsInputError, LpsInputWarning
-from lps_eval.datasets import gaussian_latents, gaussian_with_covariance, nonlinear_pair
-from lps_eval.lps import bootstrap_r2, canonical_order, linear_structure, lps, r2_per_column
+from lps_eval.predictability import (
+    bootstrap_r2,
+    canonical_order,
+    linear_structure,
+    lps,
+    r2_per_column,
+)
 from lps_eval.predictors.linear import LinearPredictor
 from lps_eval.results import TIDY_COLUMNS
+from lps_eval.simulations import gaussian_latents, gaussian_with_covariance, nonlinear_pair
 
 FAST = {"n_boot": 0, "null": False, "structure": False}
 

@@ -2,24 +2,22 @@
 
 Golden numbers come from ``tests/fixtures/make_dlib_golden.py`` (run in a throwaway
 environment with disentanglement-lib installed); the arrays are regenerated here from
-``tests/fixtures/dlib_cases.py`` and checked against the recorded checksum first.
+``lps_eval.simulations`` (the factor worlds) and checked against the recorded checksum first.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from lps_eval import metrics
+from lps_eval import independence, metrics
+from lps_eval import simulations as dc
 
 FIXTURES = Path(__file__).parent / "fixtures"
-sys.path.insert(0, str(FIXTURES))
-import dlib_cases as dc  # noqa: E402
 
 GOLDEN = json.loads((FIXTURES / "dlib_golden.json").read_text())
 CASES = list(GOLDEN["cases"])
@@ -29,7 +27,7 @@ EXACT = 1e-6
 @pytest.fixture(scope="module", params=CASES)
 def case(request):
     name = request.param
-    arrays = dc.make_case(name)
+    arrays = dc.factor_case(name)
     golden = GOLDEN["cases"][name]
     assert dc.checksum(arrays) == pytest.approx(golden["checksum"], rel=1e-12), (
         "synthetic arrays drifted from the ones the golden numbers were made from"
@@ -68,7 +66,7 @@ def test_modularity_explicitness_parity(case):
     name, a, g = case
     res = _quiet(metrics.modularity_explicitness, **a)
     assert res.modularity == pytest.approx(g["modularity"], abs=EXACT)
-    if name in dc.CONSTANT_CASES:
+    if name in dc.CONSTANT_FACTOR_CASES:
         # disentanglement_lib raises on the constant latent; ours equals its value on the
         # remaining latents (a constant standardized to 0 carries no information)
         assert "modularity_explicitness_error" in g
@@ -94,7 +92,7 @@ def test_dci_fast_close_to_parity(case):
 
 @pytest.mark.parametrize("name", ["identity_noisy", "nuisance"])
 def test_dci_parity_mode(name):
-    a = dc.make_case(name)
+    a = dc.factor_case(name)
     g = GOLDEN["cases"][name]
     res = metrics.dci(**a, mode="parity")
     assert res.disentanglement == pytest.approx(g["dci_disentanglement"], abs=0.01)
@@ -109,8 +107,8 @@ def test_beta_vae_factor_vae_within_sampling_error(case):
     if "beta_vae" not in g:
         pytest.skip("no intervention golden for this case")
     rng = np.random.default_rng(5)
-    f = dc.sample_factors(20000, rng)
-    z = dc.latent_map(name, f, rng)
+    f = dc.sample_grid_factors(20000, rng)
+    z = dc.factor_case_latents(name, f, rng)
     beta = _quiet(metrics.beta_vae, z, f, seed=1).value
     factor = _quiet(metrics.factor_vae, z, f, seed=1).value
     assert beta == pytest.approx(g["beta_vae"], abs=0.03)
@@ -120,8 +118,37 @@ def test_beta_vae_factor_vae_within_sampling_error(case):
 def test_unsupervised_gaussian_tc_parity(case):
     """Golden values for the independence module's Gaussian TC and mean pairwise MI."""
     _, a, g = case
-    independence = pytest.importorskip("lps_eval.independence")
     if g["gaussian_tc"] is None:
         pytest.skip("disentanglement_lib's TC is not finite here (constant latent)")
     tc = _quiet(independence.gaussian_total_correlation, a["z"])
     assert tc.value == pytest.approx(g["gaussian_tc"], abs=EXACT)
+
+
+def test_unsupervised_constant_dropped_tc_parity(case):
+    """With a constant latent dlib's TC is not finite; ours drops the constant dimension and
+    equals dlib's TC of the remaining ones."""
+    _, a, g = case
+    if "gaussian_tc_constant_dropped" not in g:
+        pytest.skip("no constant latent in this case")
+    tc = _quiet(independence.gaussian_total_correlation, a["z"])
+    assert tc.value == pytest.approx(g["gaussian_tc_constant_dropped"], abs=EXACT)
+
+
+def test_unsupervised_wasserstein_parity(case):
+    _, a, g = case
+    raw, norm = _quiet(independence.gaussian_wasserstein_correlation, a["z"])
+    assert raw.value == pytest.approx(g["gaussian_wasserstein_correlation"], abs=EXACT)
+    assert norm.value == pytest.approx(g["gaussian_wasserstein_correlation_norm"], abs=EXACT)
+
+
+def test_unsupervised_mutual_info_parity(case):
+    _, a, g = case
+    value = _quiet(independence.mutual_info_mean, a["z"]).value
+    assert value == pytest.approx(g["mutual_info_score"], abs=EXACT)
+
+
+def test_dci_parity_mode_train_informativeness():
+    a = dc.factor_case("identity_noisy")
+    g = GOLDEN["cases"]["identity_noisy"]
+    res = metrics.dci(**a, mode="parity")
+    assert res.informativeness_train == pytest.approx(g["dci_informativeness_train"], abs=0.01)

@@ -11,7 +11,7 @@ import pytest
 
 from lps_eval import metrics
 from lps_eval.metrics import LpsMetricWarning
-from lps_eval.metrics._interventions import GroupSampler, intervention_support
+from lps_eval.metrics.interventions import GroupSampler, intervention_support
 
 SMALL = {"num_train": 500, "num_eval": 1000, "batch_size": 16}
 

@@ -13,13 +13,13 @@ from hypothesis import strategies as st
 from sklearn.metrics import mutual_info_score
 
 from lps_eval import metrics
-from lps_eval.metrics import LpsMetricWarning
-from lps_eval.metrics._discretize import (
+from lps_eval.information import (
     entropy,
     histogram_discretize,
     joint_entropy,
     mutual_info_matrix,
 )
+from lps_eval.metrics import LpsMetricWarning
 
 
 def grid(*sizes, repeat=1):

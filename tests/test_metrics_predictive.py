@@ -11,7 +11,7 @@ from scipy.stats import entropy as scipy_entropy
 
 from lps_eval import LpsInputError, metrics
 from lps_eval.metrics import LpsMetricWarning, dci_from_importance
-from lps_eval.metrics.modularity import modularity_scores
+from lps_eval.metrics._modularity import modularity_scores
 
 
 def grid(*sizes, repeat=1):

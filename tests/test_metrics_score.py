@@ -11,7 +11,7 @@ import pytest
 import lps_eval
 from lps_eval import LpsInputError
 from lps_eval.metrics import METRIC_ROWS
-from lps_eval.score import available_metrics
+from lps_eval.scoring import available_metrics
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_score_selects_single_metrics(data):
 
 def test_score_dci_mode_option(data):
     z, f = data
-    table = lps_eval.score(z, factors=f, metrics=["dci"], dci_mode="parity")
+    table = lps_eval.score(z, factors=f, metrics=["dci"], dci={"mode": "parity"})
     assert table.attrs["settings"]["dci"]["mode"] == "parity"
 
 

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 import lps_eval
 from lps_eval import LpsInputError
-from lps_eval.kernels import make_kernel
-from lps_eval.mmd import _label_matrix, mmd, mmd2, permutation_test
+from lps_eval.prior_matching import mmd, mmd2, permutation_test
+from lps_eval.prior_matching._mmd import _label_matrix
+from lps_eval.prior_matching.kernels import make_kernel
 
 RNG = np.random.default_rng
 KERNELS = ["rbf", "rbf_multiscale", "imq", "distance"]
@@ -278,7 +279,7 @@ def test_mmd_value_equals_mmd2_without_closed_form():
     r = mmd(z, "laplace(0, 1)", permutations=10, per_dim=False, max_samples=None, seed=RNG(5))
     assert r.settings["prior_terms"] == "samples"
     assert r.value == r.statistic
-    y = lps_eval.priors.parse_prior("laplace(0, 1)").sample(150, 2, RNG(5))
+    y = lps_eval.prior_matching.priors.parse_prior("laplace(0, 1)").sample(150, 2, RNG(5))
     assert r.value == pytest.approx(
         mmd2(z, y, bandwidth=r.settings["bandwidth"], estimator="unbiased"), rel=1e-9
     )
@@ -334,11 +335,11 @@ def test_mmd2_properties(n, m, d, seed, kernel):
 
 def test_score_adds_mmd_rows_and_the_prior_flows_in():
     z = RNG(0).uniform(-1, 1, size=(800, 3))
-    table = lps_eval.score(z, prior="gaussian", metrics=["mmd"], permutations=50)
+    table = lps_eval.score(z, prior="gaussian", metrics=["mmd"], mmd={"permutations": 50})
     overall = table[(table.metric == "mmd") & (table.scope == "overall")]
     assert len(overall) == 1 and overall.p_value.iloc[0] <= 0.05
     assert (table[table.metric == "mmd"].scope == "dim").sum() == 3
-    matched = lps_eval.score(z, prior="uniform", metrics=["mmd"], permutations=50)
+    matched = lps_eval.score(z, prior="uniform", metrics=["mmd"], mmd={"permutations": 50})
     m_overall = matched[(matched.metric == "mmd") & (matched.scope == "overall")]
     assert m_overall.value.iloc[0] < overall.value.iloc[0]
     assert m_overall.p_value.iloc[0] > 0.05
@@ -346,9 +347,9 @@ def test_score_adds_mmd_rows_and_the_prior_flows_in():
 
 def test_score_default_row_cap_is_recorded():
     z = RNG(0).normal(size=(5000, 2))
-    table = lps_eval.score(z, metrics=["mmd"], permutations=10)
-    assert "n_samples_used" in str(table.attrs)
-    assert lps_eval.mmd.mmd2 is mmd2
+    table = lps_eval.score(z, metrics=["mmd"], mmd={"permutations": 10})
+    assert table.attrs["settings"]["mmd"]["n_samples_used"] == 3000
+    assert table.attrs["options"]["mmd"]["max_samples"] == 3000
 
 
 def test_rbf_mmd_against_sklearn_pairwise_kernels():
@@ -377,7 +378,7 @@ def test_cli_prior_flows_in_and_gates_on_the_p_value(tmp_path):
     path = tmp_path / "z.npy"
     np.save(path, RNG(0).uniform(-2, 2, size=(600, 2)))
     runner = CliRunner()
-    base = ["score", str(path), "--metrics", "mmd", "-O", "permutations=199"]
+    base = ["score", str(path), "--metrics", "mmd", "-O", "mmd.permutations=199"]
     gate = ["--fail-if", "mmd.p_value < 0.01"]
     wrong = runner.invoke(main, [*base, "--prior", "gaussian", *gate])
     assert wrong.exit_code == 1, wrong.output

@@ -1,4 +1,4 @@
-"""Prior grammar, sampling and closed-form RBF expectations (lps_eval.priors)."""
+"""Prior grammar, sampling and closed-form RBF expectations (lps_eval.prior_matching.priors)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lps_eval import LpsInputError
-from lps_eval.priors import EmpiricalPrior, MixturePrior, Prior, parse_prior
+from lps_eval.prior_matching.priors import EmpiricalPrior, MixturePrior, Prior, parse_prior
 
 RNG = np.random.default_rng
 

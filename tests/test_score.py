@@ -7,8 +7,8 @@ import pytest
 
 import lps_eval
 from lps_eval import LpsInputError
-from lps_eval.datasets import nonlinear_pair
 from lps_eval.results import TIDY_COLUMNS
+from lps_eval.simulations import nonlinear_pair
 
 
 @pytest.fixture(scope="module")
@@ -17,7 +17,7 @@ def z():
 
 
 def test_lps_section_rows_and_attrs(z):
-    table = lps_eval.score(z, metrics=["lps"], n_boot=20, seed=3)
+    table = lps_eval.score(z, metrics=["lps"], lps={"n_boot": 20}, seed=3)
     assert tuple(table.columns[:8]) == TIDY_COLUMNS
     overall = table[table.scope == "overall"].set_index("metric")
     assert {"lps", "lps_null", "lps_linear", "lps_linear_null", "lps_nonlinear_gap"} <= set(
@@ -35,12 +35,12 @@ def test_lps_section_rows_and_attrs(z):
 
 
 def test_selecting_a_single_metric_filters_rows(z):
-    table = lps_eval.score(z, metrics="lps_linear", n_boot=0)
+    table = lps_eval.score(z, metrics="lps_linear", lps={"n_boot": 0})
     assert set(table.metric) == {"lps_linear"}
 
 
 def test_linear_predictor_gives_one_lps(z):
-    table = lps_eval.score(z, metrics=["lps"], predictor="linear", n_boot=0)
+    table = lps_eval.score(z, metrics=["lps"], predictor="linear", lps={"n_boot": 0})
     assert "lps_linear" not in set(table.metric)
     assert (table.metric == "lps").any()
 
@@ -53,6 +53,6 @@ def test_unknown_option_and_metric(z):
 
 
 def test_same_seed_same_table(z):
-    a = lps_eval.score(z, metrics=["lps"], n_boot=10, seed=1)
-    b = lps_eval.score(z, metrics=["lps"], n_boot=10, seed=1)
+    a = lps_eval.score(z, metrics=["lps"], lps={"n_boot": 10}, seed=1)
+    b = lps_eval.score(z, metrics=["lps"], lps={"n_boot": 10}, seed=1)
     np.testing.assert_array_equal(a.value.to_numpy(), b.value.to_numpy())

@@ -274,8 +274,8 @@ def test_vae_on_dsprites_uses_posterior_mean(tmp_path):
 
 
 def test_mmd_objective_pulls_latents_towards_prior():
-    from lps_eval.mmd import mmd2
-    from lps_eval.priors import parse_prior
+    from lps_eval.prior_matching import mmd2
+    from lps_eval.prior_matching.priors import parse_prior
 
     kw = dict(latent_dim=3, steps=60, batch_size=64, lr=3e-3, eval_size=500, seed=0, **TINY)
     with_mmd = fit("digits", objective="mmd", prior="gaussian", mmd_weight=1.0, **kw)

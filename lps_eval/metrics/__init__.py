@@ -6,47 +6,65 @@ result object with ``.value`` and ``.to_frame()`` (tidy rows; settings in ``attr
 Defaults follow the disentanglement_lib study configuration (Locatello et al., 2019); on
 identical arrays MIG, SAP, modularity, explicitness and IRS reproduce its numbers to 1e-6
 and DCI (``mode="parity"``) to its unseeded probe's noise. See docs/metrics.md.
+
+Each metric lives in a private module ``_<name>.py`` and registers itself with
+:func:`~lps_eval.metrics.registry.register_metric`; this package imports every such module
+(the built-ins first, in the order of the results table, then any other ``_*.py`` found),
+so adding a metric is one file. :data:`METRICS` and :data:`METRIC_ROWS` are live views of
+the registry.
 """
 
-from lps_eval.metrics._utils import LpsMetricWarning, SupervisedResult
-from lps_eval.metrics.beta_vae import BetaVAEResult, beta_vae
-from lps_eval.metrics.dci import DCIResult, dci, dci_from_importance
-from lps_eval.metrics.dcimig import dcimig
-from lps_eval.metrics.factor_vae import FactorVAEResult, factor_vae
-from lps_eval.metrics.irs import IRSResult, irs
-from lps_eval.metrics.jemmig import jemmig
-from lps_eval.metrics.mig import MIGResult, mig
-from lps_eval.metrics.mig_sup import mig_sup
-from lps_eval.metrics.modularity import ModularityExplicitnessResult, modularity_explicitness
-from lps_eval.metrics.sap import SAPResult, sap
+import importlib
+import pkgutil
 
-#: Public metric functions by name (the registry the common tests and ``score`` use).
-METRICS = {
-    "beta_vae": beta_vae,
-    "factor_vae": factor_vae,
-    "mig": mig,
-    "sap": sap,
-    "dci": dci,
-    "modularity_explicitness": modularity_explicitness,
-    "irs": irs,
-    "mig_sup": mig_sup,
-    "dcimig": dcimig,
-    "jemmig": jemmig,
-}
+from lps_eval.metrics.common import LpsMetricWarning, SupervisedResult
+from lps_eval.metrics.registry import METRIC_ROWS, METRICS, metric_specs, register_metric
 
-#: Metric function name -> the ``metric`` names of its overall rows.
-METRIC_ROWS = {
-    "beta_vae": ("beta_vae",),
-    "factor_vae": ("factor_vae",),
-    "mig": ("mig",),
-    "sap": ("sap",),
-    "dci": ("dci_disentanglement", "dci_completeness", "dci_informativeness"),
-    "modularity_explicitness": ("modularity", "explicitness"),
-    "irs": ("irs",),
-    "mig_sup": ("mig_sup",),
-    "dcimig": ("dcimig",),
-    "jemmig": ("jemmig",),
-}
+#: Built-in metric modules in table order; any other ``_*.py`` module here is added after.
+_BUILTIN_ORDER = (
+    "_beta_vae",
+    "_factor_vae",
+    "_mig",
+    "_sap",
+    "_dci",
+    "_modularity",
+    "_irs",
+    "_mig_sup",
+    "_dcimig",
+    "_jemmig",
+)
+
+
+def _metric_modules() -> list[str]:
+    found = {m.name for m in pkgutil.iter_modules(__path__) if m.name.startswith("_")}
+    return [m for m in _BUILTIN_ORDER if m in found] + sorted(found - set(_BUILTIN_ORDER))
+
+
+for _module in _metric_modules():
+    importlib.import_module(f"{__name__}.{_module}")
+
+from lps_eval.metrics._beta_vae import BetaVAEResult, beta_vae  # noqa: E402
+from lps_eval.metrics._dci import DCIResult, dci, dci_from_importance  # noqa: E402
+from lps_eval.metrics._dcimig import dcimig  # noqa: E402
+from lps_eval.metrics._factor_vae import FactorVAEResult, factor_vae  # noqa: E402
+from lps_eval.metrics._irs import IRSResult, irs  # noqa: E402
+from lps_eval.metrics._jemmig import jemmig  # noqa: E402
+from lps_eval.metrics._mig import MIGResult, mig  # noqa: E402
+from lps_eval.metrics._mig_sup import mig_sup  # noqa: E402
+from lps_eval.metrics._modularity import (  # noqa: E402
+    ModularityExplicitnessResult,
+    modularity_explicitness,
+)
+from lps_eval.metrics._sap import SAPResult, sap  # noqa: E402
+
+
+def __getattr__(name: str):
+    # A metric registered by a module outside the built-ins is reachable by name too.
+    spec = metric_specs().get(name)
+    if spec is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return spec.function
+
 
 __all__ = [
     "METRICS",
@@ -67,8 +85,10 @@ __all__ = [
     "factor_vae",
     "irs",
     "jemmig",
+    "metric_specs",
     "mig",
     "mig_sup",
     "modularity_explicitness",
+    "register_metric",
     "sap",
 ]

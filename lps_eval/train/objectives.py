@@ -8,7 +8,7 @@ reconstruction term; they differ in the regularizer on the latent codes.
   (Fruytier et al. 2025, section 3: "AE loss + lambda MMD^2", lambda = 0.3, a fresh
   batch of prior samples every step, biased V-statistic, sum of RBF kernels at
   {0.5, 1, 2} x the median pairwise distance). The MMD is :func:`lps_eval.mmd.mmd2`, the
-  same code that scores the trained model; the prior is any :mod:`lps_eval.priors` spec.
+  same code that scores the trained model; the prior is any :mod:`lps_eval.prior_matching.priors` spec.
 * ``kl``:  L = R_sum(x, x_hat(z)) + beta * KL(N(mu, diag sigma^2) || N(0, I)),
   z = mu + sigma * eps (Kingma & Welling 2014; beta-VAE: Higgins et al., ICLR 2017;
   beta = 1 is the standard VAE). KL = 0.5 * sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1).
@@ -104,7 +104,7 @@ class Objective:
         }
 
     def _mmd(self, z: torch.Tensor) -> torch.Tensor:
-        from lps_eval.mmd import mmd2
+        from lps_eval.prior_matching import mmd2
 
         n, d = z.shape
         y = np.asarray(self.prior.sample(n, d, self.rng))
@@ -144,7 +144,7 @@ def make_objective(
     latent_dim : int
         d, needed to parse per-dimension priors such as ``hybrid(...)``.
     prior : str or object
-        Prior spec for ``mmd`` (any :func:`lps_eval.priors.parse_prior` spec or an object
+        Prior spec for ``mmd`` (any :func:`lps_eval.prior_matching.priors.parse_prior` spec or an object
         with ``sample(n, d, rng)``); ``kl`` supports only ``gaussian`` (its KL is closed
         form against N(0, I)); ignored by ``ae``.
     mmd_weight, kernel, beta, recon, recon_reduction
@@ -187,6 +187,6 @@ def resolve_prior(prior: Any, latent_dim: int) -> Any:
     """A prior object with ``sample(n, d, rng)`` from a spec string or an object."""
     if hasattr(prior, "sample") and not isinstance(prior, str):
         return prior
-    from lps_eval.priors import parse_prior
+    from lps_eval.prior_matching import parse_prior
 
     return parse_prior(prior, n_dims=latent_dim)

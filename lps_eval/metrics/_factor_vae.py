@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 
 from lps_eval._validation import check_positive_int
-from lps_eval.metrics._interventions import GroupSampler, intervention_support
-from lps_eval.metrics._utils import SupervisedResult, not_computable, prepare, warn
+from lps_eval.metrics.common import SupervisedResult, not_computable, prepare, warn
+from lps_eval.metrics.interventions import GroupSampler, intervention_support
+from lps_eval.metrics.registry import register_metric
 
 __all__ = ["FactorVAEResult", "factor_vae"]
 
@@ -40,6 +41,10 @@ def _votes(z, sampler, n_points, batch_size, n_factors, scale, rng):
     return votes
 
 
+@register_metric(
+    rows=("factor_vae",),
+    properties=("unit_interval", "interventional", "approx_sample_order", "exact_latent_order"),
+)
 def factor_vae(
     z: Any,
     factors: Any,

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -39,9 +39,16 @@ from lps_eval._validation import (
 )
 from lps_eval.predictors import get_predictor
 from lps_eval.predictors.linear import LinearPredictor
-from lps_eval.results import MetricResult, RowsResult, make_row
+from lps_eval.results import MetricResult, make_row
 
-__all__ = ["LpsResult", "bootstrap_r2", "linear_structure", "lps", "r2_per_column"]
+__all__ = [
+    "LpsResult",
+    "bootstrap_r2",
+    "canonical_order",
+    "linear_structure",
+    "lps",
+    "r2_per_column",
+]
 
 #: Fewest held-out and training rows LPS accepts.
 MIN_TEST_ROWS = 5
@@ -423,83 +430,3 @@ def _predict_targets(model, train, test, targets, seed):
     if fit_columns is not None:
         return fit_columns(train, test, targets, seed=seed)
     return model.fit_predict(train, test, seed=seed)[:, targets]
-
-
-# --- lps_eval.score integration ------------------------------------------------------
-
-_SCORE_OPTIONS = (
-    "predictor",
-    "predictor_params",
-    "test_size",
-    "lps_max_samples",
-    "n_boot",
-    "confidence",
-    "null",
-    "null_dims",
-)
-
-
-def _score_section(ctx) -> list[MetricResult]:
-    """LPS with the chosen predictor, the linear LPS on every row beside it, and their gap."""
-    opts = ctx.options
-    common = {
-        "test_size": opts.get("test_size", 0.25),
-        "n_boot": opts.get("n_boot", 200),
-        "confidence": opts.get("confidence", 0.95),
-        "null": opts.get("null", True),
-        "seed": ctx.seed,
-    }
-    if ctx.z.shape[1] < 2:
-        raise LpsInputError(
-            "LPS needs at least 2 latent dimensions, z has 1; to test prior matching alone "
-            "use metrics=['mmd'] (CLI: --metrics mmd)"
-        )
-    linear = lps(ctx.z, predictor="linear", max_samples=None, structure=True, **common)
-    linear = _renamed(linear, "lps_linear")
-    predictor = opts.get("predictor", "hgb")
-    if isinstance(predictor, str) and predictor == "linear":
-        return [_renamed(linear, "lps")]
-    main = lps(
-        ctx.z,
-        predictor=predictor,
-        predictor_params=opts.get("predictor_params"),
-        max_samples=opts.get("lps_max_samples", 10_000),
-        null_dims=opts.get("null_dims", 8),
-        structure=False,
-        **common,
-    )
-    gap = RowsResult(
-        value=main.value - linear.value,
-        settings={"metric": "lps_nonlinear_gap", "definition": "lps - lps_linear"},
-        table=(
-            make_row(
-                "lps_nonlinear_gap", main.value - linear.value, predictor=main.settings["predictor"]
-            ),
-        ),
-    )
-    return [main, linear, gap]
-
-
-def _renamed(result: LpsResult, metric: str) -> LpsResult:
-    return replace(result, metric=metric, settings={**result.settings, "metric": metric})
-
-
-def _register() -> None:
-    from lps_eval.score import register_section
-
-    register_section(
-        "lps",
-        _score_section,
-        metrics=(
-            "lps",
-            "lps_null",
-            "lps_linear",
-            "lps_linear_null",
-            "lps_structure",
-            "lps_nonlinear_gap",
-        ),
-        options=_SCORE_OPTIONS,
-    )
-
-
-_register()

@@ -6,16 +6,21 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval.metrics._discretize import (
+from lps_eval.information import (
     entropy,
     joint_entropy,
     mutual_info_matrix,
 )
-from lps_eval.metrics._utils import SupervisedResult, prepare_discretized
+from lps_eval.metrics.common import SupervisedResult, prepare_discretized
+from lps_eval.metrics.registry import register_metric
 
 __all__ = ["jemmig"]
 
 
+@register_metric(
+    rows=("jemmig",),
+    properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
+)
 def jemmig(
     z: Any,
     factors: Any,

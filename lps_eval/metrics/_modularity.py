@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from lps_eval._validation import check_positive_int
-from lps_eval.metrics._discretize import histogram_discretize, mutual_info_matrix
-from lps_eval.metrics._utils import SupervisedResult, discrete_factor_codes, prepare, warn
+from lps_eval.information import histogram_discretize, mutual_info_matrix
+from lps_eval.metrics.common import SupervisedResult, discrete_factor_codes, prepare, warn
+from lps_eval.metrics.registry import register_metric
 from lps_eval.results import indexed_rows, make_row
 
 __all__ = ["ModularityExplicitnessResult", "modularity_explicitness"]
@@ -94,6 +95,10 @@ def _explicitness(x, y, x_test, y_test, *, factor: int):
     return train, test
 
 
+@register_metric(
+    rows=("modularity", "explicitness"),
+    properties=("unit_interval", "exact_sample_order", "exact_latent_order", "uses_test_split"),
+)
 def modularity_explicitness(
     z: Any,
     factors: Any,

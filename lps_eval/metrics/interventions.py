@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lps_eval.metrics._discretize import to_codes
-from lps_eval.metrics._utils import is_integer_valued
+from lps_eval.information import to_codes
+from lps_eval.metrics.common import is_integer_valued
 
 __all__ = ["GroupSampler", "intervention_support"]
 

@@ -7,13 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval.metrics._discretize import entropy, mutual_info_matrix
-from lps_eval.metrics._utils import (
+from lps_eval.information import entropy, mutual_info_matrix
+from lps_eval.metrics.common import (
     SupervisedResult,
     prepare_discretized,
     top_two_gap,
     warn,
 )
+from lps_eval.metrics.registry import register_metric
 
 __all__ = ["MIGResult", "mig"]
 
@@ -26,6 +27,10 @@ class MIGResult(SupervisedResult):
     factor_entropy: np.ndarray | None = None
 
 
+@register_metric(
+    rows=("mig",),
+    properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
+)
 def mig(
     z: Any,
     factors: Any,

@@ -6,12 +6,17 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval.metrics._discretize import entropy, mutual_info_matrix
-from lps_eval.metrics._utils import SupervisedResult, prepare_discretized, top_two_gap
+from lps_eval.information import entropy, mutual_info_matrix
+from lps_eval.metrics.common import SupervisedResult, prepare_discretized, top_two_gap
+from lps_eval.metrics.registry import register_metric
 
 __all__ = ["dcimig"]
 
 
+@register_metric(
+    rows=("dcimig",),
+    properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
+)
 def dcimig(
     z: Any,
     factors: Any,

@@ -8,12 +8,13 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval.metrics._utils import (
+from lps_eval.metrics.common import (
     SupervisedResult,
     discrete_factor_codes,
     prepare,
     top_two_gap,
 )
+from lps_eval.metrics.registry import register_metric
 
 __all__ = ["SAPResult", "sap"]
 
@@ -58,6 +59,10 @@ def _svc_matrix(z, f, zt, ft, *, C: float) -> np.ndarray:
     return out
 
 
+@register_metric(
+    rows=("sap",),
+    properties=("unit_interval", "exact_sample_order", "exact_latent_order", "uses_test_split"),
+)
 def sap(
     z: Any,
     factors: Any,

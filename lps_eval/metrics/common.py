@@ -24,7 +24,7 @@ from lps_eval._validation import (
     check_latents,
     check_positive_int,
 )
-from lps_eval.metrics._discretize import histogram_discretize, to_codes
+from lps_eval.information import histogram_discretize, to_codes
 from lps_eval.results import MetricResult, make_row
 
 __all__ = [

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 from lps_eval._validation import check_positive_int
-from lps_eval.metrics._interventions import GroupSampler, intervention_support
-from lps_eval.metrics._utils import SupervisedResult, not_computable, prepare, seed_int
+from lps_eval.metrics.common import SupervisedResult, not_computable, prepare, seed_int
+from lps_eval.metrics.interventions import GroupSampler, intervention_support
+from lps_eval.metrics.registry import register_metric
 
 __all__ = ["BetaVAEResult", "beta_vae"]
 
@@ -37,6 +38,10 @@ def _features(z, sampler, n_points, batch_size, n_factors, rng):
     return feats, labels
 
 
+@register_metric(
+    rows=("beta_vae",),
+    properties=("unit_interval", "interventional", "approx_sample_order", "exact_latent_order"),
+)
 def beta_vae(
     z: Any,
     factors: Any,

@@ -23,7 +23,7 @@ def is_torch(x: Any) -> bool:
 
 
 class _NumpyBackend:
-    """numpy operations used by :mod:`lps_eval.kernels` and :mod:`lps_eval.mmd`."""
+    """numpy operations used by :mod:`lps_eval.prior_matching.kernels` and :mod:`lps_eval.mmd`."""
 
     name = "numpy"
 

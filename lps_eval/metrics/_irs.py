@@ -8,13 +8,14 @@ from typing import Any
 import numpy as np
 
 from lps_eval._validation import LpsInputError, check_positive_int
-from lps_eval.metrics._discretize import histogram_discretize, to_codes
-from lps_eval.metrics._utils import (
+from lps_eval.information import histogram_discretize, to_codes
+from lps_eval.metrics.common import (
     SupervisedResult,
     discrete_factor_codes,
     prepare,
     warn,
 )
+from lps_eval.metrics.registry import register_metric
 
 __all__ = ["IRSResult", "irs"]
 
@@ -27,6 +28,10 @@ class IRSResult(SupervisedResult):
     parents: np.ndarray | None = None
 
 
+@register_metric(
+    rows=("irs",),
+    properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
+)
 def irs(
     z: Any,
     factors: Any,

@@ -1,26 +1,19 @@
 """Run disentanglement_lib 1.5's metric code on saved arrays; print timings as JSON.
 
 Invoked by ``bench_metrics.py`` with the throwaway environment's interpreter
-(``/tmp/dlib-venv/bin/python``, see ``tests/fixtures/make_dlib_golden.py`` for its setup);
+(``/tmp/dlib-venv/bin/python``, see ``tools/dlib/make_golden.py`` for its setup);
 never imported by the package or the tests.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 
+import make_golden as mg  # (this folder; stubs gin.tf, binds the study defaults)
 import numpy as np
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests", "fixtures"))
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import bench_cases  # noqa: E402
-import make_dlib_golden as mg  # noqa: E402  (stubs gin.tf, binds the study defaults)
-from disentanglement_lib.evaluation.metrics import (  # noqa: E402
+from disentanglement_lib.evaluation.metrics import (
     beta_vae,
     dci,
     factor_vae,
@@ -30,19 +23,23 @@ from disentanglement_lib.evaluation.metrics import (  # noqa: E402
     sap_score,
 )
 
+sim = mg.load_simulations()
+
 
 class BenchGrid(mg.GridData):
     """Product-grid dataset whose observations are the benchmark's latent map."""
 
     def __init__(self, seed: int):
         self.noise = np.random.default_rng(seed)
-        self.num_factors = len(bench_cases.FACTOR_SIZES)
+        self.num_factors = len(sim.DSPRITES_FACTOR_SIZES)
 
     def sample_factors(self, n, random_state):
-        return np.stack([random_state.randint(k, size=n) for k in bench_cases.FACTOR_SIZES], axis=1)
+        return np.stack(
+            [random_state.randint(k, size=n) for k in sim.DSPRITES_FACTOR_SIZES], axis=1
+        )
 
     def sample_observations_from_factors(self, factors, random_state):
-        return bench_cases.latent_map(factors, self.noise)
+        return sim.dsprites_like_latents(factors, self.noise)
 
 
 def main() -> None:

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval._backend import namespace
 from lps_eval._validation import LpsInputError
+from lps_eval.prior_matching.backend import namespace
 
 __all__ = [
     "KERNELS",

@@ -23,12 +23,13 @@ from typing import Any
 import numpy as np
 
 from lps_eval._validation import LpsInputError
-from lps_eval.metrics._utils import (
+from lps_eval.metrics.common import (
     SupervisedResult,
     discrete_factor_codes,
     prepare,
     seed_int,
 )
+from lps_eval.metrics.registry import register_metric
 from lps_eval.results import indexed_rows, make_row
 
 __all__ = ["DCIResult", "dci", "dci_from_importance"]
@@ -163,6 +164,10 @@ def _fit_probe(x, y, x_test, y_test, *, mode: str, random_state: int):
     return imp, train_acc, test_acc
 
 
+@register_metric(
+    rows=("dci_disentanglement", "dci_completeness", "dci_informativeness"),
+    properties=("unit_interval", "approx_sample_order", "approx_latent_order", "uses_test_split"),
+)
 def dci(
     z: Any,
     factors: Any,

@@ -1,96 +1,33 @@
 """``lps_eval.score``: run every measurement that applies and assemble one tidy table.
 
-Measurements are grouped in *sections* (LPS, prior matching, independence, supervised
-metrics). Each section is one function ``run(context) -> list[MetricResult]`` plus one
-:func:`register_section` line, so adding a measurement never touches this module's logic.
+Measurements are grouped in *sections* (:mod:`lps_eval.scoring.sections`: LPS, prior
+matching, independence, supervised metrics), listed once, in order; each reads its
+options from its own namespace (:mod:`lps_eval.scoring.namespaces`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from lps_eval._validation import LpsInputError, check_factors, check_latents
-from lps_eval.results import MetricResult, jsonable, library_versions, tidy_frame
+from lps_eval.options import did_you_mean
+from lps_eval.results import jsonable, library_versions, tidy_frame
+from lps_eval.scoring.namespaces import resolve_options
+from lps_eval.scoring.sections import ScoreContext, Section, namespace_defaults, score_sections
 
-__all__ = ["ScoreContext", "available_metrics", "planned_metrics", "register_section", "score"]
-
-
-@dataclass(frozen=True)
-class ScoreContext:
-    """Everything a section needs: validated arrays and the user's options."""
-
-    z: np.ndarray
-    factors: np.ndarray | None
-    prior: Any
-    seed: int
-    options: dict[str, Any] = field(default_factory=dict)
-    factor_names: Sequence[str] | None = None
-
-
-@dataclass(frozen=True)
-class _Section:
-    name: str
-    metrics: tuple[str, ...]
-    run: Callable[[ScoreContext], list[MetricResult]]
-    needs_factors: bool
-    default: bool
-    options: tuple[str, ...]
-
-
-_SECTIONS: dict[str, _Section] = {}
-
-
-def register_section(
-    name: str,
-    run: Callable[[ScoreContext], list[MetricResult]],
-    *,
-    metrics: Sequence[str],
-    needs_factors: bool = False,
-    default: bool = True,
-    options: Sequence[str] = (),
-) -> None:
-    """Register a group of measurements for :func:`score`.
-
-    Parameters
-    ----------
-    name : str
-        Section name; selecting it in ``metrics=`` selects all its metrics.
-    run : callable
-        ``run(context) -> list[MetricResult]``.
-    metrics : sequence of str
-        Metric names (the ``metric`` column) the section can produce.
-    needs_factors : bool
-        Only run when ground-truth factors were given.
-    default : bool
-        Run when ``metrics`` is None.
-    options : sequence of str
-        Keyword options of :func:`score` this section consumes (for the unknown-option check).
-    """
-    _SECTIONS[name] = _Section(name, tuple(metrics), run, needs_factors, default, tuple(options))
+__all__ = ["available_metrics", "planned_metrics", "score"]
 
 
 def available_metrics() -> dict[str, tuple[str, ...]]:
     """Section name -> metric names that :func:`score` can compute."""
-    _load_sections()
-    return {s.name: s.metrics for s in _SECTIONS.values()}
-
-
-def _load_sections() -> None:
-    # Import for the registration side effect; each module registers its own section.
-    import lps_eval.independence
-    import lps_eval.lps
-    import lps_eval.metrics._section
-    import lps_eval.mmd  # noqa: F401
+    return {s.name: s.metrics for s in score_sections()}
 
 
 def planned_metrics(metrics: Sequence[str] | str | None, *, has_factors: bool) -> set[str]:
     """Metric names that :func:`score` may produce for this selection (before any work)."""
-    _load_sections()
     names: set[str] = set()
     for section, subset in _select(metrics, has_factors):
         names |= set(section.metrics) if subset is None else subset
@@ -99,30 +36,29 @@ def planned_metrics(metrics: Sequence[str] | str | None, *, has_factors: bool) -
 
 def _select(
     metrics: Sequence[str] | str | None, has_factors: bool
-) -> list[tuple[_Section, set[str] | None]]:
+) -> list[tuple[Section, set[str] | None]]:
+    every = score_sections()
     if metrics is None:
-        return [
-            (s, None)
-            for s in _SECTIONS.values()
-            if s.default and (has_factors or not s.needs_factors)
-        ]
+        return [(s, None) for s in every if s.default and (has_factors or not s.needs_factors)]
+    by_name = {s.name: s for s in every}
     wanted = [metrics] if isinstance(metrics, str) else list(metrics)
     chosen: dict[str, set[str] | None] = {}
     for item in wanted:
-        section = _SECTIONS.get(item)
-        if section is not None:
-            chosen[section.name] = None
+        if item in by_name:
+            chosen[item] = None
             continue
-        owners = [s for s in _SECTIONS.values() if item in s.metrics]
+        owners = [s for s in every if item in s.metrics]
         if not owners:
-            known = sorted({m for s in _SECTIONS.values() for m in (s.name, *s.metrics)})
-            raise LpsInputError(f"unknown metric {item!r}; choose from: {', '.join(known)}")
+            known = sorted({m for s in every for m in (s.name, *s.metrics)})
+            raise LpsInputError(
+                f"unknown metric {item!r}{did_you_mean(item, known)}; choose from: {', '.join(known)}"
+            )
         owner = owners[0]
         if chosen.get(owner.name, set()) is not None:
             chosen.setdefault(owner.name, set()).add(item)
     selected = []
     for name, subset in chosen.items():
-        section = _SECTIONS[name]
+        section = by_name[name]
         if section.needs_factors and not has_factors:
             raise LpsInputError(
                 f"metric(s) of {name!r} need ground-truth factors; pass factors= "
@@ -140,6 +76,8 @@ def score(
     metrics: Sequence[str] | str | None = None,
     seed: int = 0,
     factor_names: Sequence[str] | None = None,
+    predictor: Any = None,
+    predictor_params: dict[str, Any] | None = None,
     progress: bool = False,
     **options: Any,
 ) -> pd.DataFrame:
@@ -150,7 +88,7 @@ def score(
     z : array-like of shape (n_samples, n_dims)
         Latent codes (float32/float64; lists, DataFrames and torch tensors accepted).
     prior : str or object, default "gaussian"
-        Prior spec for the prior-matching rows (see :mod:`lps_eval.priors`).
+        Prior spec for the prior-matching rows (see :mod:`lps_eval.prior_matching.priors`).
     factors : array-like of shape (n_samples, n_factors), optional
         Ground-truth factors; enables the supervised metrics.
     metrics : str or sequence of str, optional
@@ -159,11 +97,20 @@ def score(
         Seed for every random choice (splits, bootstraps, permutations, models).
     factor_names : sequence of str, optional
         Names of the factor columns, recorded in ``attrs``.
+    predictor : str or object, optional
+        Shorthand for ``lps={"predictor": ...}`` (default ``"hgb"``).
+    predictor_params : dict, optional
+        Shorthand for ``lps={"predictor_params": ...}``.
     progress : bool, default False
         Show a progress bar on stderr.
     **options
-        Passed to the sections, e.g. ``predictor="hgb"``, ``test_size=0.25``,
-        ``n_boot=200``, ``max_samples=...``, ``kernel=...``, ``permutations=...``.
+        Section options by namespace: ``lps={"n_boot": 500}``, ``mmd={"kernel": "imq"}``,
+        ``independence={...}``, one namespace per supervised metric (``dci={"mode":
+        "parity"}``), or dotted keys (``**{"mmd.max_samples": 10000}``). Defaults are the
+        functions' own (:func:`lps_eval.lps`, :func:`lps_eval.mmd`, ...) except the caps in
+        :data:`lps_eval.scoring.sections.SCORE_OVERRIDES`; every resolved value is recorded
+        in ``attrs["options"]``. The flat names of 0.1 still work, with a deprecation
+        warning.
 
     Returns
     -------
@@ -179,17 +126,15 @@ def score(
     >>> float(table.query("metric == 'lps' and scope == 'overall'").value.iloc[0]) < 0.05
     True
     """
-    _load_sections()
     z = check_latents(z, min_samples=4, min_dims=1)
     fac = None if factors is None else check_factors(factors, n_samples=z.shape[0])
     selected = _select(metrics, fac is not None)
-    known_options = {o for s in _SECTIONS.values() for o in s.options}
-    unknown = sorted(set(options) - known_options)
-    if unknown:
-        raise LpsInputError(
-            f"unknown option(s) {unknown}; known options are: {', '.join(sorted(known_options))}"
-        )
-    context = ScoreContext(z, fac, prior, seed, dict(options), factor_names)
+    if predictor is not None:
+        options = {**options, "lps.predictor": predictor}
+    if predictor_params is not None:
+        options = {**options, "lps.predictor_params": predictor_params}
+    resolved = resolve_options(options, namespace_defaults())
+    context = ScoreContext(z, fac, prior, seed, resolved, factor_names)
     frames = []
     settings: dict[str, Any] = {
         "seed": seed,
@@ -198,6 +143,11 @@ def score(
         "n_factors": None if fac is None else int(fac.shape[1]),
         "factor_names": None if factor_names is None else list(factor_names),
         "prior": prior if isinstance(prior, str) else repr(prior),
+        "options": {
+            ns: jsonable({k: v if _plain(v) else repr(v) for k, v in resolved[ns].items()})
+            for section, _ in selected
+            for ns in section.namespaces
+        },
     }
     from tqdm.auto import tqdm
 
@@ -211,3 +161,7 @@ def score(
             settings.setdefault("settings", {})[key] = jsonable(result.settings)
     rows = [r for f in frames for r in f.to_dict("records")]
     return tidy_frame(rows, attrs={**settings, "versions": library_versions()})
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, (bool, int, float, str, list, tuple, dict))

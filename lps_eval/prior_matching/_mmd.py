@@ -15,7 +15,7 @@ For samples :math:`x_{1..n} \sim q` and :math:`y_{1..m} \sim p` and a kernel :ma
   :math:`h = k(x_1,x_2) + k(y_1,y_2) - k(x_1,y_2) - k(x_2,y_1)`.
 
 Kernel sums are chunked (memory O(block^2), never N x N). For priors with closed-form
-RBF expectations (see :mod:`lps_eval.priors`) the prior terms are exact, so the value has
+RBF expectations (see :mod:`lps_eval.prior_matching.priors`) the prior terms are exact, so the value has
 no prior sampling noise.
 
 Permutation test: pool the two samples, relabel them ``B`` times with a seeded
@@ -34,11 +34,16 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval._backend import NUMPY, namespace
-from lps_eval._random import make_rng, subsample_rows
-from lps_eval._validation import LpsInputError, check_latents, check_positive_int
-from lps_eval.kernels import Kernel, make_kernel
-from lps_eval.priors import Prior, parse_prior
+from lps_eval._random import STREAM_MMD, make_rng, stream, subsample_rows
+from lps_eval._validation import (
+    LpsInputError,
+    check_latents,
+    check_permutations,
+    check_positive_int,
+)
+from lps_eval.prior_matching.backend import NUMPY, namespace
+from lps_eval.prior_matching.kernels import Kernel, make_kernel
+from lps_eval.prior_matching.priors import Prior, parse_prior
 from lps_eval.results import MetricResult, make_row
 
 __all__ = ["ESTIMATORS", "MmdResult", "mmd", "mmd2", "permutation_test"]
@@ -119,7 +124,7 @@ def mmd2(
         the training loss: latents ``x``, fresh prior samples ``y``).
     kernel : str or Kernel, default "rbf_multiscale"
         ``"rbf"``, ``"rbf_multiscale"`` (paper), ``"imq"`` (WAE), ``"distance"``; see
-        :mod:`lps_eval.kernels`.
+        :mod:`lps_eval.prior_matching.kernels`.
     bandwidth : float, optional
         Base width (RBF) or constant ``C_0`` (IMQ). None: the median pairwise distance of
         the pooled samples (computed without gradient) for RBF kernels, ``2 d var`` for IMQ.
@@ -323,7 +328,7 @@ def permutation_test(
     ----------
     x, y : array-like (n, d), (m, d)
     kern : Kernel
-        A resolved kernel (see :func:`lps_eval.kernels.make_kernel`).
+        A resolved kernel (see :func:`lps_eval.prior_matching.kernels.make_kernel`).
     estimator : {"unbiased", "biased", "linear"}
     permutations : int
         Number ``B`` of relabelings; 0 returns the statistic with a NaN p-value.
@@ -336,7 +341,7 @@ def permutation_test(
         ``p = (1 + #{T_b >= T}) / (1 + B)``; ``null`` holds the ``B`` permuted statistics.
     """
     _check_estimator(estimator)
-    permutations = _check_permutations(permutations)
+    permutations = check_permutations(permutations)
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     _check_pair(x, y, estimator)
@@ -410,34 +415,6 @@ class MmdResult(MetricResult):
         return out
 
 
-def _stream(seed: Any, tag: int) -> np.random.Generator:
-    """A generator for one purpose, seeded by ``(seed, tag)``.
-
-    Using ``default_rng(seed)`` directly would replay the very draws of a user who made
-    synthetic latents with the same seed (e.g. ``default_rng(0).normal(...)`` scored with
-    ``seed=0``): the "prior sample" would equal the latents' noise exactly.
-    """
-    gen = make_rng(seed)  # validates the seed
-    if isinstance(seed, np.random.Generator):
-        return gen
-    return np.random.default_rng([int(seed), tag])
-
-
-_MMD_STREAM, _INDEPENDENCE_STREAM = 0x6D6D64, 0x696E64
-
-
-def _check_permutations(permutations: Any) -> int:
-    if (
-        isinstance(permutations, bool)
-        or not isinstance(permutations, (int, np.integer))
-        or permutations < 0
-    ):
-        raise LpsInputError(
-            f"permutations must be an integer >= 0 (0 skips the test), got {permutations!r}"
-        )
-    return int(permutations)
-
-
 def mmd(
     z: Any,
     prior: Any = "gaussian",
@@ -460,9 +437,9 @@ def mmd(
     z : array-like (n_samples, n_dims)
         Latent codes (the aggregate posterior sample).
     prior : str, Prior or object with ``sample(n, d, rng)``, default "gaussian"
-        Prior spec, see :mod:`lps_eval.priors`.
+        Prior spec, see :mod:`lps_eval.prior_matching.priors`.
     kernel : {"rbf_multiscale", "rbf", "imq", "distance"}
-        See :mod:`lps_eval.kernels`.
+        See :mod:`lps_eval.prior_matching.kernels`.
     bandwidth : float, optional
         Base width (RBF) or ``C_0`` (IMQ); None = median heuristic / WAE default on the
         pooled latent and prior sample. Per-dimension tests always use their own
@@ -508,13 +485,13 @@ def mmd(
     True
     """
     _check_estimator(estimator)
-    permutations = _check_permutations(permutations)
+    permutations = check_permutations(permutations)
     if closed_form not in ("auto", True, False):
         raise LpsInputError(f"closed_form must be 'auto', True or False, got {closed_form!r}")
     z = check_latents(z, min_samples=4)
     n_all, d = z.shape
     prior_obj = parse_prior(prior, n_dims=d)
-    rng = _stream(seed, _MMD_STREAM)
+    rng = stream(seed, STREAM_MMD)
     idx = subsample_rows(n_all, max_samples, rng)
     x = z if idx is None else z[idx]
     n = x.shape[0]
@@ -611,57 +588,3 @@ def _use_closed_form(closed_form: str | bool, prior: Prior, kern: Kernel, estima
             f"estimator {estimator!r}, prior {prior.spec!r}"
         )
     return bool(available and closed_form in ("auto", True))
-
-
-# ``lps_eval.mmd`` is re-exported as the function :func:`mmd`; attach the module's other
-# public names to it so that ``lps_eval.mmd.mmd2(...)`` works either way.
-mmd.mmd2 = mmd2  # type: ignore[attr-defined]
-mmd.permutation_test = permutation_test  # type: ignore[attr-defined]
-mmd.MmdResult = MmdResult  # type: ignore[attr-defined]
-
-
-# --------------------------------------------------------------------------- score section
-
-#: Options of :func:`lps_eval.score` consumed by the "prior" (and "independence") sections.
-SCORE_OPTIONS = (
-    "kernel",
-    "bandwidth",
-    "estimator",
-    "permutations",
-    "max_samples",
-    "per_dim",
-    "per_dim_max_samples",
-    "closed_form",
-)
-#: Row cap of the permutation tests inside ``score`` (keeps the default run fast).
-SCORE_MAX_SAMPLES = 3000
-#: Row cap of the per-dimension tests inside ``score``.
-SCORE_PER_DIM_MAX_SAMPLES = 500
-
-
-def _score_section(ctx: Any) -> list[MetricResult]:
-    """Prior matching for :func:`lps_eval.score`: ``mmd`` overall and per dimension."""
-    opts = ctx.options
-    result = mmd(
-        ctx.z,
-        ctx.prior if ctx.prior is not None else "gaussian",
-        kernel=opts.get("kernel", "rbf_multiscale"),
-        bandwidth=opts.get("bandwidth"),
-        estimator=opts.get("estimator", "unbiased"),
-        permutations=opts.get("permutations", 200),
-        max_samples=opts.get("max_samples", SCORE_MAX_SAMPLES),
-        per_dim=opts.get("per_dim", True),
-        per_dim_max_samples=opts.get("per_dim_max_samples", SCORE_PER_DIM_MAX_SAMPLES),
-        closed_form=opts.get("closed_form", "auto"),
-        seed=ctx.seed,
-    )
-    return [result]
-
-
-def _register() -> None:
-    from lps_eval.score import register_section
-
-    register_section("prior", _score_section, metrics=("mmd",), options=SCORE_OPTIONS)
-
-
-_register()
