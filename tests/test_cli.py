@@ -150,8 +150,18 @@ def test_metrics_lists_sections():
 
 
 def test_console_script_entry_point(latents):
+    """The installed ``lps-eval`` script (not ``python -m``): the entry point is declared
+    and the executable pip wrote next to this interpreter runs it."""
+    from importlib.metadata import entry_points
+    from pathlib import Path
+
+    (entry,) = [e for e in entry_points(group="console_scripts") if e.name == "lps-eval"]
+    assert entry.value == "lps_eval.cli:main"
+    script = Path(sys.executable).parent / "lps-eval"
+    if not script.exists():
+        pytest.skip(f"lps-eval is not installed next to {sys.executable}")
     done = subprocess.run(
-        [sys.executable, "-m", "lps_eval.cli", "score", str(latents), *FAST, "--format", "json"],
+        [str(script), "score", str(latents), *FAST, "--format", "json"],
         capture_output=True,
         text=True,
         check=False,

@@ -18,6 +18,14 @@ Kernel sums are chunked (memory O(block^2), never N x N). For priors with closed
 RBF expectations (see :mod:`lps_eval.prior_matching.priors`) the prior terms are exact, so the value has
 no prior sampling noise.
 
+Two engines, said plainly. The *tiled in-place numpy engine* (``_pooled_sums``,
+:meth:`Kernel.inplace <lps_eval.prior_matching.kernels.Kernel.inplace>`) computes every
+numpy statistic and all permutation replicates in one pass over cache-sized tiles without
+temporaries; the *backend engine* (``_kernel_sum`` over
+:mod:`~lps_eval.prior_matching.backend`) serves torch tensors with autograd (the trainer's
+loss) and the linear-time statistic. They compute the same formulas;
+``tests/test_backend.py`` holds them together for every kernel and estimator.
+
 Permutation test: pool the two samples, relabel them ``B`` times with a seeded
 generator, :math:`p = (1 + \#\{T_b \ge T\}) / (1 + B)` (never exactly 0). All ``B``
 relabelings share one pass over the pooled kernel matrix: with :math:`e` the 0/1

@@ -1,7 +1,9 @@
 """A tiny array-namespace layer: one implementation for numpy arrays and torch tensors.
 
-The kernel sums and MMD estimators are written once against the handful of operations
-below (as POT does). :func:`namespace` picks the backend from the inputs: numpy arrays
+The differentiable MMD (:func:`lps_eval.prior_matching.mmd2`) and the kernels'
+:meth:`~lps_eval.prior_matching.kernels.Kernel.from_sqdist` are written once against the
+operations listed in :data:`OPERATIONS` (as POT does); ``tests/test_backend.py`` checks
+every one of them on torch against numpy. :func:`namespace` picks the backend from the inputs: numpy arrays
 get :data:`NUMPY`, torch tensors get a torch backend, so a torch input keeps its autograd
 graph and device. torch is imported lazily: the numpy core never imports it.
 """
@@ -14,7 +16,22 @@ import numpy as np
 
 from lps_eval._validation import LpsInputError
 
-__all__ = ["NUMPY", "is_torch", "namespace"]
+__all__ = ["NUMPY", "OPERATIONS", "is_torch", "namespace"]
+
+#: The interface every backend implements (and nothing more).
+OPERATIONS = (
+    "sqdist",
+    "zero_diagonal",
+    "exp",
+    "sqrt",
+    "sum",
+    "mean",
+    "rowsum",
+    "zero",
+    "to_numpy",
+    "as_float",
+    "center",
+)
 
 
 def is_torch(x: Any) -> bool:
@@ -23,7 +40,7 @@ def is_torch(x: Any) -> bool:
 
 
 class _NumpyBackend:
-    """numpy operations used by :mod:`lps_eval.prior_matching.kernels` and :mod:`lps_eval.mmd`."""
+    """numpy operations used by the kernels and the differentiable MMD."""
 
     name = "numpy"
 
@@ -76,10 +93,6 @@ class _NumpyBackend:
         """Subtract the pooled mean (translation invariance; fewer rounding errors)."""
         mu = (a.sum(axis=0) + b.sum(axis=0)) / (a.shape[0] + b.shape[0])
         return a - mu, b - mu
-
-    @staticmethod
-    def take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        return a[idx]
 
 
 class _TorchBackend:
@@ -135,9 +148,6 @@ class _TorchBackend:
     def center(a: Any, b: Any) -> tuple[Any, Any]:
         mu = (a.sum(dim=0) + b.sum(dim=0)) / (a.shape[0] + b.shape[0])
         return a - mu, b - mu
-
-    def take(self, a: Any, idx: np.ndarray) -> Any:
-        return a[self.torch.as_tensor(idx, device=a.device)]
 
 
 NUMPY = _NumpyBackend()
