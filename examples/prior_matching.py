@@ -7,7 +7,7 @@ Run: python examples/prior_matching.py   (about 20 s on 2 CPU cores)
    the matching hybrid prior (not rejected).
 2. The same with a Gaussian-mixture file and an empirical prior (``samples:``).
 3. The rotation caveat: MMD cannot see a rotation of an isotropic Gaussian.
-4. ``lps_eval.mmd.mmd2`` as a differentiable torch loss: fit a scale and shift so that
+4. ``lps_eval.prior_matching.mmd2`` as a differentiable torch loss: fit a scale and shift so that
    mismatched latents match the prior (skipped when torch is not installed).
 """
 

@@ -13,12 +13,14 @@ Layers (imports run downwards only): ``cli`` -> ``scoring`` -> the numerical cor
 ``_validation``, ``_random``, ``results``, ``io``. See docs/contributing.md.
 """
 
-from lps_eval import metrics
+from lps_eval import _moved, metrics
 from lps_eval._validation import LpsDeprecationWarning, LpsInputError, LpsInputWarning
 from lps_eval._version import __version__
 from lps_eval.predictability import lps
 from lps_eval.prior_matching import mmd
 from lps_eval.scoring import score
+
+_moved.install()  # the 0.1 module paths, for one release
 
 __all__ = [
     "LpsDeprecationWarning",

@@ -48,7 +48,7 @@ LAYERS = (
         ),
     ),
     ("scoring", ("scoring", "gate", "comparison", "sweep")),
-    ("presentation", ("plot", "reporting", "cli", "cli_compare", "cli_sweep", "train")),
+    ("presentation", ("plot", "reporting", "cli", "cli_compare", "cli_sweep", "train", "_moved")),
 )
 #: What the trainer may import from the rest of the package (public API only).
 TRAINER_MAY_IMPORT = {
@@ -204,3 +204,30 @@ def test_the_top_level_functions_are_the_functions():
     assert callable(lps_eval.lps) and lps_eval.lps.__name__ == "lps"
     assert callable(lps_eval.mmd) and lps_eval.mmd.__name__ == "mmd"
     assert callable(lps_eval.score) and lps_eval.score.__name__ == "score"
+
+
+def test_moved_module_paths_keep_working_with_a_warning():
+    import lps_eval
+    from lps_eval.prior_matching import mmd2
+
+    with pytest.warns(lps_eval.LpsDeprecationWarning, match="lps_eval.prior_matching"):
+        from lps_eval.mmd import mmd2 as old_mmd2
+    assert old_mmd2 is mmd2
+    with pytest.warns(lps_eval.LpsDeprecationWarning, match="lps_eval.metrics"):
+        from lps_eval.metrics.mig import mig
+    assert mig is lps_eval.metrics.mig
+    assert callable(lps_eval.mmd) and lps_eval.mmd.__name__ == "mmd"  # not clobbered
+
+
+def test_deprecated_flat_options_still_work_with_a_warning():
+    import numpy as np
+
+    import lps_eval
+
+    z = np.random.default_rng(0).normal(size=(400, 3))
+    new = lps_eval.score(z, metrics=["mmd"], mmd={"permutations": 20})
+    with pytest.warns(lps_eval.LpsDeprecationWarning, match="mmd.permutations"):
+        old = lps_eval.score(z, metrics=["mmd"], permutations=20)
+    assert old.equals(new)
+    with pytest.raises(lps_eval.LpsInputError, match="did you mean 'permutations'"):
+        lps_eval.score(z, metrics=["mmd"], mmd={"permutation": 20})
