@@ -27,7 +27,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from pathlib import Path
 
@@ -38,6 +37,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+
+from timing import timed  # noqa: E402
 
 from lps_eval import metrics  # noqa: E402
 from lps_eval.simulations import dsprites_like  # noqa: E402
@@ -53,11 +54,9 @@ def _ours(data: dict[str, np.ndarray]) -> list[dict]:
         for mode in modes:
             args = dict(data) if name in split else {"z": data["z"], "factors": data["factors"]}
             kwargs = {"mode": mode} if mode else {}
-            t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                res = fn(**args, **kwargs)
-            seconds = time.perf_counter() - t0
+                res, seconds = timed(lambda fn=fn, args=args, kwargs=kwargs: fn(**args, **kwargs))
             row = {
                 "metric": name if mode is None else f"dci_{mode}",
                 "ours_s": seconds,
@@ -69,11 +68,8 @@ def _ours(data: dict[str, np.ndarray]) -> list[dict]:
             rows.append(row)
             print(f"ours {row['metric']}: {seconds:.2f}s value {res.value:.4f}", file=sys.stderr)
     # IRS with disentanglement_lib's merging of many-valued factors into 20 bins
-    t0 = time.perf_counter()
-    res = metrics.irs(data["z"], data["factors"], factor_bins=20)
-    rows.append(
-        {"metric": "irs_factor_bins20", "ours_s": time.perf_counter() - t0, "ours_value": res.value}
-    )
+    res, seconds = timed(lambda: metrics.irs(data["z"], data["factors"], factor_bins=20))
+    rows.append({"metric": "irs_factor_bins20", "ours_s": seconds, "ours_value": res.value})
     return rows
 
 

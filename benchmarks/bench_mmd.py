@@ -28,28 +28,16 @@ import argparse
 import csv
 import os
 import platform
-import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from timing import measure
 
 from lps_eval.prior_matching import mmd, mmd2, permutation_test
 from lps_eval.prior_matching.kernels import make_kernel, median_pairwise_distance
 
 OUT = Path(__file__).parent / "results" / "mmd.csv"
 D = 16
-
-
-def measure(fn):
-    """(result, seconds, peak MiB) of one call."""
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    result = fn()
-    seconds = time.perf_counter() - t0
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return result, seconds, peak / 2**20
 
 
 def naive_unbiased(x, y, scales):

@@ -13,15 +13,14 @@ Writes benchmarks/results/score_cli.csv.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from timing import save, timed
 
 import lps_eval
 from lps_eval.scoring import available_metrics
@@ -48,33 +47,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "z.npy"
         np.save(path, z)
-        t0 = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, "-m", "lps_eval.cli", "score", str(path), "--format", "json"],
-            capture_output=True,
-            text=True,
-            check=False,
+        done, seconds = timed(
+            lambda: subprocess.run(
+                [sys.executable, "-m", "lps_eval.cli", "score", str(path), "--format", "json"],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
         )
-        seconds = time.perf_counter() - t0
         if done.returncode != 0:
             raise SystemExit(done.stderr)
         rows.append({"what": "lps-eval score (CLI, all default sections)", "seconds": seconds})
     for section in available_metrics():
-        t0 = time.perf_counter()
         try:
-            lps_eval.score(z, metrics=[section])
+            _, seconds = timed(lambda section=section: lps_eval.score(z, metrics=[section]))
         except lps_eval.LpsInputError as exc:  # e.g. a section that needs factors
             print(f"skip {section}: {exc}")
             continue
-        rows.append(
-            {"what": f"section {section} (Python API)", "seconds": time.perf_counter() - t0}
-        )
-    table = pd.DataFrame(rows).assign(
-        n=args.n, d=args.d, cpu_count=os.cpu_count(), budget_seconds=30.0
-    )
-    RESULTS.mkdir(exist_ok=True)
-    table.to_csv(RESULTS / "score_cli.csv", index=False)
-    print(table.to_string(index=False))
+        rows.append({"what": f"section {section} (Python API)", "seconds": seconds})
+    save(pd.DataFrame(rows).assign(n=args.n, d=args.d, budget_seconds=30.0), "score_cli")
 
 
 if __name__ == "__main__":

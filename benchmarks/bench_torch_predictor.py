@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from timing import timed
 
 NOISE = 0.3
 ORACLE_DERIVED_R2 = ((1 - np.exp(-4.5)) / 2 + 0.25) / ((1 - np.exp(-4.5)) / 2 + 0.25 + NOISE**2)
@@ -86,9 +87,7 @@ def run_torch(train, test, *, seed: int, device: str):
         import torch
 
         torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    pred = model.fit_predict(train, test, seed=seed)
-    seconds = time.perf_counter() - t0
+    pred, seconds = timed(lambda: model.fit_predict(train, test, seed=seed))
     info = model.fit_info_
     return pred, seconds, int(sum(info["head_epochs"])), info["device"]
 

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 from lps_eval._validation import LpsInputError
+from lps_eval.predictors import predictor_specs
+from lps_eval.prior_matching.priors import prior_forms
 from lps_eval.results import jsonable
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_INPUT_ERROR = 0, 1, 2
@@ -156,8 +158,9 @@ def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
 @click.option(
     "--prior",
     default=None,
-    help="Prior spec, e.g. gaussian, uniform(-1, 1), "
-    "'hybrid(gaussian; bimodal(2, 0.5))', samples:PATH.  [default: gaussian]",
+    help="Prior spec, one of: "
+    + ", ".join(prior_forms())
+    + "; e.g. 'hybrid(gaussian; bimodal(2, 0.5))'.  [default: gaussian]",
 )
 @click.option(
     "--factors",
@@ -170,12 +173,13 @@ def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
     "--metrics",
     "metrics",
     multiple=True,
-    help="Metrics or sections to compute (comma-separated or repeated).",
+    help="Metrics or sections to compute (comma-separated or repeated); "
+    "`lps-eval metrics` lists them.",
 )
 @click.option(
     "--predictor",
     default=None,
-    help="LPS predictor: linear, hgb, mlp, knn, lightgbm, torch.  [default: hgb]",
+    help="LPS predictor: " + ", ".join(predictor_specs()) + ".  [default: hgb]",
 )
 @click.option(
     "--predictor-param",

@@ -23,7 +23,7 @@ import pytest
 pytest.importorskip("torch")
 
 from lps_eval._validation import LpsInputError
-from lps_eval.predictors._base import Predictor
+from lps_eval.predictors.base import Predictor
 from lps_eval.predictors.torch_batched import TorchBatchedPredictor
 
 

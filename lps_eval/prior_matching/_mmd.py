@@ -588,7 +588,7 @@ def _per_dim(
 
 
 def _use_closed_form(closed_form: str | bool, prior: Prior, kern: Kernel, estimator: str) -> bool:
-    available = prior.closed_form and kern.family == "rbf" and estimator != "linear"
+    available = prior.closed_form and kern.closed_form_priors and estimator != "linear"
     if closed_form is True and not available:
         raise LpsInputError(
             f"closed_form=True needs an RBF kernel, a non-linear estimator and a closed-form prior "

@@ -37,13 +37,18 @@ from typing import Any
 import numpy as np
 
 from lps_eval._validation import LpsInputError
-from lps_eval.prior_matching.backend import namespace
+from lps_eval.options import did_you_mean
+from lps_eval.prior_matching.backend import NUMPY, namespace
 
 __all__ = [
+    "FAMILIES",
     "KERNELS",
     "Kernel",
+    "KernelFamily",
+    "KernelSpec",
     "make_kernel",
     "median_pairwise_distance",
+    "register_family",
     "register_kernel",
 ]
 
@@ -51,76 +56,64 @@ __all__ = [
 MAX_MEDIAN_PAIRS = 2**17
 
 
-@dataclass(frozen=True)
-class Kernel:
-    """A concrete kernel: a family and the numeric scales it sums over.
+class KernelFamily:
+    """A family of kernels of the squared distance, summed over scales.
 
-    Attributes
-    ----------
-    name : str
-        Registry name (``"rbf"``, ``"rbf_multiscale"``, ``"imq"``, ``"distance"``).
-    family : str
-        ``"rbf"`` (scales are widths ``s``), ``"imq"`` (scales are constants ``C``) or
-        ``"distance"`` (no scales).
-    scales : tuple of float
-        Widths or constants, one kernel term each.
-    base : float
-        The base bandwidth the scales were derived from (``s_0`` or ``C_0``).
-    bandwidth_source : str
-        ``"given"``, ``"median"`` (median heuristic) or ``"variance"`` (IMQ default).
+    A family implements :meth:`value` once against the array backend (numpy and torch),
+    the kernel at zero distance (:meth:`diag`) and its default base bandwidth; it may
+    override :meth:`inplace`, the numpy fast path of the tiled MMD engine (by default it
+    is :meth:`value` on numpy). Register a new family with :func:`register_family`.
     """
 
-    name: str
-    family: str
-    scales: tuple[float, ...]
-    base: float = math.nan
-    bandwidth_source: str = "given"
+    name: str = ""
+    #: Whether priors' closed-form expectations (Gaussian RBF integrals) apply.
+    closed_form_priors: bool = False
 
-    @property
-    def diag_value(self) -> float:
-        """k(x, x): the kernel at zero distance."""
-        return 0.0 if self.family == "distance" else float(len(self.scales))
-
-    def from_sqdist(self, d2: Any, xp: Any = None) -> Any:
+    def value(self, d2: Any, scales: tuple[float, ...], xp: Any) -> Any:  # pragma: no cover
         """Kernel values from squared distances ``d2`` (numpy array or torch tensor)."""
-        xp = xp or namespace(d2)
-        if self.family == "distance":
-            return -xp.sqrt(d2)
-        if self.family == "imq":
-            out = None
-            for c in self.scales:
-                term = c / (c + d2)
-                out = term if out is None else out + term
-            return out
-        return _rbf_sum(d2, self.scales, xp)
+        raise NotImplementedError
 
-    def __call__(self, x: Any, y: Any) -> Any:
-        """The kernel matrix ``k(x_i, y_j)`` (small inputs; sums are chunked in :mod:`mmd`)."""
-        xp = namespace(x, y)
-        return self.from_sqdist(xp.sqdist(x, y), xp)
+    def diag(self, scales: tuple[float, ...]) -> float:
+        """k(x, x): the kernel at zero distance."""
+        return float(len(scales))
 
-    def inplace(self, d2: np.ndarray, buf: np.ndarray) -> np.ndarray:
-        """numpy fast path: overwrite ``d2`` with the kernel values (``buf``: scratch, same shape).
+    def inplace(self, d2: np.ndarray, buf: np.ndarray, scales: tuple[float, ...]) -> np.ndarray:
+        """numpy fast path: overwrite ``d2`` with the kernel values (``buf``: scratch)."""
+        np.copyto(d2, self.value(d2, scales, NUMPY))
+        return d2
 
-        Same formulas as :meth:`from_sqdist`, without temporaries (the MMD engine calls it
-        on cache-sized tiles, where fresh allocations would dominate the cost).
-        """
-        if self.family == "distance":
-            np.sqrt(d2, out=d2)
-            np.negative(d2, out=d2)
-            return d2
-        if self.family == "imq":
-            np.copyto(buf, d2)
-            d2.fill(0.0)
-            tmp = np.empty_like(buf)
-            for c in self.scales:
-                np.add(buf, c, out=tmp)
-                np.divide(c, tmp, out=tmp)
-                d2 += tmp
-            return d2
-        rates = sorted(1.0 / (2.0 * s * s) for s in self.scales)
-        base_rate = rates[0]
-        d2 *= -base_rate
+    def default_base(
+        self, pooled: Any, rng: np.random.Generator | int, max_pairs: int
+    ) -> tuple[float, str]:
+        """The base bandwidth when none is given, and how it was found."""
+        return median_pairwise_distance(pooled, rng=rng, max_pairs=max_pairs), "median"
+
+
+#: Kernel families by name.
+FAMILIES: dict[str, KernelFamily] = {}
+
+
+def register_family(cls: type[KernelFamily]) -> type[KernelFamily]:
+    """Class decorator: register a :class:`KernelFamily` under ``cls.name``."""
+    FAMILIES[cls.name] = cls()
+    return cls
+
+
+@register_family
+class RbfFamily(KernelFamily):
+    r"""Gaussian RBF :math:`\sum_s \exp(-r / (2 s^2))`; widths from the median heuristic."""
+
+    name = "rbf"
+    closed_form_priors = True
+
+    def value(self, d2: Any, scales: tuple[float, ...], xp: Any) -> Any:
+        return _rbf_sum(d2, scales, xp)
+
+    def inplace(self, d2: np.ndarray, buf: np.ndarray, scales: tuple[float, ...]) -> np.ndarray:
+        # Same formula as _rbf_sum without temporaries: one exp for the widest width,
+        # repeated squaring for widths whose rate is a power-of-two multiple of it.
+        rates = sorted(1.0 / (2.0 * s * s) for s in scales)
+        d2 *= -rates[0]
         powers, others = _split_rates(rates)
         acc = None
         for ratio in others:  # rare: widths that are not power-of-two multiples
@@ -138,6 +131,114 @@ class Kernel:
         if acc is not None:
             d2 += acc
         return d2
+
+
+@register_family
+class ImqFamily(KernelFamily):
+    r"""Inverse multiquadratic :math:`\sum_C C / (C + r)`; :math:`C_0 = 2 d \sigma^2`."""
+
+    name = "imq"
+
+    def value(self, d2: Any, scales: tuple[float, ...], xp: Any) -> Any:
+        out = None
+        for c in scales:
+            term = c / (c + d2)
+            out = term if out is None else out + term
+        return out
+
+    def inplace(self, d2: np.ndarray, buf: np.ndarray, scales: tuple[float, ...]) -> np.ndarray:
+        np.copyto(buf, d2)
+        d2.fill(0.0)
+        tmp = np.empty_like(buf)
+        for c in scales:
+            np.add(buf, c, out=tmp)
+            np.divide(c, tmp, out=tmp)
+            d2 += tmp
+        return d2
+
+    def default_base(
+        self, pooled: Any, rng: np.random.Generator | int, max_pairs: int
+    ) -> tuple[float, str]:
+        a = namespace(pooled).to_numpy(pooled).astype(np.float64, copy=False)
+        var = float(np.mean(np.var(a, axis=0)))
+        var = var if var > 0 else 1.0
+        return 2.0 * a.shape[1] * var, "variance"
+
+
+@register_family
+class DistanceFamily(KernelFamily):
+    """The energy-distance kernel :math:`-\\|x - y\\|` (no scales, no bandwidth)."""
+
+    name = "distance"
+
+    def value(self, d2: Any, scales: tuple[float, ...], xp: Any) -> Any:
+        return -xp.sqrt(d2)
+
+    def diag(self, scales: tuple[float, ...]) -> float:
+        return 0.0
+
+    def inplace(self, d2: np.ndarray, buf: np.ndarray, scales: tuple[float, ...]) -> np.ndarray:
+        np.sqrt(d2, out=d2)
+        np.negative(d2, out=d2)
+        return d2
+
+    def default_base(
+        self, pooled: Any, rng: np.random.Generator | int, max_pairs: int
+    ) -> tuple[float, str]:
+        return math.nan, "none"
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A concrete kernel: a family and the numeric scales it sums over.
+
+    Attributes
+    ----------
+    name : str
+        Registry name (``"rbf"``, ``"rbf_multiscale"``, ``"imq"``, ``"distance"``).
+    family : str
+        A key of :data:`FAMILIES` (``"rbf"``: scales are widths ``s``; ``"imq"``: scales
+        are constants ``C``; ``"distance"``: no scales).
+    scales : tuple of float
+        Widths or constants, one kernel term each.
+    base : float
+        The base bandwidth the scales were derived from (``s_0`` or ``C_0``).
+    bandwidth_source : str
+        ``"given"``, ``"median"`` (median heuristic) or ``"variance"`` (IMQ default).
+    """
+
+    name: str
+    family: str
+    scales: tuple[float, ...]
+    base: float = math.nan
+    bandwidth_source: str = "given"
+
+    @property
+    def diag_value(self) -> float:
+        """k(x, x): the kernel at zero distance."""
+        return FAMILIES[self.family].diag(self.scales)
+
+    @property
+    def closed_form_priors(self) -> bool:
+        """Whether the priors' closed-form expectations apply to this kernel."""
+        return FAMILIES[self.family].closed_form_priors
+
+    def from_sqdist(self, d2: Any, xp: Any = None) -> Any:
+        """Kernel values from squared distances ``d2`` (numpy array or torch tensor)."""
+        return FAMILIES[self.family].value(d2, self.scales, xp or namespace(d2))
+
+    def __call__(self, x: Any, y: Any) -> Any:
+        """The kernel matrix ``k(x_i, y_j)`` (small inputs; MMD sums are chunked)."""
+        xp = namespace(x, y)
+        return self.from_sqdist(xp.sqdist(x, y), xp)
+
+    def inplace(self, d2: np.ndarray, buf: np.ndarray) -> np.ndarray:
+        """numpy fast path: overwrite ``d2`` with the kernel values (``buf``: scratch, same shape).
+
+        Same formulas as :meth:`from_sqdist`, without temporaries (the MMD engine calls it
+        on cache-sized tiles, where fresh allocations would dominate the cost).
+        """
+        return FAMILIES[self.family].inplace(d2, buf, self.scales)
 
     def describe(self) -> dict[str, Any]:
         """Settings for result records."""
@@ -231,34 +332,27 @@ def median_pairwise_distance(
 
 
 @dataclass(frozen=True)
-class _Spec:
+class KernelSpec:
+    """A named kernel: a family, the scale multipliers, and an optional base rule."""
+
     family: str
     multipliers: tuple[float, ...]
-    default_base: Callable[[Any, np.random.Generator | int, int], tuple[float, str]]
+    default_base: Callable[[Any, np.random.Generator | int, int], tuple[float, str]] | None = None
+
+    def base(
+        self, pooled: Any, rng: np.random.Generator | int, max_pairs: int
+    ) -> tuple[float, str]:
+        if self.default_base is not None:
+            return self.default_base(pooled, rng, max_pairs)
+        return FAMILIES[self.family].default_base(pooled, rng, max_pairs)
 
 
-def _median_base(w: Any, rng: np.random.Generator | int, max_pairs: int) -> tuple[float, str]:
-    return median_pairwise_distance(w, rng=rng, max_pairs=max_pairs), "median"
-
-
-def _imq_base(w: Any, rng: np.random.Generator | int, max_pairs: int) -> tuple[float, str]:
-    xp = namespace(w)
-    a = xp.to_numpy(w).astype(np.float64, copy=False)
-    var = float(np.mean(np.var(a, axis=0)))
-    var = var if var > 0 else 1.0
-    return 2.0 * a.shape[1] * var, "variance"
-
-
-def _no_base(w: Any, rng: np.random.Generator | int, max_pairs: int) -> tuple[float, str]:
-    return math.nan, "none"
-
-
-#: Kernel registry: name -> (family, scale multipliers, default base).
-KERNELS: dict[str, _Spec] = {
-    "rbf": _Spec("rbf", (1.0,), _median_base),
-    "rbf_multiscale": _Spec("rbf", (0.5, 1.0, 2.0), _median_base),
-    "imq": _Spec("imq", (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0), _imq_base),
-    "distance": _Spec("distance", (), _no_base),
+#: Kernel registry: name -> family and scale multipliers (x the base bandwidth).
+KERNELS: dict[str, KernelSpec] = {
+    "rbf": KernelSpec("rbf", (1.0,)),
+    "rbf_multiscale": KernelSpec("rbf", (0.5, 1.0, 2.0)),
+    "imq": KernelSpec("imq", (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)),
+    "distance": KernelSpec("distance", ()),
 }
 
 
@@ -266,12 +360,17 @@ def register_kernel(
     name: str,
     family: str,
     multipliers: tuple[float, ...],
-    default_base: Callable[[Any, np.random.Generator | int, int], tuple[float, str]] = _median_base,
+    default_base: Callable[[Any, np.random.Generator | int, int], tuple[float, str]] | None = None,
 ) -> None:
-    """Add a kernel: ``family`` in {"rbf", "imq"}, scales = multipliers x base bandwidth."""
-    if family not in ("rbf", "imq", "distance"):
-        raise LpsInputError(f"kernel family must be 'rbf', 'imq' or 'distance', got {family!r}")
-    KERNELS[name] = _Spec(family, tuple(float(m) for m in multipliers), default_base)
+    """Add a named kernel: a registered ``family``, scales = multipliers x base bandwidth.
+
+    ``default_base(pooled, rng, max_pairs) -> (base, source)`` overrides the family's rule.
+    """
+    if family not in FAMILIES:
+        raise LpsInputError(
+            f"unknown kernel family {family!r}; registered families: {', '.join(FAMILIES)}"
+        )
+    KERNELS[name] = KernelSpec(family, tuple(float(m) for m in multipliers), default_base)
 
 
 def make_kernel(
@@ -303,14 +402,14 @@ def make_kernel(
     spec = KERNELS.get(kernel) if isinstance(kernel, str) else None
     if spec is None:
         raise LpsInputError(
-            f"unknown kernel {kernel!r}; choose one of: {', '.join(sorted(KERNELS))}"
+            f"unknown kernel {kernel!r}{did_you_mean(str(kernel), KERNELS)}; choose one of: {', '.join(sorted(KERNELS))}"
         )
-    if spec.family == "distance":
-        return Kernel(kernel, "distance", (), math.nan, "none")
+    if not spec.multipliers:  # a kernel without scales has no bandwidth
+        return Kernel(kernel, spec.family, (), math.nan, "none")
     if bandwidth is None:
         if pooled is None:
             raise LpsInputError(f"kernel {kernel!r} needs a bandwidth or a sample to estimate it")
-        base, source = spec.default_base(pooled, rng, max_pairs)
+        base, source = spec.base(pooled, rng, max_pairs)
     else:
         try:
             base = float(bandwidth)

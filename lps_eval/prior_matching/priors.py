@@ -42,6 +42,7 @@ import json
 import math
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,21 +51,29 @@ import numpy as np
 from scipy.special import ndtr
 
 from lps_eval._validation import LpsInputError
+from lps_eval.options import did_you_mean
 
 __all__ = [
+    "MARGINAL_FORMS",
+    "PRIOR_SOURCES",
     "EmpiricalPrior",
+    "Marginal",
+    "MarginalForm",
     "MixturePrior",
     "ObjectPrior",
     "Prior",
     "ProductPrior",
     "parse_prior",
+    "prior_forms",
+    "register_marginal",
+    "register_prior_source",
 ]
 
 
 # --------------------------------------------------------------------------- 1-D marginals
 
 
-class _Marginal(ABC):
+class Marginal(ABC):
     """A 1-D distribution: sampling plus (optionally) closed-form RBF expectations."""
 
     spec: str
@@ -83,7 +92,7 @@ class _Marginal(ABC):
 
 
 @dataclass(frozen=True)
-class _GaussMix1D(_Marginal):
+class _GaussMix1D(Marginal):
     """Mixture of 1-D Gaussians (a single Gaussian is K = 1)."""
 
     spec: str
@@ -116,7 +125,7 @@ class _GaussMix1D(_Marginal):
 
 
 @dataclass(frozen=True)
-class _Uniform1D(_Marginal):
+class _Uniform1D(Marginal):
     spec: str
     low: float
     high: float
@@ -144,7 +153,7 @@ class _Uniform1D(_Marginal):
 
 
 @dataclass(frozen=True)
-class _Laplace1D(_Marginal):
+class _Laplace1D(Marginal):
     spec: str
     loc: float
     scale: float
@@ -209,14 +218,14 @@ class Prior(ABC):
 class ProductPrior(Prior):
     """Independent 1-D marginals: one repeated (any d) or one per dimension (hybrid)."""
 
-    def __init__(self, spec: str, marginals: list[_Marginal], *, repeat: bool) -> None:
+    def __init__(self, spec: str, marginals: list[Marginal], *, repeat: bool) -> None:
         self.spec = spec
         self.marginals = list(marginals)
         self.repeat = repeat
         self.n_dims = None if repeat else len(marginals)
         self.closed_form = all(m.closed_form for m in marginals)
 
-    def _margs(self, d: int) -> list[_Marginal]:
+    def _margs(self, d: int) -> list[Marginal]:
         return self.marginals * d if self.repeat else self.marginals
 
     def _sample(self, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
@@ -384,6 +393,156 @@ class ObjectPrior(Prior):
         return arr
 
 
+# --------------------------------------------------------------------------- registry
+
+
+@dataclass(frozen=True)
+class MarginalForm:
+    """A registered 1-D prior form, usable alone (``name(a, b)`` in every dimension) or
+    inside ``hybrid(...)``.
+
+    Attributes
+    ----------
+    name : str
+        Spec name (lower case).
+    build : callable
+        ``build(canonical_spec, a, b, *, spec) -> Marginal``; raises ``LpsInputError``
+        for invalid parameters.
+    parameters : tuple of str
+        Names of the two numbers, for help texts.
+    defaults : tuple of float or None
+        Values used when the name is given without arguments (None: arguments required).
+    aliases : tuple of str
+        Other accepted names.
+    description : str
+        One line for help texts and the docs' table.
+    """
+
+    name: str
+    build: Callable[..., Marginal]
+    parameters: tuple[str, str]
+    defaults: tuple[float, float] | None
+    aliases: tuple[str, ...]
+    description: str
+
+
+#: 1-D prior forms by name (aliases resolved through :func:`_form`).
+MARGINAL_FORMS: dict[str, MarginalForm] = {}
+#: ``prefix:`` prior sources (file-backed priors) -> ``loader(rest, spec) -> Prior``.
+PRIOR_SOURCES: dict[str, Callable[[str, str], Prior]] = {}
+
+
+def register_marginal(
+    name: str,
+    *,
+    parameters: tuple[str, str],
+    defaults: tuple[float, float] | None = None,
+    aliases: tuple[str, ...] = (),
+    description: str = "",
+) -> Callable[[Callable[..., Marginal]], Callable[..., Marginal]]:
+    """Decorator: make ``build`` available as the 1-D prior form ``name``.
+
+    Example
+    -------
+    ::
+
+        @register_marginal("shifted_exp", parameters=("loc", "rate"), defaults=(0.0, 1.0))
+        def shifted_exp(canonical, loc, rate, *, spec):
+            return MyShiftedExponential(canonical, loc, rate)   # a Marginal subclass
+    """
+
+    def decorate(build: Callable[..., Marginal]) -> Callable[..., Marginal]:
+        MARGINAL_FORMS[name] = MarginalForm(
+            name, build, parameters, defaults, tuple(aliases), description
+        )
+        return build
+
+    return decorate
+
+
+def register_prior_source(
+    prefix: str,
+) -> Callable[[Callable[[str, str], Prior]], Callable[[str, str], Prior]]:
+    """Decorator: ``prefix:REST`` specs are built by ``loader(rest, spec)``."""
+
+    def decorate(loader: Callable[[str, str], Prior]) -> Callable[[str, str], Prior]:
+        PRIOR_SOURCES[prefix] = loader
+        return loader
+
+    return decorate
+
+
+def _form(name: str) -> MarginalForm | None:
+    for form in MARGINAL_FORMS.values():
+        if name == form.name or name in form.aliases:
+            return form
+    return None
+
+
+def _all_names() -> list[str]:
+    names = [n for f in MARGINAL_FORMS.values() for n in (f.name, *f.aliases)]
+    return [*names, "hybrid", *PRIOR_SOURCES]
+
+
+def prior_forms() -> list[str]:
+    """Every spec form, for help texts and error messages (from the registries)."""
+    forms = [
+        f"{f.name}({', '.join(f.parameters)})" if f.defaults is None else f.name
+        for f in MARGINAL_FORMS.values()
+    ]
+    return [*forms, "hybrid(p1; p2; ...)", *(f"{p}:PATH" for p in PRIOR_SOURCES)]
+
+
+def _positive(value: float, what: str, spec: str) -> None:
+    if not value > 0:
+        raise LpsInputError(f"prior {spec!r}: {what} must be > 0, got {value}")
+
+
+@register_marginal(
+    "gaussian",
+    parameters=("mean", "std"),
+    defaults=(0.0, 1.0),
+    aliases=("normal",),
+    description="N(mean, std^2) in every dimension; `gaussian` = N(0, 1)",
+)
+def _gaussian(canonical: str, mean: float, std: float, *, spec: str) -> Marginal:
+    _positive(std, "std", spec)
+    return _GaussMix1D(canonical, (1.0,), (mean,), (std,))
+
+
+@register_marginal(
+    "uniform",
+    parameters=("low", "high"),
+    defaults=(-1.0, 1.0),
+    description="U(low, high) in every dimension; `uniform` = U(-1, 1)",
+)
+def _uniform(canonical: str, low: float, high: float, *, spec: str) -> Marginal:
+    if not high > low:
+        raise LpsInputError(f"prior {spec!r}: uniform needs low < high, got ({low}, {high})")
+    return _Uniform1D(canonical, low, high)
+
+
+@register_marginal(
+    "laplace",
+    parameters=("loc", "scale"),
+    defaults=(0.0, 1.0),
+    description="Laplace(loc, scale) in every dimension (sampled; no closed form)",
+)
+def _laplace(canonical: str, loc: float, scale: float, *, spec: str) -> Marginal:
+    _positive(scale, "laplace scale", spec)
+    return _Laplace1D(canonical, loc, scale)
+
+
+@register_marginal(
+    "bimodal",
+    parameters=("mode", "std"),
+    description="equal mixture of N(-mode, std^2) and N(+mode, std^2) in every dimension",
+)
+def _bimodal(canonical: str, mode: float, std: float, *, spec: str) -> Marginal:
+    _positive(std, "bimodal std", spec)
+    return _GaussMix1D(canonical, (0.5, 0.5), (-mode, mode), (std, std))
+
+
 # --------------------------------------------------------------------------- parsing
 
 _NAME_ARGS = re.compile(r"^([a-z_]+)\s*(?:\((.*)\))?$", re.DOTALL)
@@ -410,8 +569,8 @@ def _numbers(
     return vals
 
 
-def _parse_marginal(text: str, spec: str) -> _Marginal:
-    """Parse one 1-D prior (gaussian, uniform, laplace, bimodal with optional args)."""
+def _parse_marginal(text: str, spec: str) -> Marginal:
+    """Parse one 1-D prior (a registered form with optional arguments)."""
     t = text.strip().lower()
     m = _NAME_ARGS.match(t)
     if not m:
@@ -419,34 +578,20 @@ def _parse_marginal(text: str, spec: str) -> _Marginal:
             f"malformed prior {spec!r} at {text.strip()!r}; expected e.g. gaussian(0, 1)"
         )
     name, args = m.group(1), m.group(2)
-    canon = t.replace(" ", "")
-    if name in ("gaussian", "normal"):
-        mean, std = _numbers(name, args, (0.0, 1.0), spec)
-        if std <= 0:
-            raise LpsInputError(f"prior {spec!r}: std must be > 0, got {std}")
-        return _GaussMix1D(canon, (1.0,), (mean,), (std,))
-    if name == "uniform":
-        low, high = _numbers(name, args, (-1.0, 1.0), spec)
-        if not high > low:
-            raise LpsInputError(f"prior {spec!r}: uniform needs low < high, got ({low}, {high})")
-        return _Uniform1D(canon, low, high)
-    if name == "laplace":
-        loc, scale = _numbers(name, args, (0.0, 1.0), spec)
-        if scale <= 0:
-            raise LpsInputError(f"prior {spec!r}: laplace scale must be > 0, got {scale}")
-        return _Laplace1D(canon, loc, scale)
-    if name == "bimodal":
-        mode, std = _numbers(name, args, (), spec)
-        if std <= 0:
-            raise LpsInputError(f"prior {spec!r}: bimodal std must be > 0, got {std}")
-        return _GaussMix1D(canon, (0.5, 0.5), (-mode, mode), (std, std))
-    known = "gaussian, uniform, laplace, bimodal, hybrid(...), samples:PATH, mixture:PATH"
-    raise LpsInputError(f"unknown prior {text.strip()!r} in {spec!r}; choose from: {known}")
+    form = _form(name)
+    if form is None:
+        known = ", ".join(prior_forms())
+        raise LpsInputError(
+            f"unknown prior {text.strip()!r} in {spec!r}{did_you_mean(name, _all_names())}; "
+            f"choose from: {known}"
+        )
+    values = _numbers(name, args, form.defaults or (), spec)
+    return form.build(t.replace(" ", ""), *values, spec=spec)
 
 
 def _parse_hybrid(body: str, spec: str) -> ProductPrior:
     items = [p for p in body.split(";")]
-    marginals: list[_Marginal] = []
+    marginals: list[Marginal] = []
     for item in items:
         if not item.strip():
             raise LpsInputError(
@@ -523,17 +668,25 @@ def _load_mixture(rest: str, spec: str) -> MixturePrior:
         raise LpsInputError(f"prior {spec!r}: {exc}") from None
 
 
+@register_prior_source("samples")
+def _samples_source(rest: str, spec: str) -> Prior:
+    from lps_eval.io import load_array
+
+    path, key = _split_key(rest)
+    return EmpiricalPrior(spec, load_array(path, key=key))
+
+
+@register_prior_source("mixture")
+def _mixture_source(rest: str, spec: str) -> Prior:
+    return _load_mixture(rest, spec)
+
+
 def _parse(spec: str) -> Prior:
     text = spec.strip()
-    low = text.lower()
-    if low.startswith("samples:"):
-        from lps_eval.io import load_array
-
-        path, key = _split_key(text[len("samples:") :].strip())
-        return EmpiricalPrior(text, load_array(path, key=key))
-    if low.startswith("mixture:"):
-        return _load_mixture(text[len("mixture:") :].strip(), text)
-    m = _NAME_ARGS.match(low)
+    prefix, colon, rest = text.partition(":")
+    if colon and prefix.strip().lower() in PRIOR_SOURCES:
+        return PRIOR_SOURCES[prefix.strip().lower()](rest.strip(), text)
+    m = _NAME_ARGS.match(text.lower())
     if m and m.group(1) == "hybrid":
         if m.group(2) is None:
             raise LpsInputError(
