@@ -20,7 +20,7 @@ import sys
 
 import numpy as np
 
-from lps_eval.datasets import gaussian_latents, nonlinear_pair
+from lps_eval.simulations import gaussian_latents, nonlinear_pair
 
 out = sys.argv[1]
 np.save(f"{out}/good.npy", gaussian_latents(2000, 4, seed=0).astype(np.float32))
