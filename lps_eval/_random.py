@@ -6,7 +6,11 @@ import numpy as np
 
 from lps_eval._validation import LpsInputError, check_positive_int
 
-__all__ = ["make_rng", "subsample_rows"]
+__all__ = ["canonical_row_order", "make_rng", "shuffled_rows", "subsample_rows"]
+
+#: Seed of the fixed projection that defines the canonical row order (never change it:
+#: results would move).
+CANONICAL_SEED = 0x6C7073
 
 
 def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -33,3 +37,46 @@ def subsample_rows(n: int, max_samples: int | None, rng: np.random.Generator) ->
     if n <= max_samples:
         return None
     return np.sort(rng.choice(n, size=max_samples, replace=False))
+
+
+def canonical_row_order(z: np.ndarray) -> np.ndarray:
+    """A row order that depends only on the set of rows of ``z``, never on their order.
+
+    Rows are sorted by a fixed random projection ``z @ v`` (``v`` drawn once from
+    :data:`CANONICAL_SEED`, so it depends on the number of columns only), accumulated
+    column by column in float64 so each row's key is computed by the same operations
+    wherever the row sits. Rows with equal keys are ordered lexicographically by their
+    values (column 0 first); identical rows are interchangeable. Cost O(n d) for the keys
+    plus one sort (a lexicographic sort only when two keys tie exactly).
+
+    A seeded subsample or split drawn on this order makes a result exactly invariant to
+    shuffling the rows (same value, same p-value).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    n, d = z.shape
+    v = np.random.default_rng(CANONICAL_SEED).standard_normal(d)
+    key = np.zeros(n)
+    for j in range(d):  # elementwise, so no BLAS blocking can depend on the row position
+        key += z[:, j] * v[j]
+    order = np.argsort(key, kind="stable")
+    ranked = key[order]
+    if n > 1 and np.any(ranked[1:] == ranked[:-1]):
+        order = np.lexsort((*z.T[::-1], key))  # last key is primary: projection, then columns
+    return order
+
+
+def shuffled_rows(z: np.ndarray, max_samples: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``min(n, max_samples)`` rows in a seeded random order, row-order invariant.
+
+    The rows are first put in :func:`canonical_row_order`, then permuted with ``rng`` and
+    truncated: the selected rows (and their order) depend on the seed and the set of rows
+    only. The order is random, so taking a prefix (``x[:k]``) or consecutive pairs stays an
+    unbiased subsample.
+    """
+    n = z.shape[0]
+    if max_samples is not None:
+        max_samples = check_positive_int(max_samples, name="max_samples", minimum=2)
+    take = rng.permutation(n)
+    if max_samples is not None and n > max_samples:
+        take = take[:max_samples]
+    return canonical_row_order(z)[take]

@@ -36,15 +36,15 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval._random import subsample_rows
+from lps_eval._random import shuffled_rows
 from lps_eval._validation import LpsInputError, check_latents, check_positive_int, constant_columns
 from lps_eval.kernels import make_kernel
 from lps_eval.mmd import (
     _INDEPENDENCE_STREAM,
     BLOCK,
     MmdResult,
-    _check_permutations,
     _stream,
+    check_permutations,
     permutation_test,
 )
 from lps_eval.results import MetricResult, make_row
@@ -259,13 +259,12 @@ def mmd_independence(
         ``metric = "mmd_independence"``, ``value`` = MMD^2, ``p_value``.
     """
     z = check_latents(z, min_samples=8, min_dims=2)
-    permutations = _check_permutations(permutations)
+    permutations = check_permutations(permutations)
     rng = _stream(seed, _INDEPENDENCE_STREAM)
-    idx = subsample_rows(z.shape[0], max_samples, rng)
-    x = z if idx is None else z[idx]
-    order = rng.permutation(x.shape[0])
+    # canonical row order, then a seeded shuffle: exactly invariant to the given row order
+    x = z[shuffled_rows(z, max_samples, rng)]
     half = x.shape[0] // 2
-    a, b = x[order[:half]], x[order[half : 2 * half]]
+    a, b = x[:half], x[half : 2 * half]
     b = rng.permuted(b, axis=0)  # each column shuffled independently
     kern = make_kernel(kernel, bandwidth=bandwidth, pooled=np.vstack([a, b]), rng=rng)
     stat, p_value, _ = permutation_test(
@@ -279,6 +278,7 @@ def mmd_independence(
         "max_samples": max_samples,
         "n_samples_used": 2 * half,
         "split": "disjoint halves; second half column-permuted",
+        "row_order": "canonical (fixed projection), then seeded shuffle",
         "seed": seed,
     }
     return MmdResult(

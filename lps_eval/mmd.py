@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from lps_eval._backend import NUMPY, namespace
-from lps_eval._random import make_rng, subsample_rows
+from lps_eval._random import make_rng, shuffled_rows
 from lps_eval._validation import LpsInputError, check_latents, check_positive_int
 from lps_eval.kernels import Kernel, make_kernel
 from lps_eval.priors import Prior, parse_prior
@@ -340,6 +340,7 @@ def permutation_test(
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     _check_pair(x, y, estimator)
+    _check_labels_size(x.shape[0] + y.shape[0], permutations)
     gen = make_rng(rng)
     with _single_blas_thread():
         stat, null, _ = _test(x, y, kern, estimator, None, gen, permutations, block)
@@ -426,16 +427,38 @@ def _stream(seed: Any, tag: int) -> np.random.Generator:
 _MMD_STREAM, _INDEPENDENCE_STREAM = 0x6D6D64, 0x696E64
 
 
-def _check_permutations(permutations: Any) -> int:
+#: Largest permutation count accepted (p-values resolve 1e-5; more is wasted time).
+MAX_PERMUTATIONS = 100_000
+#: Largest relabeling matrix (rows x (permutations + 1) bytes) the tests may allocate.
+MAX_LABEL_BYTES = 2**31
+
+
+def check_permutations(permutations: Any) -> int:
+    """Validate a permutation count: an integer in [0, :data:`MAX_PERMUTATIONS`]."""
     if (
         isinstance(permutations, bool)
         or not isinstance(permutations, (int, np.integer))
-        or permutations < 0
+        or not 0 <= permutations <= MAX_PERMUTATIONS
     ):
         raise LpsInputError(
-            f"permutations must be an integer >= 0 (0 skips the test), got {permutations!r}"
+            f"permutations must be an integer in [0, {MAX_PERMUTATIONS}] (0 skips the test), "
+            f"got {permutations!r}"
         )
     return int(permutations)
+
+
+_check_permutations = check_permutations
+
+
+def _check_labels_size(rows: int, permutations: int) -> None:
+    """Refuse a relabeling matrix above :data:`MAX_LABEL_BYTES` before allocating it."""
+    size = rows * (permutations + 1)
+    if size > MAX_LABEL_BYTES:
+        raise LpsInputError(
+            f"{rows} rows x {permutations} permutations needs {size / 2**30:.1f} GiB of "
+            f"relabelings (limit {MAX_LABEL_BYTES / 2**30:.0f} GiB); lower permutations or "
+            "max_samples"
+        )
 
 
 def mmd(
@@ -515,10 +538,23 @@ def mmd(
     n_all, d = z.shape
     prior_obj = parse_prior(prior, n_dims=d)
     rng = _stream(seed, _MMD_STREAM)
-    idx = subsample_rows(n_all, max_samples, rng)
-    x = z if idx is None else z[idx]
+    # canonical row order before the seeded subsample: exactly invariant to row order
+    x = z[shuffled_rows(z, max_samples, rng)]
     n = x.shape[0]
-    y = prior_obj.sample(n, d, rng)
+    # A finite-sample prior (samples:) is never resampled with replacement: with fewer
+    # stored rows than latents, all of them enter an unbalanced (n != m) statistic.
+    m = n if prior_obj.n_rows is None else min(n, prior_obj.n_rows)
+    rows_policy = (
+        "fresh prior samples, m = n"
+        if prior_obj.n_rows is None
+        else (
+            "stored rows without replacement, m = n"
+            if m == n
+            else "all stored rows without replacement, unbalanced statistic (m < n)"
+        )
+    )
+    _check_labels_size(n + m, permutations)
+    y = prior_obj.sample(m, d, rng)
     kern = make_kernel(kernel, bandwidth=bandwidth, pooled=np.vstack([x, y]), rng=rng)
     use_closed = _use_closed_form(closed_form, prior_obj, kern, estimator)
     with _single_blas_thread():
@@ -556,7 +592,9 @@ def mmd(
         "permutations": permutations,
         "max_samples": max_samples,
         "n_samples_used": n,
-        "n_prior_samples": n,
+        "n_prior_samples": m,
+        "prior_rows_policy": rows_policy,
+        "row_order": "canonical (fixed projection), then seeded shuffle",
         "prior_terms": "closed_form" if use_closed else "samples",
         "per_dim_max_samples": per_dim_max_samples if per_dim else None,
         "per_dim_bandwidths": dim_bandwidths if per_dim else None,
@@ -587,8 +625,9 @@ def _per_dim(
     """Marginal MMD^2 of each dimension (one shared set of relabelings for all dims)."""
     n, d = x.shape
     rows = n if max_rows is None else min(n, max_rows)
-    xs, ys = x[:rows], y[:rows]
-    labels = None if estimator == "linear" else _label_matrix(rows, rows, permutations, rng)
+    rows_y = y.shape[0] if max_rows is None else min(y.shape[0], max_rows)
+    xs, ys = x[:rows], y[:rows_y]  # x is in a seeded random order: a prefix is a subsample
+    labels = None if estimator == "linear" else _label_matrix(rows, rows_y, permutations, rng)
     values, pvals, widths = np.empty(d), np.full(d, math.nan), []
     for j in range(d):
         xj, yj = xs[:, [j]], ys[:, [j]]
