@@ -535,7 +535,7 @@ def mmd(
     if closed_form not in ("auto", True, False):
         raise LpsInputError(f"closed_form must be 'auto', True or False, got {closed_form!r}")
     z = check_latents(z, min_samples=4)
-    n_all, d = z.shape
+    d = z.shape[1]
     prior_obj = parse_prior(prior, n_dims=d)
     rng = _stream(seed, _MMD_STREAM)
     # canonical row order before the seeded subsample: exactly invariant to row order

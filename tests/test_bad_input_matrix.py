@@ -239,10 +239,10 @@ def case_index_col_missing(tmp):
 
 def _run_dir(tmp):
     torch = pytest.importorskip("torch")
+    import pandas as pd
+
     from lps_eval.train.checkpoint import save_run
     from lps_eval.train.models import ConvAutoencoder
-
-    import pandas as pd
 
     run = tmp / "run"
     model = ConvAutoencoder((1, 8, 8), 2, width=4, hidden=8)
