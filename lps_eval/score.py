@@ -7,6 +7,7 @@ metrics). Each section is one function ``run(context) -> list[MetricResult]`` pl
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -116,7 +117,13 @@ def _select(
         owners = [s for s in _SECTIONS.values() if item in s.metrics]
         if not owners:
             known = sorted({m for s in _SECTIONS.values() for m in (s.name, *s.metrics)})
-            raise LpsInputError(f"unknown metric {item!r}; choose from: {', '.join(known)}")
+            near = [k for k in known if k == str(item).lower()] or difflib.get_close_matches(
+                str(item).lower(), known, n=1
+            )
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise LpsInputError(
+                f"unknown metric {item!r}; {hint}choose from: {', '.join(known)}"
+            )
         owner = owners[0]
         if chosen.get(owner.name, set()) is not None:
             chosen.setdefault(owner.name, set()).add(item)
@@ -140,6 +147,7 @@ def score(
     metrics: Sequence[str] | str | None = None,
     seed: int = 0,
     factor_names: Sequence[str] | None = None,
+    dim_names: Sequence[str] | None = None,
     progress: bool = False,
     **options: Any,
 ) -> pd.DataFrame:
@@ -158,7 +166,11 @@ def score(
     seed : int, default 0
         Seed for every random choice (splits, bootstraps, permutations, models).
     factor_names : sequence of str, optional
-        Names of the factor columns, recorded in ``attrs``.
+        Names of the factor columns (default: the columns of a DataFrame ``factors``);
+        they fill the ``factor_name`` column and ``attrs``.
+    dim_names : sequence of str, optional
+        Names of the latent dimensions (default: the columns of a DataFrame ``z``); they
+        fill the ``dim_name`` column (``source_dim_name`` for predictability rows).
     progress : bool, default False
         Show a progress bar on stderr.
     **options
@@ -180,8 +192,18 @@ def score(
     True
     """
     _load_sections()
+    if dim_names is None and isinstance(z, pd.DataFrame):
+        dim_names = [str(c) for c in z.columns]
+    if factor_names is None and isinstance(factors, pd.DataFrame):
+        factor_names = [str(c) for c in factors.columns]
     z = check_latents(z, min_samples=4, min_dims=1)
     fac = None if factors is None else check_factors(factors, n_samples=z.shape[0])
+    dim_names = _check_names(dim_names, z.shape[1], "dim_names", "latent dimensions")
+    if factor_names is not None and fac is None:
+        raise LpsInputError("factor_names were given without factors; pass factors= too")
+    factor_names = _check_names(
+        factor_names, None if fac is None else fac.shape[1], "factor_names", "factor columns"
+    )
     selected = _select(metrics, fac is not None)
     known_options = {o for s in _SECTIONS.values() for o in s.options}
     unknown = sorted(set(options) - known_options)
@@ -197,6 +219,7 @@ def score(
         "n_dims": int(z.shape[1]),
         "n_factors": None if fac is None else int(fac.shape[1]),
         "factor_names": None if factor_names is None else list(factor_names),
+        "dim_names": None if dim_names is None else list(dim_names),
         "prior": prior if isinstance(prior, str) else repr(prior),
     }
     from tqdm.auto import tqdm
@@ -210,4 +233,37 @@ def score(
             key = result.settings.get("metric", section.name)
             settings.setdefault("settings", {})[key] = jsonable(result.settings)
     rows = [r for f in frames for r in f.to_dict("records")]
-    return tidy_frame(rows, attrs={**settings, "versions": library_versions()})
+    table = tidy_frame(rows, attrs={**settings, "versions": library_versions()})
+    return _add_names(table, dim_names, factor_names)
+
+
+def _check_names(names: Any, count: int | None, what: str, of: str) -> list[str] | None:
+    """Names as a list of strings, one per column (``count``), or None."""
+    if names is None:
+        return None
+    if isinstance(names, str) or not hasattr(names, "__len__"):
+        raise LpsInputError(f"{what} must be a sequence of strings, got {names!r}")
+    names = [str(n) for n in names]
+    if count is not None and len(names) != count:
+        raise LpsInputError(
+            f"{what} has {len(names)} name(s) but there are {count} {of}; pass one name each"
+        )
+    return names
+
+
+def _add_names(
+    table: pd.DataFrame, dim_names: list[str] | None, factor_names: list[str] | None
+) -> pd.DataFrame:
+    """``dim_name`` / ``factor_name`` (and ``source_dim_name``) columns from the indices.
+
+    The names default to the indices as text, so the columns are always present.
+    """
+    attrs = table.attrs
+    for col, names in (("dim", dim_names), ("factor", factor_names), ("source_dim", dim_names)):
+        if col not in table.columns:
+            continue
+        index = table[col]
+        lookup = (lambda i: str(i)) if names is None else (lambda i, names=names: names[i])
+        table[f"{col}_name"] = [None if pd.isna(i) else lookup(int(i)) for i in index]
+    table.attrs = attrs
+    return table
