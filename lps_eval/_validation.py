@@ -18,10 +18,12 @@ __all__ = [
     "LpsInputError",
     "LpsInputWarning",
     "as_numpy",
+    "check_bool",
     "check_factors",
     "check_fraction",
     "check_latents",
     "check_positive_int",
+    "check_scale",
 ]
 
 
@@ -125,6 +127,7 @@ def check_latents(
             f"{name} contains NaN or inf in {bad_rows.size} row(s) (first: row {bad_rows[0]}); "
             f"drop or impute them, e.g. {name}[np.isfinite({name}).all(axis=1)]"
         )
+    check_scale(arr, name=name)
     n, d = arr.shape
     if n < min_samples:
         raise LpsInputError(
@@ -136,6 +139,47 @@ def check_latents(
             "(predicting a dimension from the others needs 2 or more)"
         )
     return np.ascontiguousarray(arr)
+
+
+#: Largest magnitude accepted in latents: squared distances and variances (about the
+#: square times d) must stay far from float64 overflow (1.8e308).
+MAX_MAGNITUDE = 1e150
+#: Smallest non-zero spread (max - min) of a latent dimension: below it, squares
+#: underflow to 0 and kernel widths, variances and R2 become 0 / 0.
+MIN_SPREAD = 1e-150
+
+
+def check_scale(arr: np.ndarray, *, name: str = "z") -> None:
+    """Refuse finite values whose squares overflow or underflow float64.
+
+    Values above :data:`MAX_MAGNITUDE` in magnitude, or a non-constant dimension whose
+    spread is below :data:`MIN_SPREAD`, would turn kernel sums, covariances and R2 into
+    inf / NaN (or a division by zero); the fix is a rescaling, which only the user can
+    choose because the prior-matching numbers depend on the scale.
+    """
+    if arr.size == 0:
+        return
+    peak = max(float(arr.max()), -float(arr.min()))  # no |arr| copy
+    if peak > MAX_MAGNITUDE:
+        raise LpsInputError(
+            f"{name} has values up to {peak:.3g} in magnitude, above {MAX_MAGNITUDE:g}: "
+            f"squared distances would overflow; rescale it (e.g. {name} / {name}.std(axis=0))"
+        )
+    spread = arr.max(axis=0) - arr.min(axis=0)
+    tiny = np.flatnonzero((spread > 0) & (spread < MIN_SPREAD))
+    if tiny.size:
+        raise LpsInputError(
+            f"{name} has dimension(s) with a spread below {MIN_SPREAD:g} (dimension "
+            f"{tiny[0]}: {spread[tiny[0]]:.3g}): squares underflow to 0; rescale it "
+            f"(e.g. {name} / {name}.std(axis=0))"
+        )
+
+
+def check_bool(value: Any, *, name: str) -> bool:
+    """Validate a flag: True/False only (a string such as 'abc' is not silently True)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise LpsInputError(f"{name} must be true or false, got {value!r}")
 
 
 def constant_columns(z: np.ndarray) -> np.ndarray:
@@ -170,12 +214,16 @@ def check_factors(factors: Any, *, n_samples: int, name: str = "factors") -> np.
     return np.ascontiguousarray(arr)
 
 
-def check_positive_int(value: Any, *, name: str, minimum: int = 1) -> int:
-    """Validate an integer option such as ``n_boot`` or ``max_samples``."""
+def check_positive_int(
+    value: Any, *, name: str, minimum: int = 1, maximum: int | None = None
+) -> int:
+    """Validate an integer option such as ``n_boot`` or ``max_samples`` (optionally capped)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise LpsInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if value < minimum:
         raise LpsInputError(f"{name} must be an integer >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise LpsInputError(f"{name} must be at most {maximum}, got {value}")
     return int(value)
 
 

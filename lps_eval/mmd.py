@@ -36,7 +36,7 @@ import numpy as np
 
 from lps_eval._backend import NUMPY, namespace
 from lps_eval._random import make_rng, shuffled_rows
-from lps_eval._validation import LpsInputError, check_latents, check_positive_int
+from lps_eval._validation import LpsInputError, check_bool, check_latents, check_positive_int
 from lps_eval.kernels import Kernel, make_kernel
 from lps_eval.priors import Prior, parse_prior
 from lps_eval.results import MetricResult, make_row
@@ -534,6 +534,7 @@ def mmd(
     permutations = _check_permutations(permutations)
     if closed_form not in ("auto", True, False):
         raise LpsInputError(f"closed_form must be 'auto', True or False, got {closed_form!r}")
+    per_dim = check_bool(per_dim, name="per_dim")
     z = check_latents(z, min_samples=4)
     d = z.shape[1]
     prior_obj = parse_prior(prior, n_dims=d)

@@ -49,7 +49,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
-from lps_eval._validation import LpsInputError
+from lps_eval._validation import LpsInputError, check_scale
 
 __all__ = [
     "EmpiricalPrior",
@@ -358,6 +358,7 @@ class EmpiricalPrior(Prior):
             )
         if not np.isfinite(arr).all():
             raise LpsInputError(f"prior {spec!r}: samples contain NaN or inf; clean the file")
+        check_scale(arr, name=f"prior {spec!r}")
         self.spec = spec
         self.samples = arr
         self.n_dims = arr.shape[1]
@@ -398,6 +399,12 @@ class ObjectPrior(Prior):
 
 # --------------------------------------------------------------------------- parsing
 
+#: Largest magnitude of a prior parameter: its square (a variance, a squared distance)
+#: must stay far from float64 overflow (1.8e308).
+MAX_PARAMETER = 1e100
+#: Most dimensions a ``hybrid(...)`` spec may expand to (checked before expansion).
+MAX_HYBRID_DIMS = 100_000
+
 _NAME_ARGS = re.compile(r"^([a-z_]+)\s*(?:\((.*)\))?$", re.DOTALL)
 
 
@@ -417,8 +424,11 @@ def _numbers(
         vals = tuple(float(p) for p in parts)
     except ValueError:
         raise LpsInputError(f"prior {spec!r}: {name}(...) arguments must be numbers") from None
-    if not all(math.isfinite(v) for v in vals):
-        raise LpsInputError(f"prior {spec!r}: {name}(...) arguments must be finite")
+    if not all(math.isfinite(v) and abs(v) <= MAX_PARAMETER for v in vals):
+        raise LpsInputError(
+            f"prior {spec!r}: {name}(...) arguments must be finite and at most "
+            f"{MAX_PARAMETER:g} in magnitude (squared distances must not overflow)"
+        )
     return vals
 
 
@@ -475,6 +485,11 @@ def _parse_hybrid(body: str, spec: str) -> ProductPrior:
                 ) from None
             if k < 1:
                 raise LpsInputError(f"prior {spec!r}: repeat count must be >= 1, got {k}")
+        if len(marginals) + k > MAX_HYBRID_DIMS:  # before expanding anything
+            raise LpsInputError(
+                f"prior {spec!r} expands to more than {MAX_HYBRID_DIMS} dimensions, above the "
+                "limit; a hybrid prior has one entry per latent dimension"
+            )
         if "hybrid" in text.lower() or ":" in text:
             raise LpsInputError(
                 f"prior {spec!r}: hybrid entries must be 1-D priors such as gaussian(0, 2)"
@@ -524,7 +539,23 @@ def _load_mixture(rest: str, spec: str) -> MixturePrior:
         raise LpsInputError(
             f"prior {spec!r}: the mixture file needs 'means' (and 'weights', 'covariances')"
         )
-    means = np.asarray(fields["means"], dtype=np.float64)
+    for name, value in fields.items():
+        if value is None:
+            continue
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise LpsInputError(
+                f"prior {spec!r}: {name!r} in {path} must be numbers (nested lists of "
+                f"numbers), got {str(value)[:80]}"
+            ) from None
+        if np.any(np.abs(arr) > MAX_PARAMETER):
+            raise LpsInputError(
+                f"prior {spec!r}: {name!r} in {path} has entries above {MAX_PARAMETER:g} in "
+                "magnitude; squared distances would overflow"
+            )
+        fields[name] = arr
+    means = fields["means"]
     k = 1 if means.ndim == 1 else means.shape[0]
     weights = fields["weights"] if fields["weights"] is not None else np.full(k, 1.0 / k)
     try:
@@ -541,9 +572,14 @@ def _parse(spec: str) -> Prior:
     if low.startswith("samples:"):
         from lps_eval.io import load_array
 
-        path, key = _split_key(text[len("samples:") :].strip())
+        rest = text[len("samples:") :].strip()
+        if not rest:
+            raise LpsInputError(f"prior {text!r} names no file; write samples:PATH[#KEY]")
+        path, key = _split_key(rest)
         return EmpiricalPrior(text, load_array(path, key=key))
     if low.startswith("mixture:"):
+        if not text[len("mixture:") :].strip():
+            raise LpsInputError(f"prior {text!r} names no file; write mixture:PATH")
         return _load_mixture(text[len("mixture:") :].strip(), text)
     m = _NAME_ARGS.match(low)
     if m and m.group(1) == "hybrid":

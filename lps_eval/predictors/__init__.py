@@ -7,6 +7,7 @@ is accepted as well.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ from lps_eval.predictors._base import Predictor
 from lps_eval.predictors.linear import LinearPredictor
 from lps_eval.predictors.sklearn_models import SklearnPredictor, hgb, knn, lightgbm, mlp
 
-__all__ = ["PREDICTORS", "Predictor", "get_predictor", "register_predictor"]
+__all__ = ["PREDICTORS", "Predictor", "get_predictor", "option_names", "register_predictor"]
 
 
 def _torch(**params: Any) -> Predictor:
@@ -34,6 +35,18 @@ PREDICTORS: dict[str, Callable[..., Predictor]] = {
 }
 
 
+def option_names(factory: Callable[..., Any]) -> list[str] | None:
+    """Keyword options a predictor factory takes (None when it takes ``**kwargs``)."""
+    target = getattr(factory, "options_from", factory)
+    try:
+        params = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):  # pragma: no cover - builtins
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
 def register_predictor(name: str, factory: Callable[..., Predictor]) -> None:
     """Make ``factory(**params)`` available as ``predictor=name``."""
     PREDICTORS[name] = factory
@@ -48,10 +61,27 @@ def get_predictor(predictor: str | Any, **params: Any) -> Predictor:
                 f"unknown predictor {predictor!r}; choose from {', '.join(PREDICTORS)} "
                 "or pass a scikit-learn regressor"
             )
+        valid = option_names(factory)
+        listing = ", ".join(valid) if valid else ("(none)" if valid == [] else "see docs/lps.md")
+        if valid is not None:
+            for key in params:
+                if key not in valid:
+                    raise LpsInputError(
+                        f"predictor {predictor!r} has no option {key!r}; valid options: {listing}"
+                    )
         try:
-            return factory(**params)
-        except TypeError as exc:
-            raise LpsInputError(f"bad option for predictor {predictor!r}: {exc}") from None
+            model = factory(**params)
+        except LpsInputError:
+            raise
+        except (TypeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise LpsInputError(
+                f"predictor {predictor!r}: {first}; valid options: {listing}"
+            ) from None
+        check = getattr(model, "check_params", None)
+        if callable(check):
+            check()
+        return model
     if params:
         raise LpsInputError("predictor_params only apply to a predictor given by name")
     if isinstance(predictor, Predictor):
