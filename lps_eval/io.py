@@ -299,8 +299,7 @@ def _drop_index(frame: Any, path: Path, index_col: IndexCol) -> Any:
             position = int(index_col)
         if position is None:
             raise LpsInputError(
-                f"--index-col {index_col!r} names no column of {path}; columns: "
-                f"{_listing(columns)}"
+                f"--index-col {index_col!r} names no column of {path}; columns: {_listing(columns)}"
             )
         return frame.drop(columns=frame.columns[position])
     if frame.shape[1] < 2:

@@ -458,10 +458,18 @@ def _score_section(ctx) -> list[MetricResult]:
             "LPS needs at least 2 latent dimensions, z has 1; to test prior matching alone "
             "use metrics=['mmd'] (CLI: --metrics mmd)"
         )
-    linear = lps(ctx.z, predictor="linear", max_samples=None, structure=True, **common)
-    linear = _renamed(linear, "lps_linear")
     predictor = opts.get("predictor", "hgb")
-    if isinstance(predictor, str) and predictor == "linear":
+    is_linear = isinstance(predictor, str) and predictor == "linear"
+    linear = lps(
+        ctx.z,
+        predictor="linear",
+        predictor_params=opts.get("predictor_params") if is_linear else None,
+        max_samples=None,
+        structure=True,
+        **common,
+    )
+    linear = _renamed(linear, "lps_linear")
+    if is_linear:
         return [_renamed(linear, "lps")]
     main = lps(
         ctx.z,

@@ -121,9 +121,7 @@ def _select(
                 str(item).lower(), known, n=1
             )
             hint = f"did you mean {near[0]!r}? " if near else ""
-            raise LpsInputError(
-                f"unknown metric {item!r}; {hint}choose from: {', '.join(known)}"
-            )
+            raise LpsInputError(f"unknown metric {item!r}; {hint}choose from: {', '.join(known)}")
         owner = owners[0]
         if chosen.get(owner.name, set()) is not None:
             chosen.setdefault(owner.name, set()).add(item)
