@@ -293,10 +293,10 @@ def _drop_index(frame: Any, path: Path, index_col: IndexCol) -> Any:
         position = None
         if isinstance(index_col, str) and index_col in columns:
             position = columns.index(index_col)
-        elif isinstance(index_col, (int, np.integer)) and 0 <= int(index_col) < len(columns):
-            position = int(index_col)
-        elif isinstance(index_col, str) and index_col.isdigit() and int(index_col) < len(columns):
-            position = int(index_col)
+        else:
+            text = str(index_col)
+            if not isinstance(index_col, bool) and text.isdigit() and int(text) < len(columns):
+                position = int(text)
         if position is None:
             raise LpsInputError(
                 f"--index-col {index_col!r} names no column of {path}; columns: {_listing(columns)}"
