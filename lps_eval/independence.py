@@ -115,10 +115,14 @@ def gaussian_wasserstein_correlation(z: Any) -> tuple[IndependenceResult, Indepe
     matrices), computed from the eigenvalues of the symmetric :math:`D^{1/2} S D^{1/2}`.
     """
     z, cov, const = _cov(z)
-    sd = np.sqrt(np.diag(cov))
-    eig = np.linalg.eigvalsh(cov * sd[:, None] * sd[None, :])
+    # scale out c = mean variance first: the eigenproblem holds 4th powers of the data's
+    # scale (latents at 1e120 would overflow); tr (S D)^{1/2} scales exactly by c
+    c = float(np.trace(cov)) / cov.shape[0]
+    unit = cov / c
+    sd = np.sqrt(np.diag(unit))
+    eig = np.linalg.eigvalsh(unit * sd[:, None] * sd[None, :])
     tr = float(np.trace(cov))
-    value = max(2.0 * tr - 2.0 * float(np.sum(np.sqrt(np.clip(eig, 0.0, None)))), 0.0)
+    value = max(2.0 * tr - 2.0 * c * float(np.sum(np.sqrt(np.clip(eig, 0.0, None)))), 0.0)
     raw = IndependenceResult(
         value=value,
         settings=_settings("gaussian_wasserstein_correlation", z, const),
