@@ -316,8 +316,10 @@ def make_kernel(
             base = float(bandwidth)
         except (TypeError, ValueError):
             raise LpsInputError(f"bandwidth must be a positive number, got {bandwidth!r}") from None
-        if not (base > 0 and math.isfinite(base)):
-            raise LpsInputError(f"bandwidth must be a positive finite number, got {bandwidth!r}")
+        if not (1e-100 <= base <= 1e100):  # 1 / (2 s^2) must stay a finite, non-zero rate
+            raise LpsInputError(
+                f"bandwidth must be a positive number in [1e-100, 1e100], got {bandwidth!r}"
+            )
         source = "given"
     scales = tuple(m * base for m in spec.multipliers)
     return Kernel(kernel, spec.family, scales, base, source)

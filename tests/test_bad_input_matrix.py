@@ -135,6 +135,10 @@ def case_mixture_strings(tmp):
     return _score(tmp, *FAST, "--prior", f"mixture:{path}"), r"prior 'mixture:.*numbers"
 
 
+def case_bandwidth_tiny(tmp):
+    return _score(tmp, *FAST, "-O", "bandwidth=1e-300"), r"bandwidth must be a positive number"
+
+
 def case_latents_huge_scale(tmp):
     return _score(tmp, *FAST, latents=_npy(tmp, arr=_z() * 1e300)), r"z has values up to"
 
