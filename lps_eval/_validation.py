@@ -9,6 +9,7 @@ Recoverable oddities (integer or float16 dtypes) are converted with a warning.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Any
 
@@ -40,7 +41,12 @@ def as_numpy(x: Any, *, name: str = "z") -> np.ndarray:
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor, without importing torch
         x = x.detach().cpu().numpy()
     elif hasattr(x, "to_numpy"):  # pandas DataFrame / Series
-        x = x.to_numpy()
+        arr = x.to_numpy()
+        if arr.dtype == object:  # nullable Int64 / boolean columns: pd.NA becomes NaN
+            # text columns stay object and are reported as non-numeric below
+            with contextlib.suppress(TypeError, ValueError):
+                arr = x.to_numpy(dtype=np.float64, na_value=np.nan)
+        x = arr
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as exc:  # ragged nested lists

@@ -215,7 +215,8 @@ def mutual_info_matrix(codes: np.ndarray, *, n_bins: int) -> np.ndarray:
 def mutual_info_mean(z: Any, *, n_bins: int = 20) -> IndependenceResult:
     """Mean pairwise discretized mutual information over pairs ``i != j`` (nats)."""
     z = check_latents(z, min_samples=2, min_dims=1)
-    n_bins = check_positive_int(n_bins, name="n_bins", minimum=2)
+    # at most 1000 bins: the joint histograms hold n_bins^2 cells per pair of dimensions
+    n_bins = check_positive_int(n_bins, name="n_bins", minimum=2, maximum=1000)
     d = z.shape[1]
     if d < 2:
         value = math.nan

@@ -458,6 +458,10 @@ def _score_section(ctx) -> list[MetricResult]:
             "LPS needs at least 2 latent dimensions, z has 1; to test prior matching alone "
             "use metrics=['mmd'] (CLI: --metrics mmd)"
         )
+    # checked even when the linear predictor leaves them unused: a bad value is refused
+    for name, minimum in (("lps_max_samples", MIN_TRAIN_ROWS + MIN_TEST_ROWS), ("null_dims", 1)):
+        if opts.get(name) is not None:
+            check_positive_int(opts[name], name=name, minimum=minimum)
     predictor = opts.get("predictor", "hgb")
     is_linear = isinstance(predictor, str) and predictor == "linear"
     linear = lps(

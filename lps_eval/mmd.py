@@ -535,6 +535,10 @@ def mmd(
     if closed_form not in ("auto", True, False):
         raise LpsInputError(f"closed_form must be 'auto', True or False, got {closed_form!r}")
     per_dim = check_bool(per_dim, name="per_dim")
+    if per_dim_max_samples is not None:
+        per_dim_max_samples = check_positive_int(
+            per_dim_max_samples, name="per_dim_max_samples", minimum=2
+        )
     z = check_latents(z, min_samples=4)
     d = z.shape[1]
     prior_obj = parse_prior(prior, n_dims=d)

@@ -139,6 +139,20 @@ def case_bandwidth_tiny(tmp):
     return _score(tmp, *FAST, "-O", "bandwidth=1e-300"), r"bandwidth must be a positive number"
 
 
+def case_per_dim_max_samples_text(tmp):
+    return _score(tmp, *FAST[:2], "-O", "per_dim_max_samples=abc"), r"per_dim_max_samples must"
+
+
+def case_mi_bins_huge(tmp):
+    argv = _score(tmp, "--metrics", "mutual_info_mean", "-O", "mi_bins=1000000000")
+    return argv, r"n_bins must be at most 1000"
+
+
+def case_null_dims_unused_but_bad(tmp):
+    argv = _score(tmp, "--metrics", "lps", "--predictor", "linear", "-O", "null_dims=-5")
+    return argv, r"null_dims must be"
+
+
 def case_latents_huge_scale(tmp):
     return _score(tmp, *FAST, latents=_npy(tmp, arr=_z() * 1e300)), r"z has values up to"
 
@@ -189,6 +203,15 @@ def case_csv_header_only(tmp):
 def case_csv_nullable(tmp):
     path = tmp / "n.csv"
     path.write_text("a,b\n1,2\n,3\n4,5\n6,7\n")
+    return _score(tmp, *FAST, latents=path), r"z contains NaN"
+
+
+def case_parquet_nullable(tmp):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    path = tmp / "n.parquet"
+    frame = pd.DataFrame({"a": pd.array([1, None, 3, 4], dtype="Int64"), "b": [0.1, 2, 3, 4]})
+    frame.to_parquet(path)
     return _score(tmp, *FAST, latents=path), r"z contains NaN"
 
 

@@ -190,3 +190,12 @@ def test_gate_near_miss_config_is_not_silent(tmp_path):
     path.write_text("[tool.lps-eval]\nFail-If = []\n")
     with pytest.raises(LpsInputError, match="did you mean 'fail-if'"):
         load_config(path)
+
+
+def test_nullable_dataframe_columns_are_numbers_not_objects():
+    frame = pd.DataFrame({"a": pd.array([1, 2, None, 4] * 10, dtype="Int64"), "b": np.arange(40.0)})
+    with pytest.raises(LpsInputError, match="NaN"):  # not "an object array"
+        lps_eval.score(frame, metrics=["mmd"], permutations=0)
+    flags = pd.DataFrame({"a": pd.array([True, False] * 20, dtype="boolean"), "b": np.arange(40.0)})
+    table = lps_eval.score(flags, metrics=["mmd"], permutations=0)
+    assert np.isfinite(table["value"]).all()
