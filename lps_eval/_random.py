@@ -60,8 +60,19 @@ def canonical_row_order(z: np.ndarray) -> np.ndarray:
         key += z[:, j] * v[j]
     order = np.argsort(key, kind="stable")
     ranked = key[order]
-    if n > 1 and np.any(ranked[1:] == ranked[:-1]):
-        order = np.lexsort((*z.T[::-1], key))  # last key is primary: projection, then columns
+    equal = ranked[1:] == ranked[:-1]
+    if n > 1 and equal.any():
+        # Tied keys (duplicate rows, or a projection that rounds equal) form contiguous
+        # blocks; re-sort only the rows in those blocks, lexicographically with the key
+        # first, and put them back into the same positions.
+        tied = np.zeros(n, dtype=bool)
+        tied[1:] |= equal
+        tied[:-1] |= equal
+        positions = np.flatnonzero(tied)
+        rows = order[positions]
+        sub = z[rows]
+        resolved = np.lexsort((*sub.T[::-1], key[rows]))  # last key is primary
+        order[positions] = rows[resolved]
     return order
 
 

@@ -42,7 +42,6 @@ PARAMETRIC = [
 ]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("spec", PARAMETRIC)
 def test_null_rejection_rate_parametric_priors(spec):
     prior = parse_prior(spec)
@@ -50,7 +49,6 @@ def test_null_rejection_rate_parametric_priors(spec):
     assert rejected <= 4, f"{spec}: {rejected}/40 rejections at 0.05"
 
 
-@pytest.mark.slow
 def test_null_rejection_rate_mixture_file(tmp_path):
     path = tmp_path / "mix.json"
     mix = {"weights": [0.3, 0.7], "means": [[-2, 0], [2, 1]], "covariances": [[1, 0.5], [2, 1]]}
@@ -60,7 +58,6 @@ def test_null_rejection_rate_mixture_file(tmp_path):
     assert rejected <= 4, f"mixture: {rejected}/40 rejections at 0.05"
 
 
-@pytest.mark.slow
 def test_null_rejection_rate_samples_prior_smaller_than_latents(tmp_path):
     """300 stored rows, 1000 latents from the same distribution (the issue's case)."""
     paths = []
