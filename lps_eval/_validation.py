@@ -149,10 +149,10 @@ def check_latents(
 
 #: Largest magnitude accepted in latents: squared distances and variances (about the
 #: square times d) must stay far from float64 overflow (1.8e308).
-MAX_MAGNITUDE = 1e150
+MAX_MAGNITUDE = 1e100
 #: Smallest non-zero spread (max - min) of a latent dimension: below it, squares
 #: underflow to 0 and kernel widths, variances and R2 become 0 / 0.
-MIN_SPREAD = 1e-150
+MIN_SPREAD = 1e-100
 
 
 def check_scale(arr: np.ndarray, *, name: str = "z") -> None:

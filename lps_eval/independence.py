@@ -116,7 +116,7 @@ def gaussian_wasserstein_correlation(z: Any) -> tuple[IndependenceResult, Indepe
     """
     z, cov, const = _cov(z)
     # scale out c = mean variance first: the eigenproblem holds 4th powers of the data's
-    # scale (latents at 1e120 would overflow); tr (S D)^{1/2} scales exactly by c
+    # scale (latents at 1e90 would overflow); tr (S D)^{1/2} scales exactly by c
     c = float(np.trace(cov)) / cov.shape[0]
     unit = cov / c
     sd = np.sqrt(np.diag(unit))

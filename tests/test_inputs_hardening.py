@@ -167,7 +167,7 @@ def test_boolean_and_nullable_columns(tmp_path):
     np.testing.assert_array_equal(array, [[1.5, 1.0], [2.5, 0.0], [3.5, 1.0]])
 
 
-@pytest.mark.parametrize("scale", [1e-120, 1e120])
+@pytest.mark.parametrize("scale", [1e-95, 1e95])
 def test_large_and_small_but_safe_scales_give_finite_numbers(scale):
     z = np.random.default_rng(0).normal(size=(400, 3)) * scale
     metrics = ["lps", "mmd", "independence"]
