@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -41,6 +42,16 @@ class _LazyGroup(click.Group):
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # a bug: never a traceback with exit 1 (the gate's code)
+            if os.environ.get("LPS_EVAL_TRACEBACK"):
+                raise
+            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            _fail(
+                f"unexpected {type(exc).__name__}: {first} (a bug in lps-eval, please report "
+                "it; set LPS_EVAL_TRACEBACK=1 to see the traceback)"
+            )
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})

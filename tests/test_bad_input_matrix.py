@@ -403,3 +403,18 @@ def test_interrupt_exits_130(tmp_path, monkeypatch):
     assert result.exit_code == 130
     assert "Aborted" not in result.output
     assert result.output.strip().splitlines()[-1] == "error: interrupted"
+
+
+def test_unexpected_error_is_one_line_exit_2(tmp_path, monkeypatch):
+    """A bug inside a section must not look like a failed gate (exit 1) or print a traceback."""
+    score_module = sys.modules["lps_eval.score"]
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("float division by zero")
+
+    monkeypatch.setattr(score_module, "score", broken)
+    monkeypatch.delenv("LPS_EVAL_TRACEBACK", raising=False)
+    result = CliRunner().invoke(main, ["score", str(_npy(tmp_path)), "--metrics", "mmd"])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+    assert result.output.strip().splitlines()[-1].startswith("error: unexpected ZeroDivisionError")
