@@ -311,6 +311,11 @@ def make_kernel(
         if pooled is None:
             raise LpsInputError(f"kernel {kernel!r} needs a bandwidth or a sample to estimate it")
         base, source = spec.default_base(pooled, rng, max_pairs)
+        if not 1e-100 <= base <= 1e100:  # data far outside float64's comfortable range
+            raise LpsInputError(
+                f"the data-driven bandwidth of kernel {kernel!r} is {base:.3g}, outside "
+                "[1e-100, 1e100]; rescale the samples (e.g. divide by their std)"
+            )
     else:
         try:
             base = float(bandwidth)

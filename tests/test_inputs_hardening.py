@@ -199,3 +199,11 @@ def test_nullable_dataframe_columns_are_numbers_not_objects():
     flags = pd.DataFrame({"a": pd.array([True, False] * 20, dtype="boolean"), "b": np.arange(40.0)})
     table = lps_eval.score(flags, metrics=["mmd"], permutations=0)
     assert np.isfinite(table["value"]).all()
+
+
+def test_mmd2_on_overflowing_samples_is_an_input_error():
+    from lps_eval.mmd import mmd2
+
+    x = np.random.default_rng(0).normal(size=(50, 2))
+    with pytest.raises(LpsInputError, match="rescale"):
+        mmd2(x * 1e300, x * 1e300 + 1.0)
