@@ -347,9 +347,31 @@ def _frame_array(frame: Any, path: Path) -> np.ndarray:
     return frame.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _load_csv(path: Path, key: str | None, *, index_col: IndexCol, **_: Any):
+def _csv_parsed_bytes(path: Path) -> int:
+    """Size of a CSV once parsed to float64: lines x (fields of the first line) x 8.
+
+    Counted in 16 MiB blocks (no memory beyond one block): a file of short numbers
+    ("1,0,1,...") grows about 4x when parsed, so the size on disk alone is not the bound.
+    """
+    lines = 0
+    with open(path, "rb") as handle:
+        fields = handle.readline(2**20).count(b",") + 1
+        handle.seek(0)
+        while block := handle.read(2**24):
+            lines += block.count(b"\n")
+    return (lines + 1) * fields * 8
+
+
+def _load_csv(path: Path, key: str | None, *, index_col: IndexCol, max_bytes: int, **_: Any):
     import pandas as pd
 
+    if path.stat().st_size * 4 > max_bytes:  # only files that could parse above the limit
+        parsed = _csv_parsed_bytes(path)
+        if parsed > max_bytes:
+            raise LpsInputError(
+                f"{path} parses to about {_human(parsed)} of float64, above the limit of "
+                f"{_human(max_bytes)}; raise --max-bytes (max_bytes=) if you have the memory"
+            )
     frame = pd.read_csv(path)
     header_is_data = len(frame.columns) > 0 and all(_is_number(c) for c in frame.columns)
     if header_is_data:

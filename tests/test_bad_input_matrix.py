@@ -194,6 +194,12 @@ def case_npy_over_cap(tmp):
     return _score(tmp, "--max-bytes", "1000", latents=_npy(tmp)), r".*z\.npy .*--max-bytes"
 
 
+def case_csv_parses_over_cap(tmp):
+    path = tmp / "ones.csv"
+    path.write_text("\n".join(["1,0,1,0,1,0,1,0"] * 2000) + "\n")  # 32 KB on disk, 128 KB parsed
+    return _score(tmp, "--max-bytes", "60000", latents=path), r".*ones\.csv parses to about"
+
+
 def case_csv_header_only(tmp):
     path = tmp / "h.csv"
     path.write_text("a,b,c\n")
