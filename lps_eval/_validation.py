@@ -39,6 +39,13 @@ class LpsInputWarning(UserWarning):
 def as_numpy(x: Any, *, name: str = "z") -> np.ndarray:
     """Convert lists, pandas objects and torch tensors to a numpy array (no copy if possible)."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor, without importing torch
+        if str(getattr(x, "layout", "torch.strided")) != "torch.strided":
+            raise LpsInputError(f"{name} is a sparse tensor; pass a dense one (t.to_dense())")
+        if str(getattr(x, "dtype", "")) == "torch.bfloat16":  # numpy has no bfloat16
+            warnings.warn(
+                f"{name} has dtype bfloat16; converting to float32", LpsInputWarning, stacklevel=3
+            )
+            x = x.float()
         x = x.detach().cpu().numpy()
     elif hasattr(x, "to_numpy"):  # pandas DataFrame / Series
         arr = x.to_numpy()

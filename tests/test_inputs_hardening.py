@@ -207,3 +207,13 @@ def test_mmd2_on_overflowing_samples_is_an_input_error():
     x = np.random.default_rng(0).normal(size=(50, 2))
     with pytest.raises(LpsInputError, match="rescale"):
         mmd2(x * 1e300, x * 1e300 + 1.0)
+
+
+def test_bfloat16_and_sparse_tensors_in_python():
+    torch = pytest.importorskip("torch")
+    z = torch.randn(200, 3)
+    with pytest.warns(LpsInputWarning, match="bfloat16"):
+        table = lps_eval.score(z.to(torch.bfloat16), metrics=["mmd"], permutations=0)
+    assert np.isfinite(table["value"]).all()
+    with pytest.raises(LpsInputError, match="sparse"):
+        lps_eval.score(z.to_sparse(), metrics=["mmd"], permutations=0)
