@@ -61,6 +61,11 @@ def as_numpy(x: Any, *, name: str = "z") -> np.ndarray:
             f"{name} could not be read as a rectangular array ({exc}); pass a 2-D numeric "
             "array with one row per sample"
         ) from None
+    if arr.dtype.names:
+        raise LpsInputError(
+            f"{name} is a structured array (fields {', '.join(arr.dtype.names[:10])}); pass a "
+            "plain numeric array, e.g. numpy.lib.recfunctions.structured_to_unstructured(a)"
+        )
     if arr.dtype == object:
         raise LpsInputError(
             f"{name} is an object array; pass a numeric array (float32 or float64), "

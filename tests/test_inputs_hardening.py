@@ -217,3 +217,10 @@ def test_bfloat16_and_sparse_tensors_in_python():
     assert np.isfinite(table["value"]).all()
     with pytest.raises(LpsInputError, match="sparse"):
         lps_eval.score(z.to_sparse(), metrics=["mmd"], permutations=0)
+
+
+def test_structured_array_message_does_not_suggest_reshape():
+    arr = np.zeros(20, dtype=[("a", "f8"), ("b", "f8")])
+    with pytest.raises(LpsInputError, match="structured array") as err:
+        lps_eval.score(arr, metrics=["mmd"], permutations=0)
+    assert "reshape" not in str(err.value)
