@@ -29,6 +29,7 @@ from lps_eval._validation import LpsInputError, LpsInputWarning, as_numpy
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "SUPPORTED_SUFFIXES",
+    "check_npz_members",
     "load_array",
     "load_factors",
     "load_table",
@@ -154,7 +155,7 @@ def load_factors(
             with np.load(path, allow_pickle=False) as archive:
                 names = list(archive.files)
                 if len(names) > 1:
-                    _check_npz_members(archive, names, path, max_bytes)
+                    check_npz_members(archive, names, path, max_bytes)
                     arrays = {name: archive[name] for name in names}
                 else:
                     arrays = {}
@@ -235,8 +236,11 @@ def _load_npy(path: Path, key: str | None, **_: Any):
         ) from None
 
 
-def _check_npz_members(archive: Any, names: list[str], path: Path, max_bytes: int) -> None:
-    """Declared (uncompressed) sizes from the zip headers, before inflating anything."""
+def check_npz_members(
+    archive: Any, names: list[str], path: Path, max_bytes: int = DEFAULT_MAX_BYTES
+) -> None:
+    """Refuse ``.npz`` members whose declared (uncompressed) size in the zip headers is
+    above ``max_bytes``, before inflating anything."""
     infos = {i.filename: i for i in archive.zip.infolist()}
     for name in names:
         info = infos.get(f"{name}.npy") or infos.get(name)
@@ -262,7 +266,7 @@ def _load_npz(path: Path, key: str | None, *, max_bytes: int, **_: Any):
             key = names[0]
         if key not in names:
             raise LpsInputError(f"{path} has no array {key!r}; available: {_listing(names)}")
-        _check_npz_members(archive, [key], path, max_bytes)
+        check_npz_members(archive, [key], path, max_bytes)
         try:
             value = archive[key]
         except ValueError as exc:

@@ -50,6 +50,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from lps_eval._validation import LpsInputError, check_scale
+from lps_eval.io import check_npz_members, load_array
 
 __all__ = [
     "EmpiricalPrior",
@@ -521,6 +522,7 @@ def _load_mixture(rest: str, spec: str) -> MixturePrior:
             fields = {k: data.get(k) for k in ("weights", "means", "covariances")}
         elif suffix == ".npz":
             with np.load(path, allow_pickle=False) as npz:
+                check_npz_members(npz, list(npz.files), path)  # sizes before inflating
                 fields = {
                     k: (npz[k] if k in npz.files else None)
                     for k in ("weights", "means", "covariances")
@@ -570,8 +572,6 @@ def _parse(spec: str) -> Prior:
     text = spec.strip()
     low = text.lower()
     if low.startswith("samples:"):
-        from lps_eval.io import load_array
-
         rest = text[len("samples:") :].strip()
         if not rest:
             raise LpsInputError(f"prior {text!r} names no file; write samples:PATH[#KEY]")
