@@ -348,7 +348,10 @@ def score(
         z, dim_names = load_table(latents, key=key, **io_opts)
         factors = names = None
         if factors_path is not None:
-            factors, names = load_factors(factors_path, key=factors_key, **io_opts)
+            # an explicit --index-col names a latents column; factors keep the detection
+            # (or none at all with --index-col none)
+            factor_opts = {**io_opts, "index_col": False if io_opts["index_col"] is False else None}
+            factors, names = load_factors(factors_path, key=factors_key, **factor_opts)
         table = run_score(
             z,
             prior=prior if prior is not None else config.get("prior", "gaussian"),
