@@ -339,7 +339,8 @@ def score(
             if gate.metric not in planned:
                 raise LpsInputError(
                     f"gate {gate.expression!r} names metric {gate.metric!r}, which this run "
-                    f"does not compute; computed here: {', '.join(sorted(planned))}"
+                    f"does not compute; {gates.suggest(gate.metric, planned)}"
+                    f"computed here: {', '.join(sorted(planned))}"
                 )
         io_opts = {
             "index_col": _index_col(index_col),

@@ -28,7 +28,7 @@ import pandas as pd
 
 from lps_eval._validation import LpsInputError
 
-__all__ = ["Gate", "GateOutcome", "check_gates", "load_config", "parse_gate"]
+__all__ = ["Gate", "GateOutcome", "check_gates", "load_config", "parse_gate", "suggest"]
 
 COLUMNS = ("value", "ci_low", "ci_high", "p_value")
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -82,9 +82,20 @@ def parse_gate(expression: str) -> Gate:
     column = match["column"] or "value"
     if column not in COLUMNS:
         raise LpsInputError(
-            f"gate {expression!r} names column {column!r}; choose one of {', '.join(COLUMNS)}"
+            f"gate {expression!r} names column {column!r}; {suggest(column, COLUMNS)}"
+            f"choose one of {', '.join(COLUMNS)}"
         )
     return Gate(match["metric"], column, match["op"], float(match["number"]), expression.strip())
+
+
+def suggest(word: str, choices: Any) -> str:
+    """``"did you mean 'x'? "`` for the closest of ``choices`` (case and _/- ignored), or ``""``."""
+    folded = {str(c).lower().replace("-", "_"): str(c) for c in choices}
+    key = str(word).lower().replace("-", "_")
+    if key in folded:
+        return f"did you mean {folded[key]!r}? "
+    near = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
+    return f"did you mean {folded[near[0]]!r}? " if near else ""
 
 
 def check_gates(table: pd.DataFrame, gates: list[Gate]) -> list[GateOutcome]:

@@ -71,6 +71,16 @@ def case_config_fail_if_type(tmp):
     return _score(tmp, *FAST, "--config", cfg), r"\[tool\.lps-eval\] fail-if"
 
 
+def case_gate_column_typo(tmp):
+    argv = _score(tmp, *FAST, "--fail-if", "mmd.pvalue < 0.01")
+    return argv, r"gate 'mmd.pvalue < 0.01' names column 'pvalue'; did you mean 'p_value'"
+
+
+def case_gate_metric_typo(tmp):
+    argv = _score(tmp, *FAST, "--fail-if", "mdd > 0.1")
+    return argv, r"gate 'mdd > 0.1' names metric 'mdd'.*did you mean 'mmd'"
+
+
 def case_option_bool(tmp):
     return _score(tmp, "--metrics", "mmd", "-O", "per_dim=abc"), r"per_dim must be true or false"
 
