@@ -12,6 +12,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import lps_eval
 from lps_eval._random import canonical_row_order
@@ -140,3 +142,18 @@ def test_canonical_order_breaks_projection_ties_by_value():
         s = _shuffle(z, seed)
         np.testing.assert_array_equal(s[canonical_row_order(s)], expected)
     np.testing.assert_array_equal(expected[:, 1], [0.0, 1.0, 2.0, 3.0])  # lexicographic
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rows=st.integers(2, 40),
+    cols=st.integers(1, 4),
+    seed=st.integers(0, 2**16),
+    levels=st.sampled_from([2, 3, 1000]),
+)
+def test_canonical_order_property(rows, cols, seed, levels):
+    """Any permutation of the rows gives the same canonically ordered array."""
+    rng = np.random.default_rng(seed)
+    z = rng.integers(0, levels, size=(rows, cols)) * 0.5  # many exact duplicates and ties
+    s = z[rng.permutation(rows)]
+    np.testing.assert_array_equal(z[canonical_row_order(z)], s[canonical_row_order(s)])
