@@ -260,8 +260,16 @@ def _add_names(
     for col, names in (("dim", dim_names), ("factor", factor_names), ("source_dim", dim_names)):
         if col not in table.columns:
             continue
-        index = table[col]
-        lookup = (lambda i: str(i)) if names is None else (lambda i, names=names: names[i])
-        table[f"{col}_name"] = [None if pd.isna(i) else lookup(int(i)) for i in index]
+        index = table[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        present = ~np.isnan(index)
+        codes = index[present].astype(np.int64)
+        if names is None:
+            count = int(codes.max()) + 1 if codes.size else 0
+            labels = np.array([str(i) for i in range(count)], dtype=object)  # per column
+        else:
+            labels = np.asarray(names, dtype=object)
+        out = np.full(index.shape[0], None, dtype=object)
+        out[present] = labels[codes]
+        table[f"{col}_name"] = out
     table.attrs = attrs
     return table
