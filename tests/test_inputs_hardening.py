@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 import lps_eval
 from lps_eval import LpsInputError
-from lps_eval._validation import LpsInputWarning
+from lps_eval import LpsInputWarning
 from lps_eval.cli import main
 from lps_eval.io import load_table
 
