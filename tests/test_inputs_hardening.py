@@ -14,8 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import lps_eval
-from lps_eval import LpsInputError
-from lps_eval import LpsInputWarning
+from lps_eval import LpsInputError, LpsInputWarning
 from lps_eval.cli import main
 from lps_eval.io import load_table
 
