@@ -6,11 +6,23 @@ import numpy as np
 
 from lps_eval._validation import LpsInputError, check_positive_int
 
-__all__ = ["STREAM_INDEPENDENCE", "STREAM_MMD", "make_rng", "stream", "subsample_rows"]
+__all__ = [
+    "STREAM_INDEPENDENCE",
+    "STREAM_MMD",
+    "canonical_row_order",
+    "make_rng",
+    "shuffled_rows",
+    "stream",
+    "subsample_rows",
+]
 
 #: Tags of the named random streams (see :func:`stream`): one per consumer, so that two
 #: sections seeded alike never replay each other's draws.
 STREAM_MMD, STREAM_INDEPENDENCE = 0x6D6D64, 0x696E64
+
+#: Seed of the fixed projection that defines the canonical row order (never change it:
+#: results would move).
+CANONICAL_SEED = 0x6C7073
 
 
 def make_rng(seed: int | np.random.Generator | None) -> np.random.Generator:
@@ -51,3 +63,57 @@ def stream(seed: int | np.random.Generator, tag: int) -> np.random.Generator:
     if isinstance(seed, np.random.Generator):
         return gen
     return np.random.default_rng([int(seed), tag])
+
+
+def canonical_row_order(z: np.ndarray) -> np.ndarray:
+    """A row order that depends only on the set of rows of ``z``, never on their order.
+
+    Rows are sorted by a fixed random projection ``z @ v`` (``v`` drawn once from
+    :data:`CANONICAL_SEED`, so it depends on the number of columns only), accumulated
+    column by column in float64 so each row's key is computed by the same operations
+    wherever the row sits. Rows with equal keys are ordered lexicographically by their
+    values (column 0 first); identical rows are interchangeable. Cost O(n d) for the keys
+    plus one sort (a lexicographic sort only when two keys tie exactly).
+
+    A seeded subsample or split drawn on this order makes a result exactly invariant to
+    shuffling the rows (same value, same p-value).
+    """
+    z = np.asarray(z, dtype=np.float64)
+    n, d = z.shape
+    v = np.random.default_rng(CANONICAL_SEED).standard_normal(d)
+    key = np.zeros(n)
+    for j in range(d):  # elementwise, so no BLAS blocking can depend on the row position
+        key += z[:, j] * v[j]
+    order = np.argsort(key, kind="stable")
+    ranked = key[order]
+    equal = ranked[1:] == ranked[:-1]
+    if n > 1 and equal.any():
+        # Tied keys (duplicate rows, or a projection that rounds equal) form contiguous
+        # blocks; re-sort only the rows in those blocks, lexicographically with the key
+        # first, and put them back into the same positions.
+        tied = np.zeros(n, dtype=bool)
+        tied[1:] |= equal
+        tied[:-1] |= equal
+        positions = np.flatnonzero(tied)
+        rows = order[positions]
+        sub = z[rows]
+        resolved = np.lexsort((*sub.T[::-1], key[rows]))  # last key is primary
+        order[positions] = rows[resolved]
+    return order
+
+
+def shuffled_rows(z: np.ndarray, max_samples: int | None, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``min(n, max_samples)`` rows in a seeded random order, row-order invariant.
+
+    The rows are first put in :func:`canonical_row_order`, then permuted with ``rng`` and
+    truncated: the selected rows (and their order) depend on the seed and the set of rows
+    only. The order is random, so taking a prefix (``x[:k]``) or consecutive pairs stays an
+    unbiased subsample.
+    """
+    n = z.shape[0]
+    if max_samples is not None:
+        max_samples = check_positive_int(max_samples, name="max_samples", minimum=2)
+    take = rng.permutation(n)
+    if max_samples is not None and n > max_samples:
+        take = take[:max_samples]
+    return canonical_row_order(z)[take]

@@ -9,6 +9,7 @@ Recoverable oddities (integer or float16 dtypes) are converted with a warning.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from typing import Any
 
@@ -19,11 +20,13 @@ __all__ = [
     "LpsInputError",
     "LpsInputWarning",
     "as_numpy",
+    "check_bool",
     "check_factors",
     "check_fraction",
     "check_latents",
     "check_permutations",
     "check_positive_int",
+    "check_scale",
 ]
 
 
@@ -46,9 +49,21 @@ class LpsDeprecationWarning(FutureWarning):
 def as_numpy(x: Any, *, name: str = "z") -> np.ndarray:
     """Convert lists, pandas objects and torch tensors to a numpy array (no copy if possible)."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor, without importing torch
+        if str(getattr(x, "layout", "torch.strided")) != "torch.strided":
+            raise LpsInputError(f"{name} is a sparse tensor; pass a dense one (t.to_dense())")
+        if str(getattr(x, "dtype", "")) == "torch.bfloat16":  # numpy has no bfloat16
+            warnings.warn(
+                f"{name} has dtype bfloat16; converting to float32", LpsInputWarning, stacklevel=3
+            )
+            x = x.float()
         x = x.detach().cpu().numpy()
     elif hasattr(x, "to_numpy"):  # pandas DataFrame / Series
-        x = x.to_numpy()
+        arr = x.to_numpy()
+        if arr.dtype == object:  # nullable Int64 / boolean columns: pd.NA becomes NaN
+            # text columns stay object and are reported as non-numeric below
+            with contextlib.suppress(TypeError, ValueError):
+                arr = x.to_numpy(dtype=np.float64, na_value=np.nan)
+        x = arr
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as exc:  # ragged nested lists
@@ -56,6 +71,11 @@ def as_numpy(x: Any, *, name: str = "z") -> np.ndarray:
             f"{name} could not be read as a rectangular array ({exc}); pass a 2-D numeric "
             "array with one row per sample"
         ) from None
+    if arr.dtype.names:
+        raise LpsInputError(
+            f"{name} is a structured array (fields {', '.join(arr.dtype.names[:10])}); pass a "
+            "plain numeric array, e.g. numpy.lib.recfunctions.structured_to_unstructured(a)"
+        )
     if arr.dtype == object:
         raise LpsInputError(
             f"{name} is an object array; pass a numeric array (float32 or float64), "
@@ -135,6 +155,7 @@ def check_latents(
             f"{name} contains NaN or inf in {bad_rows.size} row(s) (first: row {bad_rows[0]}); "
             f"drop or impute them, e.g. {name}[np.isfinite({name}).all(axis=1)]"
         )
+    check_scale(arr, name=name)
     n, d = arr.shape
     if n < min_samples:
         raise LpsInputError(
@@ -146,6 +167,47 @@ def check_latents(
             "(predicting a dimension from the others needs 2 or more)"
         )
     return np.ascontiguousarray(arr)
+
+
+#: Largest magnitude accepted in latents: squared distances and variances (about the
+#: square times d) must stay far from float64 overflow (1.8e308).
+MAX_MAGNITUDE = 1e100
+#: Smallest non-zero spread (max - min) of a latent dimension: below it, squares
+#: underflow to 0 and kernel widths, variances and R2 become 0 / 0.
+MIN_SPREAD = 1e-100
+
+
+def check_scale(arr: np.ndarray, *, name: str = "z") -> None:
+    """Refuse finite values whose squares overflow or underflow float64.
+
+    Values above :data:`MAX_MAGNITUDE` in magnitude, or a non-constant dimension whose
+    spread is below :data:`MIN_SPREAD`, would turn kernel sums, covariances and R2 into
+    inf / NaN (or a division by zero); the fix is a rescaling, which only the user can
+    choose because the prior-matching numbers depend on the scale.
+    """
+    if arr.size == 0:
+        return
+    peak = max(float(arr.max()), -float(arr.min()))  # no |arr| copy
+    if peak > MAX_MAGNITUDE:
+        raise LpsInputError(
+            f"{name} has values up to {peak:.3g} in magnitude, above {MAX_MAGNITUDE:g}: "
+            f"squared distances would overflow; rescale it (e.g. {name} / {name}.std(axis=0))"
+        )
+    spread = arr.max(axis=0) - arr.min(axis=0)
+    tiny = np.flatnonzero((spread > 0) & (spread < MIN_SPREAD))
+    if tiny.size:
+        raise LpsInputError(
+            f"{name} has dimension(s) with a spread below {MIN_SPREAD:g} (dimension "
+            f"{tiny[0]}: {spread[tiny[0]]:.3g}): squares underflow to 0; rescale it "
+            f"(e.g. {name} / {name}.std(axis=0))"
+        )
+
+
+def check_bool(value: Any, *, name: str) -> bool:
+    """Validate a flag: True/False only (a string such as 'abc' is not silently True)."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise LpsInputError(f"{name} must be true or false, got {value!r}")
 
 
 def constant_columns(z: np.ndarray) -> np.ndarray:
@@ -180,12 +242,16 @@ def check_factors(factors: Any, *, n_samples: int, name: str = "factors") -> np.
     return np.ascontiguousarray(arr)
 
 
-def check_positive_int(value: Any, *, name: str, minimum: int = 1) -> int:
-    """Validate an integer option such as ``n_boot`` or ``max_samples``."""
+def check_positive_int(
+    value: Any, *, name: str, minimum: int = 1, maximum: int | None = None
+) -> int:
+    """Validate an integer option such as ``n_boot`` or ``max_samples`` (optionally capped)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise LpsInputError(f"{name} must be an integer >= {minimum}, got {value!r}")
     if value < minimum:
         raise LpsInputError(f"{name} must be an integer >= {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise LpsInputError(f"{name} must be at most {maximum}, got {value}")
     return int(value)
 
 
@@ -200,14 +266,19 @@ def check_fraction(value: Any, *, name: str) -> float:
     return v
 
 
+#: Largest permutation count accepted (p-values resolve 1e-5; more is wasted time).
+MAX_PERMUTATIONS = 100_000
+
+
 def check_permutations(permutations: Any) -> int:
-    """A permutation-test size: an integer >= 0 (0 skips the test)."""
+    """A permutation-test size: an integer in [0, :data:`MAX_PERMUTATIONS`] (0 skips it)."""
     if (
         isinstance(permutations, bool)
         or not isinstance(permutations, (int, np.integer))
-        or permutations < 0
+        or not 0 <= permutations <= MAX_PERMUTATIONS
     ):
         raise LpsInputError(
-            f"permutations must be an integer >= 0 (0 skips the test), got {permutations!r}"
+            f"permutations must be an integer in [0, {MAX_PERMUTATIONS}] (0 skips the test), "
+            f"got {permutations!r}"
         )
     return int(permutations)

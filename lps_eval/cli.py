@@ -2,7 +2,7 @@
 
 stdout carries data only (the table, JSON or CSV); warnings, progress and gate verdicts
 go to stderr. Exit codes: 0 ok, 1 a ``--fail-if`` threshold failed, 2 usage, input or
-I/O error (one line on stderr, no traceback).
+I/O error (one line on stderr, no traceback), 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -24,7 +25,7 @@ from lps_eval.predictors import predictor_specs
 from lps_eval.prior_matching.priors import prior_forms
 from lps_eval.results import jsonable
 
-EXIT_OK, EXIT_GATE_FAILED, EXIT_INPUT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_GATE_FAILED, EXIT_INPUT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class _LazyGroup(click.Group):
@@ -34,6 +35,25 @@ class _LazyGroup(click.Group):
         "train": "lps_eval.train.cli:train",
         "encode": "lps_eval.train.cli:encode",
     }
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # Ctrl-C: one line and 130 (the shell convention), never click's "Aborted!" with
+        # exit 1, which a CI job would read as a failed gate.
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:  # a bug: never a traceback with exit 1 (the gate's code)
+            if os.environ.get("LPS_EVAL_TRACEBACK"):
+                raise
+            first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            _fail(
+                f"unexpected {type(exc).__name__}: {first} (a bug in lps-eval, please report "
+                "it; set LPS_EVAL_TRACEBACK=1 to see the traceback)"
+            )
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
@@ -91,6 +111,15 @@ def _parse_option(text: str) -> tuple[str, Any]:
     return key, raw
 
 
+def _index_col(text: str | None) -> int | str | bool | None:
+    """``--index-col``: None (detect), 'none' (keep every column), a position or a name."""
+    if text is None:
+        return None
+    if text.strip().lower() == "none":
+        return False
+    return int(text) if text.strip().isdigit() else text
+
+
 def _split_metrics(values: tuple[str, ...]) -> list[str] | None:
     names = [m.strip() for v in values for m in v.split(",") if m.strip()]
     return names or None
@@ -120,15 +149,44 @@ def _format_table(table: pd.DataFrame) -> str:
     if "source_dim" in table.columns:
         per_dim = per_dim[per_dim["source_dim"].isna()]
     if not per_dim.empty:
-        wide = per_dim.pivot_table(index="dim", columns="metric", values="value", aggfunc="first")
+        # dim x factor matrices (dci_importance): the factor each dim mostly captures and
+        # that importance; the full matrix stays in the tidy rows (--format csv / json)
+        matrix = per_dim["factor"].notna()
+        wide = per_dim[~matrix].pivot_table(
+            index="dim", columns="metric", values="value", aggfunc="first"
+        )
+        for metric, rows in per_dim[matrix].groupby("metric"):
+            top = rows.loc[rows.groupby("dim")["value"].idxmax()].set_index("dim")
+            wide[f"{metric}_top_factor"] = _names(top, "factor")
+            wide[metric] = top["value"]
+        wide.index = _names_index(per_dim, wide.index, "dim")
+        wide.index.name = "dim"
         lines += ["", "per dimension:", wide.to_string(float_format=lambda v: f"{v:.4g}")]
     per_factor = table[table["scope"] == "factor"]
     if not per_factor.empty:
         wide = per_factor.pivot_table(
             index="factor", columns="metric", values="value", aggfunc="first"
         )
+        wide.index = _names_index(per_factor, wide.index, "factor")
+        wide.index.name = "factor"
         lines += ["", "per factor:", wide.to_string(float_format=lambda v: f"{v:.4g}")]
     return "\n".join(lines)
+
+
+def _names(rows: pd.DataFrame, col: str) -> pd.Series:
+    """The ``{col}_name`` column when present, else the index as text."""
+    name_col = f"{col}_name"
+    values = rows[name_col] if name_col in rows.columns else rows[col].astype(str)
+    return values.astype(str)
+
+
+def _names_index(rows: pd.DataFrame, index: pd.Index, col: str) -> pd.Index:
+    """Row labels of a pivot: the names of the dims / factors, when the table has them."""
+    name_col = f"{col}_name"
+    if name_col not in rows.columns:
+        return index
+    lookup = dict(zip(rows[col].astype(int), rows[name_col].astype(str), strict=False))
+    return pd.Index([lookup.get(int(i), str(i)) for i in index])
 
 
 def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
@@ -169,6 +227,21 @@ def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
     help="Ground-truth factors file (enables the supervised metrics).",
 )
 @click.option("--factors-key", help="Array name inside the factors .npz file.")
+@click.option(
+    "--index-col",
+    default=None,
+    metavar="NAME|N|none",
+    help="CSV/parquet: the column holding a pandas index (dropped), or 'none' to keep "
+    "every column. [default: detect an unnamed first column or one equal to 0..n-1, "
+    "drop it with a warning]",
+)
+@click.option(
+    "--max-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Refuse input files or archive members larger than this (declared sizes are "
+    "checked before reading). [default: 4 GiB]",
+)
 @click.option(
     "--metrics",
     "metrics",
@@ -227,6 +300,8 @@ def score(
     prior,
     factors_path,
     factors_key,
+    index_col,
+    max_bytes,
     metrics,
     predictor,
     predictor_params,
@@ -242,7 +317,7 @@ def score(
 ) -> None:
     """Score LATENTS (.npy .npz .csv .parquet .pt; rows = samples)."""
     from lps_eval import gate as gates
-    from lps_eval.io import load_array, load_factors
+    from lps_eval.io import DEFAULT_MAX_BYTES, load_factors, load_table
     from lps_eval.scoring import planned_metrics
     from lps_eval.scoring import score as run_score
 
@@ -257,7 +332,7 @@ def score(
         if predictor_params:
             options["predictor_params"] = dict(_parse_option(o) for o in predictor_params)
         for name, value in (
-            ("predictor", predictor or config.get("predictor")),
+            ("predictor", predictor if predictor is not None else config.get("predictor")),
             ("lps.test_size", test_size),
             ("lps.n_boot", n_boot),
         ):
@@ -269,24 +344,35 @@ def score(
             if gate.metric not in planned:
                 raise LpsInputError(
                     f"gate {gate.expression!r} names metric {gate.metric!r}, which this run "
-                    f"does not compute; computed here: {', '.join(sorted(planned))}"
+                    f"does not compute; {gates.suggest(gate.metric, planned)}"
+                    f"computed here: {', '.join(sorted(planned))}"
                 )
-        z = load_array(latents, key=key)
+        io_opts = {
+            "index_col": _index_col(index_col),
+            "max_bytes": max_bytes or DEFAULT_MAX_BYTES,
+        }
+        z, dim_names = load_table(latents, key=key, **io_opts)
         factors = names = None
         if factors_path is not None:
-            factors, names = load_factors(factors_path, key=factors_key)
+            # an explicit --index-col names a latents column; factors keep the detection
+            # (or none at all with --index-col none)
+            factor_opts = {**io_opts, "index_col": False if io_opts["index_col"] is False else None}
+            factors, names = load_factors(factors_path, key=factors_key, **factor_opts)
         table = run_score(
             z,
-            prior=prior or config.get("prior", "gaussian"),
+            prior=prior if prior is not None else config.get("prior", "gaussian"),
             factors=factors,
             factor_names=names,
+            dim_names=dim_names,
             metrics=selection,
-            seed=seed if seed is not None else int(config.get("seed", 0)),
+            seed=seed if seed is not None else config.get("seed", 0),
             progress=progress,
             **options,
         )
         outcomes = gates.check_gates(table, parsed) if parsed else None
-    except (LpsInputError, OSError, MemoryError) as exc:
+    except MemoryError:
+        _fail("out of memory; lower max_samples / permutations or score fewer rows")
+    except (LpsInputError, OSError) as exc:
         _fail(str(exc))
     emit(table, fmt, outcomes)
     if outcomes:

@@ -15,6 +15,7 @@ Thresholds can live in ``[tool.lps-eval]`` of pyproject.toml as ``fail-if = [...
 
 from __future__ import annotations
 
+import difflib
 import math
 import operator
 import re
@@ -27,7 +28,7 @@ import pandas as pd
 
 from lps_eval._validation import LpsInputError
 
-__all__ = ["Gate", "GateOutcome", "check_gates", "load_config", "parse_gate"]
+__all__ = ["Gate", "GateOutcome", "check_gates", "load_config", "parse_gate", "suggest"]
 
 COLUMNS = ("value", "ci_low", "ci_high", "p_value")
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -81,9 +82,20 @@ def parse_gate(expression: str) -> Gate:
     column = match["column"] or "value"
     if column not in COLUMNS:
         raise LpsInputError(
-            f"gate {expression!r} names column {column!r}; choose one of {', '.join(COLUMNS)}"
+            f"gate {expression!r} names column {column!r}; {suggest(column, COLUMNS)}"
+            f"choose one of {', '.join(COLUMNS)}"
         )
     return Gate(match["metric"], column, match["op"], float(match["number"]), expression.strip())
+
+
+def suggest(word: str, choices: Any) -> str:
+    """``"did you mean 'x'? "`` for the closest of ``choices`` (case and _/- ignored), or ``""``."""
+    folded = {str(c).lower().replace("-", "_"): str(c) for c in choices}
+    key = str(word).lower().replace("-", "_")
+    if key in folded:
+        return f"did you mean {folded[key]!r}? "
+    near = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
+    return f"did you mean {folded[near[0]]!r}? " if near else ""
 
 
 def check_gates(table: pd.DataFrame, gates: list[Gate]) -> list[GateOutcome]:
@@ -146,12 +158,81 @@ def load_config(path: Path | None) -> dict[str, Any]:
             data = tomllib.load(handle)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise LpsInputError(f"could not read {path}: {exc}") from None
-    config = data.get("tool", {}).get("lps-eval", {})
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        return {}
+    _check_table_names(tool, path)
+    config = tool.get("lps-eval", {})
     if not isinstance(config, dict):
         raise LpsInputError(f"[tool.lps-eval] in {path} must be a table")
+    for key, value in config.items():
+        if key not in CONFIG_KEYS:
+            near = difflib.get_close_matches(key.replace("_", "-"), CONFIG_KEYS, n=1, cutoff=0.6)
+            hint = f"did you mean {near[0]!r}? " if near else ""
+            raise LpsInputError(
+                f"unknown key {key!r} in [tool.lps-eval] of {path}; {hint}"
+                f"known keys: {', '.join(CONFIG_KEYS)}"
+            )
+        CONFIG_KEYS[key](value, path)
     fail_if = config.get("fail-if", [])
     if isinstance(fail_if, str):
         fail_if = [fail_if]
-    if not isinstance(fail_if, list) or not all(isinstance(e, str) for e in fail_if):
-        raise LpsInputError(f"[tool.lps-eval] fail-if in {path} must be a list of strings")
-    return {**config, "fail-if": fail_if}
+    metrics = config.get("metrics")
+    if isinstance(metrics, str):
+        metrics = [m.strip() for m in metrics.split(",") if m.strip()]
+    out = {**config, "fail-if": fail_if}
+    if metrics is not None:
+        out["metrics"] = metrics
+    return out
+
+
+def _check_table_names(tool: dict[str, Any], path: Path) -> None:
+    """A near miss of ``[tool.lps-eval]`` (``lps_eval``, ``lpseval``, ``LPS-eval``) is an
+    error: silently ignoring it would switch the gate off."""
+    for name in tool:
+        if name == "lps-eval":
+            continue
+        folded = name.lower().replace("_", "-").replace(".", "-").replace(" ", "")
+        if folded in ("lps-eval", "lpseval", "lps-evals", "lps-evaluation") or (
+            difflib.SequenceMatcher(None, folded, "lps-eval").ratio() >= 0.8
+        ):
+            raise LpsInputError(
+                f"misspelt table [tool.{name}] in {path}; did you mean [tool.lps-eval]? "
+                "(lps-eval reads only that table)"
+            )
+
+
+def _type_error(key: str, what: str, value: Any, path: Path) -> LpsInputError:
+    return LpsInputError(f"[tool.lps-eval] {key} must be {what} in {path}, got {value!r}")
+
+
+def _check_str(key: str) -> Any:
+    def check(value: Any, path: Path) -> None:
+        if not isinstance(value, str) or not value.strip():
+            raise _type_error(key, "a non-empty string", value, path)
+
+    return check
+
+
+def _check_str_list(key: str) -> Any:
+    def check(value: Any, path: Path) -> None:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(e, str) for e in items):
+            raise _type_error(key, "a string or a list of strings", value, path)
+
+    return check
+
+
+def _check_seed(value: Any, path: Path) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _type_error("seed", "a non-negative integer", value, path)
+
+
+#: Keys of ``[tool.lps-eval]`` and their type checks.
+CONFIG_KEYS: dict[str, Any] = {
+    "fail-if": _check_str_list("fail-if"),
+    "metrics": _check_str_list("metrics"),
+    "predictor": _check_str("predictor"),
+    "prior": _check_str("prior"),
+    "seed": _check_seed,
+}

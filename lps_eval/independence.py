@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from lps_eval import information
-from lps_eval._random import STREAM_INDEPENDENCE, stream, subsample_rows
+from lps_eval._random import STREAM_INDEPENDENCE, shuffled_rows, stream
 from lps_eval._validation import (
     LpsDeprecationWarning,
     LpsInputError,
@@ -117,10 +117,14 @@ def gaussian_wasserstein_correlation(z: Any) -> tuple[IndependenceResult, Indepe
     matrices), computed from the eigenvalues of the symmetric :math:`D^{1/2} S D^{1/2}`.
     """
     z, cov, const = _cov(z)
-    sd = np.sqrt(np.diag(cov))
-    eig = np.linalg.eigvalsh(cov * sd[:, None] * sd[None, :])
+    # scale out c = mean variance first: the eigenproblem holds 4th powers of the data's
+    # scale (latents at 1e90 would overflow); tr (S D)^{1/2} scales exactly by c
+    c = float(np.trace(cov)) / cov.shape[0]
+    unit = cov / c
+    sd = np.sqrt(np.diag(unit))
+    eig = np.linalg.eigvalsh(unit * sd[:, None] * sd[None, :])
     tr = float(np.trace(cov))
-    value = max(2.0 * tr - 2.0 * float(np.sum(np.sqrt(np.clip(eig, 0.0, None)))), 0.0)
+    value = max(2.0 * tr - 2.0 * c * float(np.sum(np.sqrt(np.clip(eig, 0.0, None)))), 0.0)
     raw = IndependenceResult(
         value=value,
         settings=_settings("gaussian_wasserstein_correlation", z, const),
@@ -199,7 +203,8 @@ def mutual_info_matrix(codes: np.ndarray, *, n_bins: int | None = None) -> np.nd
 def mutual_info_mean(z: Any, *, n_bins: int = 20) -> IndependenceResult:
     """Mean pairwise discretized mutual information over pairs ``i != j`` (nats)."""
     z = check_latents(z, min_samples=2, min_dims=1)
-    n_bins = check_positive_int(n_bins, name="n_bins", minimum=2)
+    # at most 1000 bins: the joint histograms hold n_bins^2 cells per pair of dimensions
+    n_bins = check_positive_int(n_bins, name="n_bins", minimum=2, maximum=1000)
     d = z.shape[1]
     if d < 2:
         value = math.nan
@@ -250,11 +255,10 @@ def mmd_independence(
     z = check_latents(z, min_samples=8, min_dims=2)
     permutations = check_permutations(permutations)
     rng = stream(seed, STREAM_INDEPENDENCE)
-    idx = subsample_rows(z.shape[0], max_samples, rng)
-    x = z if idx is None else z[idx]
-    order = rng.permutation(x.shape[0])
+    # canonical row order, then a seeded shuffle: exactly invariant to the given row order
+    x = z[shuffled_rows(z, max_samples, rng)]
     half = x.shape[0] // 2
-    a, b = x[order[:half]], x[order[half : 2 * half]]
+    a, b = x[:half], x[half : 2 * half]
     b = rng.permuted(b, axis=0)  # each column shuffled independently
     kern = make_kernel(kernel, bandwidth=bandwidth, pooled=np.vstack([a, b]), rng=rng)
     stat, p_value, _ = permutation_test(
@@ -268,6 +272,7 @@ def mmd_independence(
         "max_samples": max_samples,
         "n_samples_used": 2 * half,
         "split": "disjoint halves; second half column-permuted",
+        "row_order": "canonical (fixed projection), then seeded shuffle",
         "seed": seed,
     }
     return MmdResult(

@@ -4,23 +4,54 @@ Formats: ``.npy``, ``.npz`` (one array, or the one named by ``key``), ``.csv`` (
 optional), ``.parquet`` (needs pyarrow) and ``.pt`` / ``.pth`` (tensors only, needs torch).
 Pickles are never loaded: ``allow_pickle=False`` and ``torch.load(weights_only=True)``.
 Every failure is an :class:`~lps_eval.LpsInputError` naming the file and the fix.
+
+Sizes are checked before anything is read or inflated: the file size on disk, the
+uncompressed sizes an ``.npz`` / ``.pt`` archive declares in its zip headers, and the
+row x column count a parquet footer declares, each against ``max_bytes``
+(:data:`DEFAULT_MAX_BYTES`, 4 GiB; CLI ``--max-bytes``).
+
+A pandas index written by ``df.to_csv(path)`` (an unnamed first column, or a first
+column holding exactly 0..n-1) is dropped with a warning; ``index_col`` says explicitly
+which column is the index (or ``False``: none).
 """
 
 from __future__ import annotations
 
+import warnings
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from lps_eval._validation import LpsInputError, as_numpy
+from lps_eval._validation import LpsInputError, LpsInputWarning, as_numpy
 
-__all__ = ["SUPPORTED_SUFFIXES", "load_array", "load_factors", "load_table"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "SUPPORTED_SUFFIXES",
+    "check_npz_members",
+    "load_array",
+    "load_factors",
+    "load_table",
+    "load_tensors",
+]
 
 SUPPORTED_SUFFIXES = (".npy", ".npz", ".csv", ".parquet", ".pt", ".pth")
+#: Largest array (in bytes, as stored or declared) a file may hold: 4 GiB.
+DEFAULT_MAX_BYTES = 4 * 2**30
+#: Array names listed in a message at most (a 5000-key .npz must not print 34 KB).
+MAX_LISTED = 10
+
+IndexCol = int | str | bool | None
 
 
-def load_array(path: str | Path, key: str | None = None) -> np.ndarray:
+def load_array(
+    path: str | Path,
+    key: str | None = None,
+    *,
+    index_col: IndexCol = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> np.ndarray:
     """Load a 2-D numeric array from a file.
 
     Parameters
@@ -30,18 +61,32 @@ def load_array(path: str | Path, key: str | None = None) -> np.ndarray:
     key : str, optional
         Array name inside an ``.npz`` file or a dict-of-tensors ``.pt`` file; required when
         the file holds more than one array.
+    index_col : int, str, False or None
+        CSV / parquet only. None: drop a pandas index column (unnamed first column, or a
+        first column equal to 0..n-1) with a warning; False: keep every column; a name or
+        position: drop that column.
+    max_bytes : int
+        Refuse files (and archive members, declared sizes) above this many bytes.
 
     Returns
     -------
     numpy.ndarray
         The array as stored (dtype preserved); validation happens in the metric.
     """
-    array, _ = load_table(path, key=key)
+    array, _ = load_table(path, key=key, index_col=index_col, max_bytes=max_bytes)
     return array
 
 
-def load_table(path: str | Path, key: str | None = None) -> tuple[np.ndarray, list[str] | None]:
+def load_table(
+    path: str | Path,
+    key: str | None = None,
+    *,
+    index_col: IndexCol = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> tuple[np.ndarray, list[str] | None]:
     """Load an array plus column names when the file carries them (CSV header, parquet).
+
+    Parameters are those of :func:`load_array`.
 
     Returns
     -------
@@ -49,6 +94,8 @@ def load_table(path: str | Path, key: str | None = None) -> tuple[np.ndarray, li
         ``names`` is None when the format has no column names.
     """
     path = Path(path)
+    if not str(path).strip() or str(path) == ".":
+        raise LpsInputError("no file given; pass the path of an array file")
     if not path.exists():
         raise LpsInputError(f"file not found: {path}; check the path")
     if path.is_dir():
@@ -61,6 +108,17 @@ def load_table(path: str | Path, key: str | None = None) -> tuple[np.ndarray, li
             f"unsupported file type {suffix or '(none)'!r} for {path}; "
             f"use one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
+    max_bytes = _check_max_bytes(max_bytes)
+    if suffix not in (".npz", ".pt", ".pth") and key is not None:
+        raise LpsInputError(f"--key is only meaningful for .npz and .pt files, not {suffix}")
+    if suffix not in (".csv", ".parquet") and index_col not in (None, False):
+        raise LpsInputError(f"--index-col is only meaningful for .csv and .parquet, not {suffix}")
+    size = path.stat().st_size
+    if size > max_bytes and suffix not in (".npz",):  # npz: members checked one by one
+        raise LpsInputError(
+            f"{path} is {_human(size)} on disk, above the limit of {_human(max_bytes)}; "
+            "raise --max-bytes (max_bytes=) if you have the memory"
+        )
     loader = {
         ".npy": _load_npy,
         ".npz": _load_npz,
@@ -70,18 +128,21 @@ def load_table(path: str | Path, key: str | None = None) -> tuple[np.ndarray, li
         ".pth": _load_torch,
     }[suffix]
     try:
-        array, names = loader(path, key)
+        array, names = loader(path, key, index_col=index_col, max_bytes=max_bytes)
     except LpsInputError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LpsInputError(f"could not read {path} as {suffix}: {first}") from None
-    if suffix not in (".npz", ".pt", ".pth") and key is not None:
-        raise LpsInputError(f"--key is only meaningful for .npz and .pt files, not {suffix}")
-    return as_numpy(array, name=str(path)), names
+        raise LpsInputError(f"could not read {path} as {suffix}: {_first_line(exc)}") from None
+    return _plain(array, path), names
 
 
-def load_factors(path: str | Path, key: str | None = None) -> tuple[np.ndarray, list[str] | None]:
+def load_factors(
+    path: str | Path,
+    key: str | None = None,
+    *,
+    index_col: IndexCol = None,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> tuple[np.ndarray, list[str] | None]:
     """Load ground-truth factors and their names.
 
     Names come from a CSV header, parquet columns, or, for an ``.npz`` holding several
@@ -89,20 +150,71 @@ def load_factors(path: str | Path, key: str | None = None) -> tuple[np.ndarray, 
     """
     path = Path(path)
     if path.suffix.lower() == ".npz" and key is None and path.is_file():
+        max_bytes = _check_max_bytes(max_bytes)
         try:
             with np.load(path, allow_pickle=False) as archive:
-                arrays = {name: archive[name] for name in archive.files}
+                names = list(archive.files)
+                if len(names) > 1:
+                    check_npz_members(archive, names, path, max_bytes)
+                    arrays = {name: archive[name] for name in names}
+                else:
+                    arrays = {}
+        except LpsInputError:
+            raise
         except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise LpsInputError(f"could not read {path} as .npz: {exc}") from None
+            raise LpsInputError(f"could not read {path} as .npz: {_first_line(exc)}") from None
         if len(arrays) > 1:
             lengths = {a.shape[0] if a.ndim else -1 for a in arrays.values()}
             if all(a.ndim == 1 for a in arrays.values()) and len(lengths) == 1:
                 names = list(arrays)
                 return np.column_stack([arrays[k] for k in names]), names
-    return load_table(path, key=key)
+    return load_table(path, key=key, index_col=index_col, max_bytes=max_bytes)
 
 
-def _load_npy(path: Path, key: str | None):
+# --------------------------------------------------------------------------- helpers
+
+
+def _check_max_bytes(max_bytes: Any) -> int:
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, (int, np.integer)):
+        raise LpsInputError(f"max_bytes must be a positive integer, got {max_bytes!r}")
+    if max_bytes < 1:
+        raise LpsInputError(f"max_bytes must be a positive integer, got {max_bytes}")
+    return int(max_bytes)
+
+
+def _human(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"  # pragma: no cover
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(map(str, names[:MAX_LISTED]))
+    more = len(names) - MAX_LISTED
+    return shown + (f", ... and {more} more" if more > 0 else "")
+
+
+def _plain(array: Any, path: Path) -> np.ndarray:
+    """The loaded object as a plain numeric numpy array, with messages that say what it is."""
+    if isinstance(array, np.ndarray) and array.dtype.names:
+        raise LpsInputError(
+            f"{path} holds a structured array (fields {_listing(list(array.dtype.names))}); "
+            "save a plain numeric array, e.g. "
+            "numpy.lib.recfunctions.structured_to_unstructured(a)"
+        )
+    if isinstance(array, np.ndarray) and array.ndim == 0:
+        raise LpsInputError(f"{path} holds a scalar, not an array (n_samples, n_dims)")
+    return as_numpy(array, name=str(path))
+
+
+def _load_npy(path: Path, key: str | None, **_: Any):
     with open(path, "rb") as handle:
         if handle.read(6) != b"\x93NUMPY":
             raise LpsInputError(
@@ -117,9 +229,30 @@ def _load_npy(path: Path, key: str | None):
                 "(np.save(path, np.asarray(z, dtype=np.float32)))"
             ) from None
         raise
+    except Exception as exc:  # a damaged header raises tokenize / syntax errors
+        raise LpsInputError(
+            f"could not read {path} as .npy: damaged header ({type(exc).__name__}); "
+            "save the array again with np.save"
+        ) from None
 
 
-def _load_npz(path: Path, key: str | None):
+def check_npz_members(
+    archive: Any, names: list[str], path: Path, max_bytes: int = DEFAULT_MAX_BYTES
+) -> None:
+    """Refuse ``.npz`` members whose declared (uncompressed) size in the zip headers is
+    above ``max_bytes``, before inflating anything."""
+    infos = {i.filename: i for i in archive.zip.infolist()}
+    for name in names:
+        info = infos.get(f"{name}.npy") or infos.get(name)
+        if info is not None and info.file_size > max_bytes:
+            raise LpsInputError(
+                f"array {name!r} in {path} is {_human(info.file_size)} uncompressed, above "
+                f"the limit of {_human(max_bytes)}; raise --max-bytes (max_bytes=) if you "
+                "have the memory"
+            )
+
+
+def _load_npz(path: Path, key: str | None, *, max_bytes: int, **_: Any):
     with np.load(path, allow_pickle=False) as archive:
         names = list(archive.files)
         if not names:
@@ -127,83 +260,225 @@ def _load_npz(path: Path, key: str | None):
         if key is None:
             if len(names) > 1:
                 raise LpsInputError(
-                    f"{path} holds several arrays ({', '.join(names)}); choose one with --key NAME"
+                    f"{path} holds {len(names)} arrays ({_listing(names)}); "
+                    "choose one with --key NAME"
                 )
             key = names[0]
         if key not in names:
-            raise LpsInputError(f"{path} has no array {key!r}; available: {', '.join(names)}")
+            raise LpsInputError(f"{path} has no array {key!r}; available: {_listing(names)}")
+        check_npz_members(archive, [key], path, max_bytes)
         try:
-            return archive[key], None
+            value = archive[key]
         except ValueError as exc:
             if "pickle" in str(exc).lower():
                 raise LpsInputError(
                     f"array {key!r} in {path} holds Python objects; save numeric arrays"
                 ) from None
             raise
+        if not isinstance(value, np.ndarray):
+            raise LpsInputError(
+                f"member {key!r} of {path} is not a NumPy array; save arrays with np.savez"
+            )
+        if value.ndim == 0:
+            raise LpsInputError(
+                f"array {key!r} in {path} is a scalar, not an array (n_samples, n_dims)"
+            )
+        return value, None
 
 
-def _load_csv(path: Path, key: str | None):
+def _drop_index(frame: Any, path: Path, index_col: IndexCol) -> Any:
+    """Drop a pandas index column: explicit (``index_col``) or detected (with a warning)."""
     import pandas as pd
 
-    frame = pd.read_csv(path)
-    header_is_data = all(_is_number(c) for c in frame.columns)
-    if header_is_data:
-        frame = pd.read_csv(path, header=None)
-        names = None
-    else:
-        names = [str(c) for c in frame.columns]
-    non_numeric = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    columns = [str(c) for c in frame.columns]
+    if index_col is False:
+        return frame
+    if index_col is not None:
+        position = None
+        if isinstance(index_col, str) and index_col in columns:
+            position = columns.index(index_col)
+        else:
+            text = str(index_col)
+            if not isinstance(index_col, bool) and text.isdigit() and int(text) < len(columns):
+                position = int(text)
+        if position is None:
+            raise LpsInputError(
+                f"--index-col {index_col!r} names no column of {path}; columns: {_listing(columns)}"
+            )
+        return frame.drop(columns=frame.columns[position])
+    if frame.shape[1] < 2:
+        return frame
+    first = frame.iloc[:, 0]
+    name = columns[0]
+    unnamed = name == "" or name.startswith("Unnamed: 0") or name == "index"
+    as_range = (
+        pd.api.types.is_integer_dtype(first)
+        and len(first) > 1
+        and bool(np.array_equal(first.to_numpy(), np.arange(len(first))))
+    )
+    if not (unnamed or as_range):
+        return frame
+    reason = "an unnamed column" if unnamed else "it holds exactly 0..n-1"
+    warnings.warn(
+        f"{path}: dropped the first column {name!r} as a pandas index ({reason}); pass "
+        "--index-col none (index_col=False) to keep it",
+        LpsInputWarning,
+        stacklevel=4,
+    )
+    return frame.drop(columns=frame.columns[0])
+
+
+def _frame_array(frame: Any, path: Path) -> np.ndarray:
+    """Numeric frame -> float array; booleans read as 0/1 and missing cells as NaN."""
+    import pandas as pd
+
+    if frame.shape[0] == 0:
+        raise LpsInputError(f"{path} has a header but no data rows")
+    bools = [str(c) for c in frame.columns if pd.api.types.is_bool_dtype(frame[c])]
+    non_numeric = [
+        str(c)
+        for c in frame.columns
+        if not (pd.api.types.is_numeric_dtype(frame[c]) or str(c) in bools)
+    ]
     if non_numeric:
         raise LpsInputError(
             f"{path} has non-numeric column(s) {non_numeric[:5]}; keep only numeric columns"
         )
-    return frame.to_numpy(), names
+    if bools:
+        warnings.warn(
+            f"{path}: boolean column(s) {bools[:5]} read as 0/1", LpsInputWarning, stacklevel=4
+        )
+    return frame.to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _load_parquet(path: Path, key: str | None):
+def _csv_parsed_bytes(path: Path) -> int:
+    """Size of a CSV once parsed to float64: lines x (fields of the first line) x 8.
+
+    Counted in 16 MiB blocks (no memory beyond one block): a file of short numbers
+    ("1,0,1,...") grows about 4x when parsed, so the size on disk alone is not the bound.
+    """
+    lines = 0
+    with open(path, "rb") as handle:
+        fields = handle.readline(2**20).count(b",") + 1
+        handle.seek(0)
+        while block := handle.read(2**24):
+            lines += block.count(b"\n")
+    return (lines + 1) * fields * 8
+
+
+def _load_csv(path: Path, key: str | None, *, index_col: IndexCol, max_bytes: int, **_: Any):
+    import pandas as pd
+
+    if path.stat().st_size * 4 > max_bytes:  # only files that could parse above the limit
+        parsed = _csv_parsed_bytes(path)
+        if parsed > max_bytes:
+            raise LpsInputError(
+                f"{path} parses to about {_human(parsed)} of float64, above the limit of "
+                f"{_human(max_bytes)}; raise --max-bytes (max_bytes=) if you have the memory"
+            )
+    frame = pd.read_csv(path)
+    header_is_data = len(frame.columns) > 0 and all(_is_number(c) for c in frame.columns)
+    if header_is_data:
+        frame = pd.read_csv(path, header=None)
+    frame = _drop_index(frame, path, index_col)
+    names = None if header_is_data else [str(c) for c in frame.columns]
+    return _frame_array(frame, path), names
+
+
+def _load_parquet(path: Path, key: str | None, *, index_col: IndexCol, max_bytes: int, **_: Any):
     import pandas as pd
 
     try:
-        frame = pd.read_parquet(path)
+        import pyarrow.parquet as pq
     except ImportError:
         raise LpsInputError("reading .parquet needs pyarrow: pip install 'lps-eval[io]'") from None
-    non_numeric = [str(c) for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
-    if non_numeric:
+    meta = pq.ParquetFile(path).metadata
+    declared = meta.num_rows * meta.num_columns * 8
+    if declared > max_bytes:
         raise LpsInputError(
-            f"{path} has non-numeric column(s) {non_numeric[:5]}; keep only numeric columns"
+            f"{path} declares {meta.num_rows} x {meta.num_columns} values "
+            f"({_human(declared)} as float64), above the limit of {_human(max_bytes)}; raise "
+            "--max-bytes (max_bytes=) if you have the memory"
         )
-    return frame.to_numpy(), [str(c) for c in frame.columns]
+    frame = _drop_index(pd.read_parquet(path), path, index_col)
+    return _frame_array(frame, path), [str(c) for c in frame.columns]
 
 
-def _load_torch(path: Path, key: str | None):
+_PICKLE_HINT = (
+    "holds pickled Python objects, which lps-eval will not load (it reads tensors only); "
+    "save plain tensors, e.g. torch.save({'z': z.detach().cpu()}, path)"
+)
+
+
+def load_tensors(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, map_location: str = "cpu"):
+    """``torch.load(path, weights_only=True)`` with one-line messages and a size check.
+
+    Refuses files that are not ``torch.save`` archives, archives whose declared
+    (uncompressed) size is above ``max_bytes``, and pickled objects other than tensors
+    (without repeating torch's advice to load them unsafely).
+    """
+    import torch
+
+    path = Path(path)
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            declared = sum(i.file_size for i in archive.infolist())
+        if declared > max_bytes:
+            raise LpsInputError(
+                f"{path} holds {_human(declared)} uncompressed, above the limit of "
+                f"{_human(max_bytes)}; raise --max-bytes (max_bytes=) if you have the memory"
+            )
+    else:
+        with open(path, "rb") as handle:
+            magic = handle.read(2)
+        if not magic.startswith(b"\x80"):  # neither a torch zip archive nor a legacy pickle
+            raise LpsInputError(
+                f"could not read {path} as .pt: not a complete file written by torch.save "
+                "(truncated or another format)"
+            )
+    try:
+        with warnings.catch_warnings():  # torch's notes on pickle protocols are noise here
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError / RuntimeError for unsafe content
+        text = str(exc)
+        if "Weights only load failed" in text or "pickle" in type(exc).__name__.lower():
+            raise LpsInputError(f"{path} {_PICKLE_HINT}") from None
+        first = _first_line(exc).split(". ")[0]
+        raise LpsInputError(f"could not read {path} as .pt: {first}") from None
+
+
+def _load_torch(path: Path, key: str | None, *, max_bytes: int, **_: Any):
     try:
         import torch
     except ImportError:
         raise LpsInputError("reading .pt needs PyTorch: pip install 'lps-eval[torch]'") from None
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises UnpicklingError / RuntimeError for unsafe content
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise LpsInputError(
-            f"could not read {path} as tensors only (weights_only=True): {first[:200]}; "
-            "save a tensor or a dict of tensors with torch.save"
-        ) from None
+    obj = load_tensors(path, max_bytes=max_bytes)
     if isinstance(obj, dict):
         tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+        names = list(map(str, tensors))
         if key is None:
             if len(tensors) != 1:
                 raise LpsInputError(
-                    f"{path} holds {len(tensors)} tensors ({', '.join(map(str, tensors))}); "
+                    f"{path} holds {len(tensors)} tensors ({_listing(names)}); "
                     "choose one with --key NAME"
                 )
             key = next(iter(tensors))
         if key not in tensors:
-            raise LpsInputError(
-                f"{path} has no tensor {key!r}; available: {', '.join(map(str, tensors))}"
-            )
+            raise LpsInputError(f"{path} has no tensor {key!r}; available: {_listing(names)}")
         obj = tensors[key]
     if not isinstance(obj, torch.Tensor):
         raise LpsInputError(f"{path} holds a {type(obj).__name__}, not a tensor; save a tensor")
+    if obj.layout != torch.strided:
+        raise LpsInputError(
+            f"{path} holds a sparse tensor ({obj.layout}); save a dense one: "
+            "torch.save(t.to_dense(), path)"
+        )
+    if obj.dtype == torch.bfloat16:
+        warnings.warn(
+            f"{path} holds bfloat16; converting to float32", LpsInputWarning, stacklevel=4
+        )
+        obj = obj.float()
     return obj.detach().cpu().numpy(), None
 
 

@@ -110,7 +110,7 @@ def test_gate_from_pyproject(latents, tmp_path, monkeypatch):
         (["score", "{latents}", "-O", "bogus"], "KEY=VALUE"),
         (["score", "{latents}", "-O", "bogus=1"], "unknown option"),
         (["score", "{bad}"], "NaN"),
-        (["score", "{latents}", "-P", "bogus=1", *FAST], "has no option 'bogus'"),
+        (["score", "{latents}", "-P", "bogus=1", *FAST], "has no option 'bogus'; valid options"),
         (["score", "{one_dim}", "--metrics", "lps"], "at least 2"),
     ],
 )

@@ -345,7 +345,10 @@ def test_float32_and_float64_agree():
         ({"test_size": 1.5}, "test_size"),
         ({"n_boot": -1}, "n_boot"),
         ({"seed": None}, "seed"),
-        ({"predictor": "hgb", "predictor_params": {"bogus": 1}}, "has no option"),
+        (
+            {"predictor": "hgb", "predictor_params": {"bogus": 1}},
+            "has no option .bogus.; valid options",
+        ),
     ],
 )
 def test_bad_options_raise(kwargs, message):

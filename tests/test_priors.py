@@ -131,7 +131,8 @@ def test_samples_file_is_an_empirical_prior(tmp_path):
     rows = {tuple(r) for r in data}
     assert all(tuple(r) in rows for r in s)
     assert len({tuple(r) for r in s}) == 100
-    assert p.sample(1000, 4, RNG(1)).shape == (1000, 4)  # with replacement beyond 500
+    with pytest.raises(LpsInputError, match="never drawn with replacement"):
+        p.sample(1000, 4, RNG(1))  # more rows than stored: refused, never resampled
 
 
 def test_samples_file_dimension_mismatch_is_an_input_error(tmp_path):

@@ -136,6 +136,24 @@ def _gain_importance(model, n_features: int) -> np.ndarray:
     return imp
 
 
+def _check_repeated_values(codes: np.ndarray) -> None:
+    """Every factor value must occur at least twice among the training rows.
+
+    A classifier probe on a factor whose values are nearly all distinct (a float or ID-like
+    integer column) cannot be trained or stratified; say so instead of failing inside
+    scikit-learn.
+    """
+    for k in range(codes.shape[1]):
+        _, counts = np.unique(codes[:, k], return_counts=True)
+        if counts.min() < 2:
+            raise LpsInputError(
+                f"dci: factor column {k} has {counts.size} distinct values and "
+                f"{int(np.sum(counts < 2))} of them occur only once in the {codes.shape[0]} "
+                "training rows; classifier probes need discrete factors with repeated values "
+                "(pass integer codes, e.g. np.digitize a continuous factor into a few bins)"
+            )
+
+
 def _fit_probe(x, y, x_test, y_test, *, mode: str, random_state: int):
     """Fit one factor's probe; returns (importance, train accuracy, test accuracy)."""
     if np.unique(y).size < 2:  # constant factor: nothing to learn, predicted exactly
@@ -244,6 +262,8 @@ def dci(
     canon = np.lexsort(np.sort(data.z, axis=1).T[::-1])
     x, f = data.z[canon], f[canon]
     n_dims, n_factors = data.z.shape[1], f.shape[1]
+    if mode == "fast":  # the probe's early stopping holds out a stratified split
+        _check_repeated_values(f)
     importance = np.zeros((n_dims, n_factors))
     acc_train = np.zeros(n_factors)
     acc_test = np.zeros(n_factors)

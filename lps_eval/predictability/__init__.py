@@ -6,6 +6,8 @@ The implementation lives in the private module ``_lps``; this package is its pub
 """
 
 from lps_eval.predictability._lps import (
+    MIN_TEST_ROWS,
+    MIN_TRAIN_ROWS,
     LpsResult,
     bootstrap_r2,
     canonical_order,
@@ -15,6 +17,8 @@ from lps_eval.predictability._lps import (
 )
 
 __all__ = [
+    "MIN_TEST_ROWS",
+    "MIN_TRAIN_ROWS",
     "LpsResult",
     "bootstrap_r2",
     "canonical_order",

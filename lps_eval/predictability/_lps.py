@@ -182,6 +182,10 @@ def linear_structure(train: np.ndarray, *, ridge: float = 1e-8) -> np.ndarray:
     return (1.0 - r2)[:, None] * partial_sq / (1.0 - partial_sq)
 
 
+#: Most bootstrap resamples accepted (percentile intervals settle long before).
+MAX_N_BOOT = 100_000
+
+
 def canonical_order(z: np.ndarray) -> np.ndarray:
     """A row order that depends only on the set of rows, not on their given order.
 
@@ -292,7 +296,7 @@ def lps(
     """
     z = check_latents(z, min_samples=MIN_TRAIN_ROWS + MIN_TEST_ROWS, min_dims=2)
     test_size = check_fraction(test_size, name="test_size")
-    n_boot = check_positive_int(n_boot, name="n_boot", minimum=0)
+    n_boot = check_positive_int(n_boot, name="n_boot", minimum=0, maximum=MAX_N_BOOT)
     confidence = check_fraction(confidence, name="confidence")
     for flag_name, flag in (("null", null), ("structure", structure)):
         if not isinstance(flag, (bool, np.bool_)):

@@ -160,13 +160,23 @@ def get_predictor(predictor: str | Any, **params: Any) -> Predictor:
         if unknown:
             raise LpsInputError(
                 f"predictor {predictor!r} has no option {unknown[0]!r}"
-                f"{did_you_mean(unknown[0], valid)}; its options: "
+                f"{did_you_mean(unknown[0], valid)}; valid options: "
                 f"{', '.join(valid) or '(none)'} (CLI: -P KEY=VALUE)"
             )
+        listing = ", ".join(valid) or "(none)"
         try:
-            return spec.factory(**params)
-        except TypeError as exc:
-            raise LpsInputError(f"bad option for predictor {predictor!r}: {exc}") from None
+            model = spec.factory(**params)
+        except LpsInputError:
+            raise
+        except (TypeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise LpsInputError(
+                f"predictor {predictor!r}: {first}; valid options: {listing}"
+            ) from None
+        check = getattr(model, "check_params", None)
+        if callable(check):
+            check()
+        return model
     if params:
         raise LpsInputError("predictor_params only apply to a predictor given by name")
     if isinstance(predictor, Predictor):

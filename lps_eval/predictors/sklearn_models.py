@@ -43,6 +43,20 @@ class SklearnPredictor:
         self.name = name or type(estimator).__name__
         self.threads = threads
 
+    def check_params(self) -> None:
+        """Validate the estimator's parameters now (one clear line), not at the first fit.
+
+        Uses scikit-learn's own parameter constraints when the estimator declares them.
+        """
+        validate = getattr(self.estimator, "_validate_params", None)
+        if not callable(validate):
+            return
+        try:
+            validate()
+        except (TypeError, ValueError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise LpsInputError(f"predictor {self.name!r}: {first}") from None
+
     def settings(self) -> dict[str, Any]:
         params = {
             k: v
@@ -76,8 +90,12 @@ class SklearnPredictor:
                 if "random_state" in model.get_params(deep=False):
                     # Seed by target index: results do not depend on which targets are fitted.
                     model.set_params(random_state=(seed + int(i)) % (2**31 - 1))
-                model.fit(train[:, others], train[:, i])
-                predictions[:, k] = model.predict(test[:, others])
+                try:
+                    model.fit(train[:, others], train[:, i])
+                    predictions[:, k] = model.predict(test[:, others])
+                except ValueError as exc:  # options that do not fit this data (n_neighbors > n)
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else "ValueError"
+                    raise LpsInputError(f"predictor {self.name!r} could not fit: {first}") from None
         return predictions
 
 

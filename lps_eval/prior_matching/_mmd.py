@@ -42,9 +42,10 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval._random import STREAM_MMD, make_rng, stream, subsample_rows
+from lps_eval._random import STREAM_MMD, make_rng, shuffled_rows, stream
 from lps_eval._validation import (
     LpsInputError,
+    check_bool,
     check_latents,
     check_permutations,
     check_positive_int,
@@ -353,6 +354,7 @@ def permutation_test(
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     _check_pair(x, y, estimator)
+    _check_labels_size(x.shape[0] + y.shape[0], permutations)
     gen = make_rng(rng)
     with _single_blas_thread():
         stat, null, _ = _test(x, y, kern, estimator, None, gen, permutations, block)
@@ -421,6 +423,21 @@ class MmdResult(MetricResult):
                 pv = math.nan if pvals is None else float(pvals[j])
                 out.append(make_row(self.metric, float(v), scope="dim", dim=j, p_value=pv, **extra))
         return out
+
+
+#: Largest relabeling matrix (rows x (permutations + 1) bytes) the tests may allocate.
+MAX_LABEL_BYTES = 2**31
+
+
+def _check_labels_size(rows: int, permutations: int) -> None:
+    """Refuse a relabeling matrix above :data:`MAX_LABEL_BYTES` before allocating it."""
+    size = rows * (permutations + 1)
+    if size > MAX_LABEL_BYTES:
+        raise LpsInputError(
+            f"{rows} rows x {permutations} permutations needs {size / 2**30:.1f} GiB of "
+            f"relabelings (limit {MAX_LABEL_BYTES / 2**30:.0f} GiB); lower permutations or "
+            "max_samples"
+        )
 
 
 def mmd(
@@ -496,14 +513,32 @@ def mmd(
     permutations = check_permutations(permutations)
     if closed_form not in ("auto", True, False):
         raise LpsInputError(f"closed_form must be 'auto', True or False, got {closed_form!r}")
+    per_dim = check_bool(per_dim, name="per_dim")
+    if per_dim_max_samples is not None:
+        per_dim_max_samples = check_positive_int(
+            per_dim_max_samples, name="per_dim_max_samples", minimum=2
+        )
     z = check_latents(z, min_samples=4)
-    n_all, d = z.shape
+    d = z.shape[1]
     prior_obj = parse_prior(prior, n_dims=d)
     rng = stream(seed, STREAM_MMD)
-    idx = subsample_rows(n_all, max_samples, rng)
-    x = z if idx is None else z[idx]
+    # canonical row order before the seeded subsample: exactly invariant to row order
+    x = z[shuffled_rows(z, max_samples, rng)]
     n = x.shape[0]
-    y = prior_obj.sample(n, d, rng)
+    # A finite-sample prior (samples:) is never resampled with replacement: with fewer
+    # stored rows than latents, all of them enter an unbalanced (n != m) statistic.
+    m = n if prior_obj.n_rows is None else min(n, prior_obj.n_rows)
+    rows_policy = (
+        "fresh prior samples, m = n"
+        if prior_obj.n_rows is None
+        else (
+            "stored rows without replacement, m = n"
+            if m == n
+            else "all stored rows without replacement, unbalanced statistic (m < n)"
+        )
+    )
+    _check_labels_size(n + m, permutations)
+    y = prior_obj.sample(m, d, rng)
     kern = make_kernel(kernel, bandwidth=bandwidth, pooled=np.vstack([x, y]), rng=rng)
     use_closed = _use_closed_form(closed_form, prior_obj, kern, estimator)
     with _single_blas_thread():
@@ -541,7 +576,9 @@ def mmd(
         "permutations": permutations,
         "max_samples": max_samples,
         "n_samples_used": n,
-        "n_prior_samples": n,
+        "n_prior_samples": m,
+        "prior_rows_policy": rows_policy,
+        "row_order": "canonical (fixed projection), then seeded shuffle",
         "prior_terms": "closed_form" if use_closed else "samples",
         "per_dim_max_samples": per_dim_max_samples if per_dim else None,
         "per_dim_bandwidths": dim_bandwidths if per_dim else None,
@@ -572,8 +609,9 @@ def _per_dim(
     """Marginal MMD^2 of each dimension (one shared set of relabelings for all dims)."""
     n, d = x.shape
     rows = n if max_rows is None else min(n, max_rows)
-    xs, ys = x[:rows], y[:rows]
-    labels = None if estimator == "linear" else _label_matrix(rows, rows, permutations, rng)
+    rows_y = y.shape[0] if max_rows is None else min(y.shape[0], max_rows)
+    xs, ys = x[:rows], y[:rows_y]  # x is in a seeded random order: a prefix is a subsample
+    labels = None if estimator == "linear" else _label_matrix(rows, rows_y, permutations, rng)
     values, pvals, widths = np.empty(d), np.full(d, math.nan), []
     for j in range(d):
         xj, yj = xs[:, [j]], ys[:, [j]]

@@ -410,13 +410,20 @@ def make_kernel(
         if pooled is None:
             raise LpsInputError(f"kernel {kernel!r} needs a bandwidth or a sample to estimate it")
         base, source = spec.base(pooled, rng, max_pairs)
+        if not 1e-100 <= base <= 1e100:  # data far outside float64's comfortable range
+            raise LpsInputError(
+                f"the data-driven bandwidth of kernel {kernel!r} is {base:.3g}, outside "
+                "[1e-100, 1e100]; rescale the samples (e.g. divide by their std)"
+            )
     else:
         try:
             base = float(bandwidth)
         except (TypeError, ValueError):
             raise LpsInputError(f"bandwidth must be a positive number, got {bandwidth!r}") from None
-        if not (base > 0 and math.isfinite(base)):
-            raise LpsInputError(f"bandwidth must be a positive finite number, got {bandwidth!r}")
+        if not (1e-100 <= base <= 1e100):  # 1 / (2 s^2) must stay a finite, non-zero rate
+            raise LpsInputError(
+                f"bandwidth must be a positive number in [1e-100, 1e100], got {bandwidth!r}"
+            )
         source = "given"
     scales = tuple(m * base for m in spec.multipliers)
     return Kernel(kernel, spec.family, scales, base, source)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lps_eval._validation import LpsInputError, check_factors, check_latents
@@ -78,6 +79,7 @@ def score(
     factor_names: Sequence[str] | None = None,
     predictor: Any = None,
     predictor_params: dict[str, Any] | None = None,
+    dim_names: Sequence[str] | None = None,
     progress: bool = False,
     **options: Any,
 ) -> pd.DataFrame:
@@ -101,6 +103,11 @@ def score(
         Shorthand for ``lps={"predictor": ...}`` (default ``"hgb"``).
     predictor_params : dict, optional
         Shorthand for ``lps={"predictor_params": ...}``.
+        Names of the factor columns (default: the columns of a DataFrame ``factors``);
+        they fill the ``factor_name`` column and ``attrs``.
+    dim_names : sequence of str, optional
+        Names of the latent dimensions (default: the columns of a DataFrame ``z``); they
+        fill the ``dim_name`` column (``source_dim_name`` for predictability rows).
     progress : bool, default False
         Show a progress bar on stderr.
     **options
@@ -126,8 +133,18 @@ def score(
     >>> float(table.query("metric == 'lps' and scope == 'overall'").value.iloc[0]) < 0.05
     True
     """
+    if dim_names is None and isinstance(z, pd.DataFrame):
+        dim_names = [str(c) for c in z.columns]
+    if factor_names is None and isinstance(factors, pd.DataFrame):
+        factor_names = [str(c) for c in factors.columns]
     z = check_latents(z, min_samples=4, min_dims=1)
     fac = None if factors is None else check_factors(factors, n_samples=z.shape[0])
+    dim_names = _check_names(dim_names, z.shape[1], "dim_names", "latent dimensions")
+    if factor_names is not None and fac is None:
+        raise LpsInputError("factor_names were given without factors; pass factors= too")
+    factor_names = _check_names(
+        factor_names, None if fac is None else fac.shape[1], "factor_names", "factor columns"
+    )
     selected = _select(metrics, fac is not None)
     if predictor is not None:
         options = {**options, "lps.predictor": predictor}
@@ -142,6 +159,7 @@ def score(
         "n_dims": int(z.shape[1]),
         "n_factors": None if fac is None else int(fac.shape[1]),
         "factor_names": None if factor_names is None else list(factor_names),
+        "dim_names": None if dim_names is None else list(dim_names),
         "prior": prior if isinstance(prior, str) else repr(prior),
         "options": {
             ns: jsonable({k: v if _plain(v) else repr(v) for k, v in resolved[ns].items()})
@@ -160,7 +178,48 @@ def score(
             key = result.settings.get("metric", section.name)
             settings.setdefault("settings", {})[key] = jsonable(result.settings)
     rows = [r for f in frames for r in f.to_dict("records")]
-    return tidy_frame(rows, attrs={**settings, "versions": library_versions()})
+    table = tidy_frame(rows, attrs={**settings, "versions": library_versions()})
+    return _add_names(table, dim_names, factor_names)
+
+
+def _check_names(names: Any, count: int | None, what: str, of: str) -> list[str] | None:
+    """Names as a list of strings, one per column (``count``), or None."""
+    if names is None:
+        return None
+    if isinstance(names, str) or not hasattr(names, "__len__"):
+        raise LpsInputError(f"{what} must be a sequence of strings, got {names!r}")
+    names = [str(n) for n in names]
+    if count is not None and len(names) != count:
+        raise LpsInputError(
+            f"{what} has {len(names)} name(s) but there are {count} {of}; pass one name each"
+        )
+    return names
+
+
+def _add_names(
+    table: pd.DataFrame, dim_names: list[str] | None, factor_names: list[str] | None
+) -> pd.DataFrame:
+    """``dim_name`` / ``factor_name`` (and ``source_dim_name``) columns from the indices.
+
+    The names default to the indices as text, so the columns are always present.
+    """
+    attrs = table.attrs
+    for col, names in (("dim", dim_names), ("factor", factor_names), ("source_dim", dim_names)):
+        if col not in table.columns:
+            continue
+        index = table[col].to_numpy(dtype=np.float64, na_value=np.nan)
+        present = ~np.isnan(index)
+        codes = index[present].astype(np.int64)
+        if names is None:
+            count = int(codes.max()) + 1 if codes.size else 0
+            labels = np.array([str(i) for i in range(count)], dtype=object)  # per column
+        else:
+            labels = np.asarray(names, dtype=object)
+        out = np.full(index.shape[0], None, dtype=object)
+        out[present] = labels[codes]
+        table[f"{col}_name"] = out
+    table.attrs = attrs
+    return table
 
 
 def _plain(value: Any) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval._validation import LpsInputError, constant_columns
+from lps_eval._validation import LpsInputError, check_positive_int, constant_columns
 from lps_eval.independence import (
     covariance_ratio,
     gaussian_total_correlation,
@@ -27,7 +27,7 @@ from lps_eval.independence import (
 )
 from lps_eval.metrics import metric_specs
 from lps_eval.options import keyword_defaults
-from lps_eval.predictability import LpsResult, lps
+from lps_eval.predictability import MIN_TEST_ROWS, MIN_TRAIN_ROWS, LpsResult, lps
 from lps_eval.prior_matching import mmd
 from lps_eval.results import MetricResult, RowsResult, make_row
 
@@ -133,10 +133,20 @@ def _run_lps(ctx: ScoreContext) -> list[MetricResult]:
             "use metrics=['mmd'] (CLI: --metrics mmd)"
         )
     opts = dict(ctx.options["lps"])
-    linear_opts = {**opts, "predictor": "linear", "predictor_params": None, "max_samples": None}
-    linear = _renamed(lps(ctx.z, **linear_opts, structure=True, seed=ctx.seed), "lps_linear")
+    # checked even when the linear-only run leaves them unused: a bad value is refused
+    for name, minimum in (("max_samples", MIN_TRAIN_ROWS + MIN_TEST_ROWS), ("null_dims", 1)):
+        if opts.get(name) is not None:
+            check_positive_int(opts[name], name=f"lps.{name}", minimum=minimum)
     predictor = opts["predictor"]
-    if isinstance(predictor, str) and predictor == "linear":
+    is_linear = isinstance(predictor, str) and predictor == "linear"
+    linear_opts = {
+        **opts,
+        "predictor": "linear",
+        "predictor_params": opts["predictor_params"] if is_linear else None,
+        "max_samples": None,
+    }
+    linear = _renamed(lps(ctx.z, **linear_opts, structure=True, seed=ctx.seed), "lps_linear")
+    if is_linear:
         return [_renamed(linear, "lps")]
     main = lps(ctx.z, **opts, structure=False, seed=ctx.seed)
     gap = main.value - linear.value

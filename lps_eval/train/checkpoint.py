@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from lps_eval._validation import LpsInputError
+from lps_eval.io import load_tensors
 
 __all__ = [
     "CONFIG_FILE",
@@ -66,7 +67,42 @@ def read_config(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / CONFIG_FILE
     if not path.is_file():
         raise LpsInputError(f"{path} not found; pass a run directory written by `lps-eval train`")
-    return json.loads(path.read_text())
+    try:
+        config = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise LpsInputError(
+            f"{path} is not valid JSON ({exc}); restore it from the run or train again"
+        ) from None
+    if not isinstance(config, dict):
+        raise LpsInputError(f"{path} must hold a JSON object; restore it from the run")
+    return config
+
+
+def _architecture(config: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The ``architecture`` entry of a config, checked field by field."""
+    arch = config.get("architecture")
+    problem = None
+    if not isinstance(arch, dict):
+        problem = "it is missing"
+    else:
+        shape = arch.get("image_shape")
+        if not (
+            isinstance(shape, list)
+            and len(shape) == 3
+            and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in shape)
+        ):
+            problem = f"image_shape must be [C, H, W] positive integers, got {shape!r}"
+        for key in ("latent_dim", "width", "hidden"):
+            value = arch.get(key)
+            if problem is None and not (
+                isinstance(value, int) and not isinstance(value, bool) and 0 < value <= 2**16
+            ):
+                problem = f"{key} must be a positive integer, got {value!r}"
+    if problem:
+        raise LpsInputError(
+            f"{path} has no valid 'architecture' ({problem}); restore it from the run"
+        )
+    return arch
 
 
 def load_model(run_dir: str | Path, *, device: str = "cpu") -> tuple[Any, dict[str, Any]]:
@@ -85,10 +121,31 @@ def load_model(run_dir: str | Path, *, device: str = "cpu") -> tuple[Any, dict[s
     weights = Path(run_dir) / WEIGHTS_FILE
     if not weights.is_file():
         raise LpsInputError(f"{weights} not found; the run directory is incomplete")
-    arch = config["architecture"]
-    model = ConvAutoencoder(
-        tuple(arch["image_shape"]), arch["latent_dim"], width=arch["width"], hidden=arch["hidden"]
-    )
-    state = torch.load(weights, map_location=device, weights_only=True)
-    model.load_state_dict(state)
+    arch = _architecture(config, Path(run_dir) / CONFIG_FILE)
+    try:
+        model = ConvAutoencoder(
+            tuple(arch["image_shape"]),
+            arch["latent_dim"],
+            width=arch["width"],
+            hidden=arch["hidden"],
+        )
+    except (ValueError, RuntimeError, TypeError) as exc:
+        raise LpsInputError(
+            f"{Path(run_dir) / CONFIG_FILE}: cannot build the model ({exc}); restore the config"
+        ) from None
+    # tensors only, never pickled objects; sizes checked before reading
+    state = load_tensors(weights, map_location=device)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise LpsInputError(
+            f"{weights} does not match the model: it must hold a state_dict (names -> tensors)"
+        )
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()
+        detail = " ".join(line.strip() for line in first[1:3])[:300] if len(first) > 1 else ""
+        raise LpsInputError(
+            f"{weights} does not match the model described in {CONFIG_FILE} ({detail}); "
+            "the weights and config come from different runs or were edited"
+        ) from None
     return model.to(device).eval(), config

@@ -61,13 +61,19 @@ def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     help="Prior spec for --objective mmd: gaussian, uniform(-5, 5), bimodal(5, 1), "
     "hybrid(p1; p2; ...), samples:PATH ...",
 )
-@click.option("--latent-dim", type=int, default=5, show_default=True)
-@click.option("--steps", type=int, default=5000, show_default=True)
-@click.option("--batch-size", type=int, default=512, show_default=True)
-@click.option("--lr", type=float, default=5e-4, show_default=True, help="Adam learning rate.")
+@click.option("--latent-dim", type=click.IntRange(min=1), default=5, show_default=True)
+@click.option("--steps", type=click.IntRange(min=1), default=5000, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=512, show_default=True)
+@click.option(
+    "--lr",
+    type=click.FloatRange(min=0, max=1.0, min_open=True),
+    default=5e-4,
+    show_default=True,
+    help="Adam learning rate.",
+)
 @click.option(
     "--mmd-weight",
-    type=float,
+    type=click.FloatRange(min=0),
     default=0.3,
     show_default=True,
     help="lambda in AE loss + lambda MMD^2.",
@@ -77,7 +83,7 @@ def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option(
     "--beta",
-    type=float,
+    type=click.FloatRange(min=0),
     default=1.0,
     show_default=True,
     help="KL weight for --objective kl (1 = VAE, 4 = beta-VAE).",
@@ -89,11 +95,15 @@ def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     show_default=True,
     help="Reconstruction loss.",
 )
-@click.option("--width", type=int, default=32, show_default=True, help="Conv channels.")
-@click.option("--hidden", type=int, default=256, show_default=True, help="FC width.")
+@click.option(
+    "--width", type=click.IntRange(min=1), default=32, show_default=True, help="Conv channels."
+)
+@click.option(
+    "--hidden", type=click.IntRange(min=1), default=256, show_default=True, help="FC width."
+)
 @click.option(
     "--eval-size",
-    type=int,
+    type=click.IntRange(min=1),
     default=10000,
     show_default=True,
     help="Images encoded into latents.npz.",
@@ -102,7 +112,7 @@ def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
 )
-@click.option("--threads", type=int, default=None, help="torch CPU threads.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
 @click.option(
     "--out", "out", type=click.Path(file_okay=False), required=True, help="Run directory to write."
 )
@@ -163,7 +173,7 @@ def train(**opts: Any) -> None:
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="cpu", show_default=True
 )
-@click.option("--batch-size", type=int, default=1024, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True)
 @_guarded
 def encode(
     run_dir: str, data: str, output: str, key: str | None, device: str, batch_size: int

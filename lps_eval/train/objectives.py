@@ -107,7 +107,9 @@ class Objective:
         from lps_eval.prior_matching import mmd2
 
         n, d = z.shape
-        y = np.asarray(self.prior.sample(n, d, self.rng))
+        # a finite-sample prior (samples:) gives at most its stored rows, never duplicates
+        m = n if self.prior.n_rows is None else min(n, self.prior.n_rows)
+        y = np.asarray(self.prior.sample(m, d, self.rng))
         y_t = torch.as_tensor(y, dtype=z.dtype, device=z.device)
         return mmd2(z, y_t, kernel=self.kernel, bandwidth=None, estimator=self.estimator)
 
