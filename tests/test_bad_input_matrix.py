@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from lps_eval.cli import main
 
-FAST = ["--metrics", "mmd", "-O", "permutations=10", "-O", "per_dim=false"]
+FAST = ["--metrics", "mmd", "-O", "mmd.permutations=10", "-O", "mmd.per_dim=false"]
 
 
 def _z(n: int = 200, d: int = 3, seed: int = 0) -> np.ndarray:
@@ -82,11 +82,11 @@ def case_gate_metric_typo(tmp):
 
 
 def case_option_bool(tmp):
-    return _score(tmp, "--metrics", "mmd", "-O", "per_dim=abc"), r"per_dim must be true or false"
+    return _score(tmp, "--metrics", "mmd", "-O", "mmd.per_dim=abc"), r"per_dim must be true or false"
 
 
 def case_option_unknown(tmp):
-    return _score(tmp, *FAST, "-O", "permutatons=5"), r"unknown option.*permutations"
+    return _score(tmp, *FAST, "-O", "mmd.permutatons=5"), r"unknown option.*permutations"
 
 
 def case_predictor_param_unused(tmp):
@@ -146,21 +146,21 @@ def case_mixture_strings(tmp):
 
 
 def case_bandwidth_tiny(tmp):
-    return _score(tmp, *FAST, "-O", "bandwidth=1e-300"), r"bandwidth must be a positive number"
+    return _score(tmp, *FAST, "-O", "mmd.bandwidth=1e-300"), r"bandwidth must be a positive number"
 
 
 def case_per_dim_max_samples_text(tmp):
-    return _score(tmp, *FAST[:2], "-O", "per_dim_max_samples=abc"), r"per_dim_max_samples must"
+    return _score(tmp, *FAST[:2], "-O", "mmd.per_dim_max_samples=abc"), r"per_dim_max_samples must"
 
 
 def case_mi_bins_huge(tmp):
-    argv = _score(tmp, "--metrics", "mutual_info_mean", "-O", "mi_bins=1000000000")
+    argv = _score(tmp, "--metrics", "mutual_info_mean", "-O", "independence.mi_bins=1000000000")
     return argv, r"n_bins must be at most 1000"
 
 
 def case_null_dims_unused_but_bad(tmp):
-    argv = _score(tmp, "--metrics", "lps", "--predictor", "linear", "-O", "null_dims=-5")
-    return argv, r"null_dims must be"
+    argv = _score(tmp, "--metrics", "lps", "--predictor", "linear", "-O", "lps.null_dims=-5")
+    return argv, r"lps.null_dims must be"
 
 
 def case_latents_huge_scale(tmp):
@@ -268,7 +268,7 @@ def case_id_like_int_factors(tmp):
 
 
 def case_permutations_cap(tmp):
-    return _score(tmp, "--metrics", "mmd", "-O", "permutations=1000000000"), r"permutations must"
+    return _score(tmp, "--metrics", "mmd", "-O", "mmd.permutations=1000000000"), r"permutations must"
 
 
 def case_n_boot_cap(tmp):
@@ -409,7 +409,7 @@ def test_npz_bomb_reads_nothing(tmp_path, monkeypatch):
 
 
 def test_interrupt_exits_130(tmp_path, monkeypatch):
-    score_module = sys.modules["lps_eval.score"]
+    score_module = sys.modules["lps_eval.scoring"]
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -423,7 +423,7 @@ def test_interrupt_exits_130(tmp_path, monkeypatch):
 
 def test_unexpected_error_is_one_line_exit_2(tmp_path, monkeypatch):
     """A bug inside a section must not look like a failed gate (exit 1) or print a traceback."""
-    score_module = sys.modules["lps_eval.score"]
+    score_module = sys.modules["lps_eval.scoring"]
 
     def broken(*args, **kwargs):
         raise ZeroDivisionError("float division by zero")

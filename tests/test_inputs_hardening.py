@@ -18,7 +18,7 @@ from lps_eval import LpsInputError, LpsInputWarning
 from lps_eval.cli import main
 from lps_eval.io import load_table
 
-FAST_MMD = ["--metrics", "mmd", "-O", "permutations=10"]
+FAST_MMD = ["--metrics", "mmd", "-O", "mmd.permutations=10"]
 
 
 def _frame(n=300, seed=0):
@@ -201,7 +201,7 @@ def test_nullable_dataframe_columns_are_numbers_not_objects():
 
 
 def test_mmd2_on_overflowing_samples_is_an_input_error():
-    from lps_eval.mmd import mmd2
+    from lps_eval.prior_matching import mmd2
 
     x = np.random.default_rng(0).normal(size=(50, 2))
     with pytest.raises(LpsInputError, match="rescale"):

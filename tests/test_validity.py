@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lps_eval.mmd import mmd
-from lps_eval.priors import parse_prior
+from lps_eval.prior_matching import mmd
+from lps_eval.prior_matching import parse_prior
 
 import lps_eval
 from lps_eval._random import canonical_row_order
