@@ -49,7 +49,8 @@ class SklearnPredictor:
         Uses scikit-learn's own parameter constraints when the estimator declares them.
         """
         validate = getattr(self.estimator, "_validate_params", None)
-        if not callable(validate):
+        # LightGBM inherits _validate_params from scikit-learn but declares no constraints
+        if not callable(validate) or not hasattr(self.estimator, "_parameter_constraints"):
             return
         try:
             validate()
