@@ -41,7 +41,14 @@ from lps_eval.predictors import get_predictor
 from lps_eval.predictors.linear import LinearPredictor
 from lps_eval.results import MetricResult, RowsResult, make_row
 
-__all__ = ["LpsResult", "bootstrap_r2", "linear_structure", "lps", "r2_per_column"]
+__all__ = [
+    "LpsResult",
+    "bootstrap_r2",
+    "doubling_converged",
+    "linear_structure",
+    "lps",
+    "r2_per_column",
+]
 
 #: Fewest held-out and training rows LPS accepts.
 MIN_TEST_ROWS = 5
@@ -69,6 +76,11 @@ class LpsResult(MetricResult):
     structure : numpy.ndarray of shape (d, d) or None
         ``structure[i, j]`` = drop in linear R2 of dimension ``i`` when dimension ``j`` is
         removed from its predictors (unique linear contribution of ``j``; 0 on the diagonal).
+    heldout : tuple of numpy.ndarray or None
+        ``(rows, y_true, y_pred)``: the original row index of every held-out row, and the
+        standardized held-out targets and predictions of the non-constant dimensions
+        (one column each). Lets callers resample the held-out rows themselves, e.g. a
+        paired bootstrap of two models scored on the same ``split``.
     """
 
     per_dim: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
@@ -79,6 +91,7 @@ class LpsResult(MetricResult):
     null_ci: tuple[float, float] = (math.nan, math.nan)
     structure: np.ndarray | None = field(default=None, repr=False)
     metric: str = "lps"
+    heldout: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def rows(self) -> list[dict[str, Any]]:
         predictor = self.settings.get("predictor", "")
@@ -223,6 +236,7 @@ def lps(
     null_dims: int | None = 8,
     structure: bool = True,
     seed: int = 0,
+    split: tuple[Any, Any] | None = None,
 ) -> LpsResult:
     """Latent Predictability Score with intervals, null level and structure.
 
@@ -257,6 +271,12 @@ def lps(
         Compute the d x d linear predictability structure (see :func:`linear_structure`).
     seed : int, default 0
         Seeds the subsample, the split, the bootstrap, the shuffles and the predictor.
+    split : (train_rows, test_rows), optional
+        Use exactly this split: two disjoint integer arrays of row indices into ``z``.
+        The canonical reordering and the ``max_samples`` subsample are then skipped (the
+        caller chose the rows). Several models given the same split are scored on the
+        same rows, so their per-row held-out errors can be compared pairwise
+        (see :attr:`LpsResult.heldout` and :func:`lps_eval.compare`).
 
     Returns
     -------
@@ -301,20 +321,28 @@ def lps(
     rng = make_rng(seed)
     n_total, d = z.shape
 
-    z = z[canonical_order(z)]
-    keep = subsample_rows(n_total, max_samples, rng)
-    if keep is not None:
-        z = z[keep]
-    n = z.shape[0]
-    n_test = int(round(test_size * n))
+    if split is not None:
+        train_idx, test_idx = _check_split(split, n_total)
+        n_test = test_idx.size
+        n = n_test + train_idx.size
+        original_rows = np.arange(n_total)
+    else:
+        original_rows = canonical_order(z)
+        z = z[original_rows]
+        keep = subsample_rows(n_total, max_samples, rng)
+        if keep is not None:
+            z, original_rows = z[keep], original_rows[keep]
+        n = z.shape[0]
+        n_test = int(round(test_size * n))
     if n_test < MIN_TEST_ROWS or n - n_test < MIN_TRAIN_ROWS:
         raise LpsInputError(
             f"{n} samples with test_size={test_size} leave {n_test} held-out and {n - n_test} "
             f"training rows; LPS needs >= {MIN_TEST_ROWS} and >= {MIN_TRAIN_ROWS}: encode more "
             "samples or change test_size"
         )
-    order = rng.permutation(n)
-    test_idx, train_idx = np.sort(order[:n_test]), np.sort(order[n_test:])
+    if split is None:
+        order = rng.permutation(n)
+        test_idx, train_idx = np.sort(order[:n_test]), np.sort(order[n_test:])
 
     const = np.union1d(constant_columns(z[train_idx]), constant_columns(z[test_idx]))
     active = np.setdiff1d(np.arange(d), const)
@@ -376,6 +404,7 @@ def lps(
         "null": null,
         "null_dims": null_dims,
         "null_target_dims": None if null_targets is None else active[null_targets].tolist(),
+        "split": "given by the caller" if split is not None else "seeded, canonical row order",
         "seed": seed,
     }
     fit_info = getattr(model, "fit_info_", None)  # e.g. the device a torch model ran on
@@ -391,7 +420,27 @@ def lps(
         null_value=null_value,
         null_ci=null_ci,
         structure=struct,
+        heldout=(original_rows[test_idx], test, pred),
     )
+
+
+def _check_split(split: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validate an explicit ``(train_rows, test_rows)`` split; returns sorted index arrays."""
+    try:
+        train, test = (np.asarray(part) for part in split)
+    except (TypeError, ValueError):
+        raise LpsInputError(
+            "split must be a pair (train_rows, test_rows) of integer index arrays"
+        ) from None
+    for name, part in (("train", train), ("test", test)):
+        if part.ndim != 1 or not np.issubdtype(part.dtype, np.integer):
+            raise LpsInputError(f"split: the {name} rows must be a 1-D array of integer indices")
+        if part.size and (part.min() < 0 or part.max() >= n_rows):
+            raise LpsInputError(f"split: {name} row indices must lie in [0, {n_rows})")
+    train, test = np.unique(train), np.unique(test)
+    if np.intersect1d(train, test).size:
+        raise LpsInputError("split: the train and test rows overlap; they must be disjoint")
+    return train, test
 
 
 def _null_level(train, test, model, null_dims, rng, model_seed, n_boot, confidence):
@@ -436,12 +485,38 @@ _SCORE_OPTIONS = (
     "confidence",
     "null",
     "null_dims",
+    "lps_split",
+    "lps_converged",
 )
 
 
+def doubling_converged(value: float, ci: tuple[float, float], half_value: float) -> bool:
+    """Has LPS converged in N? True when the last doubling of the sample moved it less
+    than the half-width of its interval: ``|LPS(n) - LPS(n/2)| < (ci_high - ci_low) / 2``.
+
+    False when any input is NaN (no interval, no verdict).
+    """
+    half_width = (ci[1] - ci[0]) / 2.0
+    change = abs(value - half_value)
+    return bool(np.isfinite(change) and np.isfinite(half_width) and change < half_width)
+
+
 def _score_section(ctx) -> list[MetricResult]:
-    """LPS with the chosen predictor, the linear LPS on every row beside it, and their gap."""
+    """LPS with the chosen predictor, the linear LPS on every row beside it, and their gap.
+
+    Options beyond :func:`lps`'s: ``lps_split={"lps": (train, test), "lps_linear": ...}``
+    fixes the split of either fit (used by :func:`lps_eval.compare` for paired
+    differences); ``lps_converged=True`` adds the rows ``lps_converged`` (1 = the last
+    doubling of N moved LPS less than its interval half-width, see
+    :func:`doubling_converged`) and ``lps_doubling_change`` (LPS(n) - LPS(n/2)), at the
+    cost of one more fit of the predictor on half the rows (no null, no structure).
+    """
     opts = ctx.options
+    splits = opts.get("lps_split") or {}
+    if not isinstance(splits, dict):
+        raise LpsInputError(
+            "lps_split must be a dict {'lps': (train_rows, test_rows), 'lps_linear': ...}"
+        )
     common = {
         "test_size": opts.get("test_size", 0.25),
         "n_boot": opts.get("n_boot", 200),
@@ -454,11 +529,19 @@ def _score_section(ctx) -> list[MetricResult]:
             "LPS needs at least 2 latent dimensions, z has 1; to test prior matching alone "
             "use metrics=['mmd'] (CLI: --metrics mmd)"
         )
-    linear = lps(ctx.z, predictor="linear", max_samples=None, structure=True, **common)
+    linear = lps(
+        ctx.z,
+        predictor="linear",
+        max_samples=None,
+        structure=True,
+        split=splits.get("lps_linear"),
+        **common,
+    )
     linear = _renamed(linear, "lps_linear")
     predictor = opts.get("predictor", "hgb")
     if isinstance(predictor, str) and predictor == "linear":
-        return [_renamed(linear, "lps")]
+        out: list[MetricResult] = [_renamed(linear, "lps")]
+        return out + _convergence(ctx, out[0], splits.get("lps_linear"))
     main = lps(
         ctx.z,
         predictor=predictor,
@@ -466,6 +549,7 @@ def _score_section(ctx) -> list[MetricResult]:
         max_samples=opts.get("lps_max_samples", 10_000),
         null_dims=opts.get("null_dims", 8),
         structure=False,
+        split=splits.get("lps"),
         **common,
     )
     gap = RowsResult(
@@ -477,7 +561,53 @@ def _score_section(ctx) -> list[MetricResult]:
             ),
         ),
     )
-    return [main, linear, gap]
+    return [main, linear, gap, *_convergence(ctx, main, splits.get("lps"))]
+
+
+def _convergence(ctx, full: LpsResult, split: Any) -> list[MetricResult]:
+    """The opt-in ``lps_converged`` rows: refit on half the rows and apply the doubling rule."""
+    opts = ctx.options
+    if not opts.get("lps_converged", False):
+        return []
+    n_used = full.settings["n_samples_used"]
+    half_split = None
+    if split is not None:  # every other row of the given split (still shared across models)
+        half_split = tuple(np.unique(np.asarray(part))[::2] for part in split)
+    half = lps(
+        ctx.z,
+        predictor=opts.get("predictor", "hgb"),
+        predictor_params=opts.get("predictor_params"),
+        max_samples=n_used // 2,
+        test_size=opts.get("test_size", 0.25),
+        n_boot=0,
+        null=False,
+        structure=False,
+        seed=ctx.seed,
+        split=half_split,
+    )
+    converged = doubling_converged(full.value, (full.ci_low, full.ci_high), half.value)
+    change = full.value - half.value
+    settings = {
+        "metric": "lps_converged",
+        "rule": "|LPS(n) - LPS(n/2)| < half-width of the LPS interval at n",
+        "n": n_used,
+        "n_half": half.settings["n_samples_used"],
+        "lps_half": half.value,
+        "change": change,
+        "half_width": (full.ci_high - full.ci_low) / 2.0,
+        "cost": "one extra fit of the predictor on n/2 rows (no null, no bootstrap)",
+    }
+    predictor = full.settings.get("predictor", "")
+    return [
+        RowsResult(
+            value=float(converged),
+            settings=settings,
+            table=(
+                make_row("lps_converged", float(converged), predictor=predictor),
+                make_row("lps_doubling_change", change, predictor=predictor),
+            ),
+        )
+    ]
 
 
 def _renamed(result: LpsResult, metric: str) -> LpsResult:
@@ -497,6 +627,8 @@ def _register() -> None:
             "lps_linear_null",
             "lps_structure",
             "lps_nonlinear_gap",
+            "lps_converged",
+            "lps_doubling_change",
         ),
         options=_SCORE_OPTIONS,
     )

@@ -141,6 +141,7 @@ def score(
     seed: int = 0,
     factor_names: Sequence[str] | None = None,
     progress: bool = False,
+    on_result: Callable[[MetricResult], None] | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Score a latent space: one tidy row per measured quantity.
@@ -161,6 +162,9 @@ def score(
         Names of the factor columns, recorded in ``attrs``.
     progress : bool, default False
         Show a progress bar on stderr.
+    on_result : callable, optional
+        Called with every :class:`~lps_eval.results.MetricResult` as it is produced, for
+        callers that need more than the table (e.g. held-out predictions of LPS).
     **options
         Passed to the sections, e.g. ``predictor="hgb"``, ``test_size=0.25``,
         ``n_boot=200``, ``max_samples=...``, ``kernel=...``, ``permutations=...``.
@@ -203,6 +207,8 @@ def score(
 
     for section, subset in tqdm(selected, desc="lps-eval", disable=not progress, leave=False):
         for result in section.run(context):
+            if on_result is not None:
+                on_result(result)
             frame = result.to_frame()
             if subset is not None:
                 frame = frame[frame["metric"].isin(subset)]
