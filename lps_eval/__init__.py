@@ -13,8 +13,22 @@ __version__ = "0.1.0"
 
 from lps_eval import metrics
 from lps_eval._validation import LpsInputError, LpsInputWarning
+from lps_eval.comparison import compare
+from lps_eval.learning_curve import lps_curve
 from lps_eval.lps import lps
 from lps_eval.mmd import mmd
+from lps_eval.reporting import report
 from lps_eval.score import score
 
-__all__ = ["LpsInputError", "LpsInputWarning", "__version__", "lps", "metrics", "mmd", "score"]
+__all__ = [
+    "LpsInputError",
+    "LpsInputWarning",
+    "__version__",
+    "compare",
+    "lps",
+    "lps_curve",
+    "metrics",
+    "mmd",
+    "report",
+    "score",
+]
