@@ -35,6 +35,8 @@ class _LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "train": "lps_eval.train.cli:train",
         "encode": "lps_eval.train.cli:encode",
+        "compare": "lps_eval.cli_compare:compare",
+        "report": "lps_eval.cli_compare:report",
     }
 
     def list_commands(self, ctx: click.Context) -> list[str]:

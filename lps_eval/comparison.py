@@ -56,6 +56,7 @@ __all__ = [
     "default_names",
     "format_summary",
     "load_model_input",
+    "load_models",
     "summarize",
 ]
 
@@ -114,6 +115,8 @@ def load_model_input(name: str, spec: Any) -> ModelInput:
     """
     from lps_eval.io import load_array
 
+    if isinstance(spec, ModelInput):
+        return spec
     if isinstance(spec, (str, Path)):
         path = Path(spec)
         if path.is_dir():
@@ -179,7 +182,8 @@ def _load_run_dir(name: str, path: Path) -> ModelInput:
     return _from_latents_npz(name, latents, arrays, run_dir=path)
 
 
-def _inputs(models: Any) -> list[ModelInput]:
+def load_models(models: Any) -> list[ModelInput]:
+    """Resolve ``compare``'s ``models`` argument into :class:`ModelInput` objects."""
     if isinstance(models, Mapping):
         items = [(str(k), v) for k, v in models.items()]
     elif isinstance(models, (list, tuple)):
@@ -217,6 +221,7 @@ def compare(
     *,
     prior: Any = None,
     factors: Any = None,
+    factor_names: Sequence[str] | None = None,
     baseline: str | None = None,
     seed: int = 0,
     metrics: Sequence[str] | str | None = None,
@@ -240,6 +245,8 @@ def compare(
         else ``"gaussian"``.
     factors : array-like, optional
         Ground-truth factors shared by every model (overrides factors of run directories).
+    factor_names : sequence of str, optional
+        Names of the shared factors' columns.
     baseline : str, optional
         Model the differences are taken against (default: the first).
     seed : int, default 0
@@ -277,7 +284,7 @@ def compare(
     >>> bool(d.ci_low.iloc[0] > 0)
     True
     """
-    inputs = _inputs(models)
+    inputs = load_models(models)
     names = [m.name for m in inputs]
     base = names[0] if baseline is None else str(baseline)
     if base not in names:
@@ -316,7 +323,7 @@ def compare(
 
         model_prior = prior if prior is not None else (model.prior or "gaussian")
         fac = shared_factors if shared_factors is not None else model.factors
-        names_f = None if shared_factors is not None else model.factor_names
+        names_f = factor_names if shared_factors is not None else model.factor_names
         table = score(
             model.z,
             prior=model_prior,

@@ -156,6 +156,18 @@ class MetricResult:
     def __float__(self) -> float:
         return float(self.value)
 
+    def plot(self, **kwargs: Any) -> Any:
+        """The result's figure (:func:`lps_eval.plot.result_figure`; needs matplotlib)."""
+        from lps_eval.plot import result_figure
+
+        return result_figure(self, **kwargs)
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the tidy rows as a compact HTML table."""
+        from lps_eval.display import table_html
+
+        return table_html(self.to_frame())
+
 
 @dataclass(frozen=True)
 class RowsResult(MetricResult):
