@@ -187,7 +187,7 @@ def load_models(models: Any) -> list[ModelInput]:
     if isinstance(models, Mapping):
         items = [(str(k), v) for k, v in models.items()]
     elif isinstance(models, (list, tuple)):
-        items = [(_default_name(v, i), v) for i, v in enumerate(models)]
+        items = list(zip(default_names(list(models)), models, strict=True))
     else:
         raise LpsInputError(
             "models must be a dict {name: latents | file | run directory} or a list of them"
@@ -208,11 +208,14 @@ def _default_name(spec: Any, index: int) -> str:
     return f"model{index}"
 
 
-def default_names(paths: Sequence[str | Path]) -> list[str]:
-    """Short unique names for files / run directories (stem, or the folder of a latents.npz)."""
+def default_names(paths: Sequence[Any]) -> list[str]:
+    """Short unique names: file stem, the folder of a latents.npz, else ``model<i>``.
+
+    Falls back to the full paths when the short names collide.
+    """
     names = [_default_name(p, i) for i, p in enumerate(paths)]
-    if len(set(names)) < len(names):  # fall back to the full paths
-        names = [str(p) for p in paths]
+    if len(set(names)) < len(names):
+        names = [str(p) if isinstance(p, (str, Path)) else f"model{i}" for i, p in enumerate(paths)]
     return names
 
 

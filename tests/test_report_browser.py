@@ -34,7 +34,7 @@ FLAGS = (
 
 @pytest.fixture(scope="module")
 def demo_report(tmp_path_factory):
-    z, labels = digits_latents(n_components=8, seed=0)
+    z, _ = digits_latents(n_components=8, seed=0)
     rng = np.random.default_rng(0)
     gauss = rng.normal(size=z.shape)
     path = tmp_path_factory.mktemp("report") / "report.html"
@@ -53,7 +53,9 @@ def demo_report(tmp_path_factory):
 @pytest.fixture(scope="module")
 def browser():
     if CHROMIUM is None or DRIVER is None:
-        pytest.skip("chromium / chromedriver not installed (apt-get install chromium chromium-driver)")
+        pytest.skip(
+            "chromium / chromedriver not installed (apt-get install chromium chromium-driver)"
+        )
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
 
