@@ -380,7 +380,7 @@ def _summary_section(table, convergence, figures, plots) -> str:
         )
         parts.append(table_html(diffs, per_dim=False))
         fig = plots.forest(table)
-        figures.append("Differences (forest plot)")
+        figures.insert(0, "Differences against the baseline")  # shown before the models
         parts.append(_figure_html(fig, "Differences against the baseline", "forest"))
     parts.append("</section>")
     return "\n".join(parts)
