@@ -53,7 +53,7 @@ def test_marginals_qq_is_diagonal_for_the_prior_itself():
 def test_r2_bars_intervals_null_band_and_labels(table):
     fig = plot.r2_bars(table)
     ax = fig.axes[0]
-    bars = [c for c in ax.containers if type(c).__name__ == "BarContainer"][0]
+    bars = next(c for c in ax.containers if type(c).__name__ == "BarContainer")
     heights = [b.get_height() for b in bars]
     per_dim = table[(table.metric == "lps") & (table.scope == "dim")].value.to_numpy()
     np.testing.assert_allclose(sorted(heights), sorted(per_dim))
