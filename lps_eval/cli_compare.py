@@ -51,12 +51,12 @@ def expand_models(patterns: tuple[str, ...] | list[str]) -> list[str]:
 
 def check_model_gates(table: pd.DataFrame, parsed: list) -> list[tuple[str, Any]]:
     """Check every gate against every model's rows: a list of ``(model, outcome)``."""
-    from lps_eval import gate as gates
+    from lps_eval.gate import check_gates
 
     out = []
     for model in table.attrs.get("models", []):
         rows = table[table["model"] == model]
-        out += [(model, o) for o in gates.check_gates(rows, parsed)]
+        out += [(model, o) for o in check_gates(rows, parsed)]
     return out
 
 
@@ -112,7 +112,7 @@ def _common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _prepare(args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any], list]:
     """Models, compare() keyword arguments and parsed gates from the command's arguments."""
-    from lps_eval import gate as gates
+    import lps_eval.gate as gates
     from lps_eval.comparison import default_names
     from lps_eval.io import load_factors
     from lps_eval.score import planned_metrics

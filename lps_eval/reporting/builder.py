@@ -135,8 +135,7 @@ def report(
     -------
     ReportResult
     """
-    from lps_eval import __version__
-    from lps_eval import plot as plots
+    import lps_eval.plot as plots
 
     plots.figure(1, 1)  # fail early, with the extra's name, when matplotlib is missing
     if isinstance(models, (Mapping, list, tuple)):
@@ -158,12 +157,12 @@ def report(
     )
     gates = None
     if parsed:
-        from lps_eval import gate as gate_module
+        from lps_eval.gate import check_gates
 
         gates = []
         for model in table.attrs["models"]:
             rows = table[table["model"] == model]
-            gates += [(model, o) for o in gate_module.check_gates(rows, parsed)]
+            gates += [(model, o) for o in check_gates(rows, parsed)]
 
     figures: list[str] = []
     sections: list[str] = []
@@ -201,7 +200,7 @@ def report(
             + ", ".join(m.name for m in inputs[:4])
             + (" ..." if len(inputs) > 4 else "")
         ),
-        version=__version__,
+        version=table.attrs.get("versions", {}).get("lps_eval", "?"),
         table=table,
         inputs=inputs,
         gates=gates,
@@ -229,9 +228,9 @@ def _parse_gates(fail_if: Sequence[str]) -> list:
         fail_if = [fail_if]
     if not fail_if:
         return []
-    from lps_eval import gate as gate_module
+    from lps_eval.gate import parse_gate
 
-    return [gate_module.parse_gate(e) for e in fail_if]
+    return [parse_gate(e) for e in fail_if]
 
 
 def _model_section(
