@@ -273,7 +273,10 @@ def compare(
     pandas.DataFrame
         The tidy table of :func:`lps_eval.score` with a leading ``model`` column for
         every model's rows, then the difference rows (``scope="difference"``,
-        ``model="B - A"``) and a ``pairing`` column (``paired`` / ``unpaired``).
+        ``model="B - A"``) and a ``pairing`` column (``paired`` / ``unpaired``; ``none``
+        for a single model, whose rows then equal :func:`lps_eval.score`'s exactly).
+        In paired mode the LPS rows come from the shared split, so they can differ from
+        a separate :func:`lps_eval.score` run by split noise (within the intervals).
         ``attrs`` holds each model's settings, the comparison settings and versions.
 
     Examples
@@ -298,6 +301,8 @@ def compare(
         raise LpsInputError("compare chooses the LPS split itself; do not pass lps_split")
     sizes = {m.z.shape[0] for m in inputs}
     paired = len(sizes) == 1 if pairing == "auto" else pairing == "paired"
+    if len(inputs) == 1:  # nothing to pair with: score exactly as lps_eval.score does
+        paired = False
     if paired and len(sizes) > 1:
         raise LpsInputError(
             f"pairing='paired' needs the same number of rows in every model, got {sorted(sizes)}"
@@ -360,11 +365,12 @@ def compare(
     rows = [r for f in frames for r in f.to_dict("records")] + diffs
     out = tidy_frame(rows)
     out.insert(0, "model", out.pop("model"))
-    out["pairing"] = "paired" if paired else "unpaired"
+    label = "none" if len(inputs) == 1 else ("paired" if paired else "unpaired")
+    out["pairing"] = label
     out.attrs = {
         "models": names,
         "baseline": base,
-        "pairing": "paired" if paired else "unpaired",
+        "pairing": label,
         "seed": seed,
         "n_boot": n_boot,
         "confidence": confidence,

@@ -215,3 +215,14 @@ def test_cli_compare_gate_and_errors(files):
     assert missing.exit_code == 2 and "no file or directory matches" in missing.stderr
     names = cli("compare", files / "a.npy", files / "b.npy", *CLI_FAST, "--names", "x")
     assert names.exit_code == 2 and "--names gives 1 names for 2 models" in names.stderr
+
+
+def test_single_model_rows_equal_score():
+    z = dependent(independent(n=900, seed=9))
+    one = lps_eval.compare({"only": z}, **FAST)
+    alone = lps_eval.score(z, **FAST)
+    assert one.attrs["pairing"] == "none" and (one.scope != "difference").all()
+    cols = ["metric", "scope", "dim", "value", "ci_low", "ci_high", "p_value"]
+    pd.testing.assert_frame_equal(
+        one[cols].reset_index(drop=True), alone[cols].reset_index(drop=True)
+    )
