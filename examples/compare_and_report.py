@@ -32,7 +32,8 @@ def main() -> None:
     print(format_summary(summarize(table), "markdown"))
     diffs = table[table["scope"] == "difference"]
     print()
-    print(diffs[["model", "metric", "value", "ci_low", "ci_high", "p_value", "pairing"]])
+    cols = ["model", "metric", "value", "ci_low", "ci_high", "p_value", "pairing"]
+    print(diffs[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
 
     result = lps_eval.report(models, args.out, fail_if=["lps > 0.5"], seed=0)
     verdicts = ", ".join(f"{m}: {'fail' if o.failed else 'pass'}" for m, o in result.gates)
