@@ -194,7 +194,7 @@ def r2_bars(table: Any, *, metric: str = "lps", max_dims: int | None = 64) -> An
         raise ValueError(f"the table has no per-dimension rows of {metric!r}")
     dims = dims.sort_values("dim").head(max_dims or len(dims))
     x = dims["dim"].astype(int).to_numpy()
-    fig = figure(max(4.0, 0.28 * len(x) + 2.0), 3.2)
+    fig = figure(max(5.0, 0.28 * len(x) + 3.2), 3.2)
     ax = fig.add_subplot()
     value = dims["value"].to_numpy(dtype=float)
     err = np.vstack([value - dims["ci_low"], dims["ci_high"] - value]).astype(float)
@@ -221,7 +221,7 @@ def r2_bars(table: Any, *, metric: str = "lps", max_dims: int | None = 64) -> An
     ax.set_title(f"Per-dimension predictability ({metric})")
     ax.set_xticks(x)
     ax.tick_params(axis="x", labelsize=7)
-    ax.legend(fontsize=7, frameon=False, ncols=2)
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _captioned(
         fig,
         "Held-out R2 of each dimension predicted from all others (bars, bootstrap interval); "

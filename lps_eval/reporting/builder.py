@@ -369,7 +369,8 @@ def _summary_section(table, convergence, figures, plots) -> str:
         '<section id="summary"><h2>Summary</h2>',
         "<p>One row per model; bold = best in the column (lower LPS / MMD, higher supervised "
         "scores). Markdown for a paper: <code>lps-eval compare ... --format markdown</code>.</p>",
-        f'<table class="summary"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>',
+        f'<div class="scroll"><table class="summary"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div>",
         f"<details><summary>Markdown</summary><pre>{html.escape(format_summary(summary))}</pre></details>",
     ]
     diffs = table[table["scope"] == "difference"]
@@ -399,10 +400,12 @@ figcaption { font-size: .85rem; color: #444; }
 .pass { color: #11772d; font-weight: bold; } .fail { color: #b00020; font-weight: bold; }
 .verdict { background: #f6f8fa; padding: .4rem .6rem; border-left: 4px solid #0072B2; }
 pre { background: #f6f8fa; padding: .5rem; overflow-x: auto; font-size: .8rem; }
+.scroll { overflow-x: auto; max-width: 100%; }
 @media print {
   body { margin: 0; max-width: none; font-size: 10pt; }
   figure, table, .verdict { break-inside: avoid; page-break-inside: avoid; }
   section.model { break-before: page; }
+  .scroll { overflow: visible; } table { font-size: 8pt; }
   a { color: inherit; text-decoration: none; }
 }
 """
