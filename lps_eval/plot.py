@@ -233,7 +233,7 @@ def r2_bars(table: Any, *, metric: str = "lps", max_dims: int | None = 64) -> An
 # --------------------------------------------------------------------------- structure
 
 
-def structure(table: Any, z: Any = None, *, pairs: int = 3, max_points: int = 20000) -> Any:
+def structure(table: Any, z: Any = None, *, pairs: int = 3, max_points: int = 5000) -> Any:
     """The d x d linear predictability structure, and hexbins of the strongest pairs."""
     table = _frame(table)
     rows = table[(table["metric"] == "lps_structure") & table["source_dim"].notna()]

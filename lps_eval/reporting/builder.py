@@ -13,6 +13,7 @@ import datetime as _dt
 import html
 import io
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,9 +100,9 @@ def report(
     fail_if: Sequence[str] = (),
     title: str | None = None,
     curve: bool = True,
-    curve_dims: int | None = 8,
+    curve_dims: int | None = 4,
     curve_points: int = 3,
-    max_plot_dims: int = 16,
+    max_plot_dims: int | None = 8,
     progress: bool = False,
     **options: Any,
 ) -> ReportResult:
@@ -121,13 +122,13 @@ def report(
     curve : bool, default True
         Draw the LPS learning curve of every model (:func:`lps_eval.lps_curve`) and state
         whether LPS has converged (last doubling moved it less than its half-width).
-    curve_dims : int or None, default 8
+    curve_dims : int or None, default 4
         Target dimensions of the curve (a random subset, the same at every size; None =
         all). Keeps the report's cost close to :func:`lps_eval.score`'s.
     curve_points : int, default 3
         Sizes on the curve (training rows n, n/2, n/4, ...).
-    max_plot_dims : int, default 16
-        Dimensions shown in the marginal plots.
+    max_plot_dims : int or None, default 8
+        Dimensions shown in the marginal plots (None = all; each costs two small axes).
     **options
         Passed to :func:`lps_eval.score` (``predictor=``, ``n_boot=``, ...).
 
@@ -168,27 +169,33 @@ def report(
     sections: list[str] = []
     curves: dict[str, pd.DataFrame] = {}
     convergence: dict[str, dict[str, Any]] = {}
-    for model in inputs:
-        rows = table[table["model"] == model.name]
-        body, model_curve, conv = _model_section(
-            model,
-            rows,
-            prior=prior,
-            factors=factors,
-            factor_names=factor_names,
-            seed=seed,
-            curve=curve,
-            curve_dims=curve_dims,
-            curve_points=curve_points,
-            max_plot_dims=max_plot_dims,
-            options=options,
-            figures=figures,
-            plots=plots,
-        )
-        sections.append(body)
-        if model_curve is not None:
-            curves[model.name] = model_curve
-            convergence[model.name] = conv
+    # The learning-curve fits (numpy / scikit-learn, which release the GIL) run in one
+    # background thread while the main thread draws the figures (matplotlib, which holds
+    # it): on two or more cores the curve costs little extra wall time.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = {
+            model.name: pool.submit(_curve, model, table, seed, curve_dims, curve_points, options)
+            for model in inputs
+            if curve
+        }
+        for model in inputs:
+            rows = table[table["model"] == model.name]
+            body, model_curve, conv = _model_section(
+                model,
+                rows,
+                prior=prior,
+                factors=factors,
+                factor_names=factor_names,
+                seed=seed,
+                curve_future=pending.get(model.name),
+                max_plot_dims=max_plot_dims,
+                figures=figures,
+                plots=plots,
+            )
+            sections.append(body)
+            if model_curve is not None:
+                curves[model.name] = model_curve
+                convergence[model.name] = conv
 
     summary_html = ""
     if len(inputs) > 1:
@@ -233,6 +240,42 @@ def _parse_gates(fail_if: Sequence[str]) -> list:
     return [parse_gate(e) for e in fail_if]
 
 
+def _curve(
+    model: ModelInput,
+    table: pd.DataFrame,
+    seed: int,
+    curve_dims: int | None,
+    curve_points: int,
+    options: dict[str, Any],
+) -> pd.DataFrame | None:
+    """The model's learning curve (None when it has no LPS row or fewer than 2 dims)."""
+    from lps_eval.learning_curve import default_sizes, lps_curve
+
+    rows = table[
+        (table["model"] == model.name) & (table["metric"] == "lps") & (table["scope"] == "overall")
+    ]
+    z = np.asarray(model.z, dtype=np.float64)
+    if rows.empty or z.shape[1] < 2:
+        return None
+    cap = options.get("lps_max_samples", 10_000)
+    n_cap = z.shape[0] if cap is None else min(z.shape[0], int(cap))
+    test_size = options.get("test_size", 0.25)
+    n_train = n_cap - int(round(test_size * n_cap))
+    return lps_curve(
+        z,
+        sizes=default_sizes(n_train, points=curve_points),
+        predictor=options.get("predictor", "hgb"),
+        predictor_params=options.get("predictor_params"),
+        seed=seed,
+        test_size=test_size,
+        max_samples=cap,
+        n_boot=options.get("n_boot", 200),
+        confidence=options.get("confidence", 0.95),
+        null=False,
+        max_dims=curve_dims,
+    )
+
+
 def _model_section(
     model: ModelInput,
     rows: pd.DataFrame,
@@ -241,15 +284,12 @@ def _model_section(
     factors,
     factor_names,
     seed,
-    curve,
-    curve_dims,
-    curve_points,
+    curve_future,
     max_plot_dims,
-    options,
     figures,
     plots,
 ) -> tuple[str, pd.DataFrame | None, dict[str, Any]]:
-    from lps_eval.learning_curve import curve_converged, default_sizes, lps_curve
+    from lps_eval.learning_curve import curve_converged
 
     name = model.name
     z = np.asarray(model.z, dtype=np.float64)
@@ -264,44 +304,13 @@ def _model_section(
     )
     tidy = rows.drop(columns=["model", "pairing"], errors="ignore")
     tidy = tidy[tidy["scope"] != "difference"]
+    lps_row = tidy[(tidy["metric"] == "lps") & (tidy["scope"] == "overall")]
 
     def add(fig: Any, title: str) -> None:
         figures.append(f"{name}: {title}")
         parts.append(_figure_html(fig, title, _anchor(f"{name}-{title}")))
 
-    model_curve, conv = None, {}
-    lps_row = tidy[(tidy["metric"] == "lps") & (tidy["scope"] == "overall")]
-    if curve and not lps_row.empty and z.shape[1] >= 2:
-        cap = options.get("lps_max_samples", 10_000)
-        n_cap = z.shape[0] if cap is None else min(z.shape[0], int(cap))
-        test_size = options.get("test_size", 0.25)
-        n_train = n_cap - int(round(test_size * n_cap))
-        try:
-            model_curve = lps_curve(
-                z,
-                sizes=default_sizes(n_train, points=curve_points),
-                predictor=options.get("predictor", "hgb"),
-                predictor_params=options.get("predictor_params"),
-                seed=seed,
-                test_size=test_size,
-                max_samples=cap,
-                n_boot=options.get("n_boot", 200),
-                confidence=options.get("confidence", 0.95),
-                null=False,
-                max_dims=curve_dims,
-            )
-            conv = curve_converged(model_curve)
-        except LpsInputError as exc:
-            parts.append(f"<p class=warn>No learning curve: {html.escape(str(exc))}</p>")
-    verdict = ""
-    if conv:
-        word = "converged" if conv["converged"] else "NOT converged"
-        verdict = (
-            f"<p class=verdict><b>LPS {word} in N</b>: doubling the training rows from "
-            f"{conv['n_train_previous']:,} to {conv['n_train']:,} moved LPS by "
-            f"{conv['change']:+.4f} (interval half-width {conv['half_width']:.4f}).</p>"
-        )
-    parts.append(verdict)
+    verdict_at = len(parts)  # filled in once the curve (computed meanwhile) is ready
     parts.append(table_html(tidy, per_dim=False))
 
     try:
@@ -320,9 +329,23 @@ def _model_section(
         add(plots.r2_bars(tidy), "Per-dimension R2")
     if not tidy[tidy["metric"] == "lps_structure"].empty:
         add(plots.structure(tidy, z), "Predictability structure")
+    model_curve, conv, verdict = None, {}, ""
+    if curve_future is not None:
+        try:
+            model_curve = curve_future.result()
+        except LpsInputError as exc:
+            verdict = f"<p class=warn>No learning curve: {html.escape(str(exc))}</p>"
     if model_curve is not None:
+        conv = curve_converged(model_curve)
+        word = "converged" if conv["converged"] else "NOT converged"
+        verdict = (
+            f"<p class=verdict><b>LPS {word} in N</b>: doubling the training rows from "
+            f"{conv['n_train_previous']:,} to {conv['n_train']:,} moved LPS by "
+            f"{conv['change']:+.4f} (interval half-width {conv['half_width']:.4f}).</p>"
+        )
         full = float(lps_row["value"].iloc[0])
         add(plots.learning_curve(model_curve, full_value=full), "LPS learning curve")
+    parts.insert(verdict_at, verdict)
     fac = factors if factors is not None else model.factors
     names = factor_names if factors is not None else model.factor_names
     if not tidy[tidy["metric"] == "dci_importance"].empty:
