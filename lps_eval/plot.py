@@ -194,7 +194,9 @@ def r2_bars(table: Any, *, metric: str = "lps", max_dims: int | None = 64) -> An
         raise ValueError(f"the table has no per-dimension rows of {metric!r}")
     dims = dims.sort_values("dim").head(max_dims or len(dims))
     x = dims["dim"].astype(int).to_numpy()
-    fig = figure(max(5.0, 0.28 * len(x) + 3.2), 3.2)
+    width = max(5.0, 0.28 * len(x) + 3.2)
+    fig = figure(width, 3.2, layout=None)  # fixed margins: the layout solver dominates cost
+    fig.subplots_adjust(left=0.75 / width, right=1 - 1.55 / width, bottom=0.17, top=0.9)
     ax = fig.add_subplot()
     value = dims["value"].to_numpy(dtype=float)
     err = np.vstack([value - dims["ci_low"], dims["ci_high"] - value]).astype(float)
@@ -243,8 +245,18 @@ def structure(table: Any, z: Any = None, *, pairs: int = 3, max_points: int = 50
     mat = np.full((d, d), np.nan)
     mat[rows["dim"].astype(int), rows["source_dim"].astype(int)] = rows["value"].astype(float)
     n_pairs = 0 if z is None else pairs
-    fig = figure(4.2 + 2.6 * n_pairs, 3.8)
-    grid = fig.add_gridspec(1, 1 + n_pairs, width_ratios=[1.6] + [1.0] * n_pairs)
+    width = 4.2 + 2.6 * n_pairs
+    fig = figure(width, 3.8, layout=None)  # fixed margins: the layout solver dominates cost
+    grid = fig.add_gridspec(
+        1,
+        1 + n_pairs,
+        width_ratios=[1.6] + [1.0] * n_pairs,
+        left=0.6 / width,
+        right=1 - 0.15 / width,
+        bottom=0.14,
+        top=0.9,
+        wspace=0.45,
+    )
     ax = fig.add_subplot(grid[0, 0])
     image = ax.imshow(mat, cmap="viridis", vmin=0.0, interpolation="nearest")
     fig.colorbar(image, ax=ax, shrink=0.8, label="R2 drop")
@@ -261,7 +273,7 @@ def structure(table: Any, z: Any = None, *, pairs: int = 3, max_points: int = 50
         for k, idx in enumerate(order):
             i, j = int(iu[0][idx]), int(iu[1][idx])
             hx = fig.add_subplot(grid[0, 1 + k])
-            hx.hexbin(pts[:, j], pts[:, i], gridsize=30, cmap="Blues", mincnt=1)
+            hx.hexbin(pts[:, j], pts[:, i], gridsize=25, cmap="Blues", mincnt=1)
             hx.set_xlabel(f"z{j}")
             hx.set_ylabel(f"z{i}")
             hx.set_title(f"z{i} vs z{j} (MI {mi[i, j]:.2f} nats)", fontsize=9)
@@ -303,7 +315,8 @@ def learning_curve(curve: pd.DataFrame, *, full_value: float | None = None) -> A
     """LPS against the number of training rows, with intervals and the null level."""
     if curve.empty:
         raise ValueError("empty learning curve")
-    fig = figure(5.0, 3.2)
+    fig = figure(5.0, 3.2, layout=None)
+    fig.subplots_adjust(left=0.15, right=0.97, bottom=0.16, top=0.9)
     ax = fig.add_subplot()
     x = curve["n_train"].to_numpy()
     ax.fill_between(x, curve["ci_low"], curve["ci_high"], color=BLUE, alpha=0.25, lw=0)
