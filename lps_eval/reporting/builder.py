@@ -100,7 +100,7 @@ def report(
     fail_if: Sequence[str] = (),
     title: str | None = None,
     curve: bool = True,
-    curve_dims: int | None = 4,
+    curve_dims: int | None = 3,
     curve_points: int = 3,
     max_plot_dims: int | None = 8,
     progress: bool = False,
@@ -122,7 +122,7 @@ def report(
     curve : bool, default True
         Draw the LPS learning curve of every model (:func:`lps_eval.lps_curve`) and state
         whether LPS has converged (last doubling moved it less than its half-width).
-    curve_dims : int or None, default 4
+    curve_dims : int or None, default 3
         Target dimensions of the curve (a random subset, the same at every size; None =
         all). Keeps the report's cost close to :func:`lps_eval.score`'s.
     curve_points : int, default 3
