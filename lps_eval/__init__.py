@@ -13,11 +13,13 @@ Layers (imports run downwards only): ``cli`` -> ``scoring`` -> the numerical cor
 ``_validation``, ``_random``, ``results``, ``io``. See docs/contributing.md.
 """
 
-from lps_eval import _moved, metrics
+from lps_eval import _moved, metrics, plot
 from lps_eval._validation import LpsDeprecationWarning, LpsInputError, LpsInputWarning
 from lps_eval._version import __version__
-from lps_eval.predictability import lps
+from lps_eval.comparison import compare
+from lps_eval.predictability import lps, lps_curve
 from lps_eval.prior_matching import mmd
+from lps_eval.reporting import report
 from lps_eval.scoring import score
 
 _moved.install()  # the 0.1 module paths, for one release
@@ -27,8 +29,12 @@ __all__ = [
     "LpsInputError",
     "LpsInputWarning",
     "__version__",
+    "compare",
     "lps",
+    "lps_curve",
     "metrics",
     "mmd",
+    "plot",
+    "report",
     "score",
 ]

@@ -8,8 +8,6 @@ I/O error (one line on stderr, no traceback), 130 interrupted (Ctrl-C).
 from __future__ import annotations
 
 import importlib
-import json
-import math
 import os
 import sys
 import warnings
@@ -18,14 +16,21 @@ from typing import Any, ClassVar
 
 import click
 import numpy as np
-import pandas as pd
 
 from lps_eval._validation import LpsInputError
+from lps_eval.cli_common import (  # noqa: F401  (re-exported: the helpers moved to cli_common)
+    EXIT_GATE_FAILED,
+    EXIT_INPUT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    emit,
+)
+from lps_eval.cli_common import fail as _fail
+from lps_eval.cli_common import parse_option as _parse_option
+from lps_eval.cli_common import show_warning as _show_warning
+from lps_eval.cli_common import split_metrics as _split_metrics
 from lps_eval.predictors import predictor_specs
 from lps_eval.prior_matching.priors import prior_forms
-from lps_eval.results import jsonable
-
-EXIT_OK, EXIT_GATE_FAILED, EXIT_INPUT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class _LazyGroup(click.Group):
@@ -34,6 +39,8 @@ class _LazyGroup(click.Group):
     lazy: ClassVar[dict[str, str]] = {
         "train": "lps_eval.train.cli:train",
         "encode": "lps_eval.train.cli:encode",
+        "compare": "lps_eval.cli_compare:compare",
+        "report": "lps_eval.cli_compare:report",
     }
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -68,15 +75,6 @@ class _LazyGroup(click.Group):
         return super().get_command(ctx, name)
 
 
-def _fail(message: str) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(EXIT_INPUT_ERROR)
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    click.echo(f"warning: {message}", err=True)
-
-
 #: ``--format``, shared by every command that prints results.
 _format_option = click.option(
     "--format",
@@ -94,23 +92,6 @@ def main() -> None:
     """Is this latent space any good? Score latent codes from any encoder."""
 
 
-def _parse_option(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise LpsInputError(f"--option {text!r} must look like KEY=VALUE, e.g. permutations=500")
-    key, raw = (part.strip() for part in text.split("=", 1))
-    lowered = raw.lower()
-    if lowered in ("true", "false"):
-        return key, lowered == "true"
-    if lowered in ("none", "null"):
-        return key, None
-    for cast in (int, float):
-        try:
-            return key, cast(raw)
-        except ValueError:
-            pass
-    return key, raw
-
-
 def _index_col(text: str | None) -> int | str | bool | None:
     """``--index-col``: None (detect), 'none' (keep every column), a position or a name."""
     if text is None:
@@ -118,96 +99,6 @@ def _index_col(text: str | None) -> int | str | bool | None:
     if text.strip().lower() == "none":
         return False
     return int(text) if text.strip().isdigit() else text
-
-
-def _split_metrics(values: tuple[str, ...]) -> list[str] | None:
-    names = [m.strip() for v in values for m in v.split(",") if m.strip()]
-    return names or None
-
-
-def _records(table: pd.DataFrame) -> list[dict[str, Any]]:
-    return [jsonable(row) for row in table.astype(object).to_dict("records")]
-
-
-def _format_table(table: pd.DataFrame) -> str:
-    """Overall rows as the headline, then one column per per-dimension metric."""
-
-    def fmt(v: Any) -> str:
-        return (
-            ""
-            if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v))
-            else f"{v:.4g}"
-        )
-
-    overall = table[table["scope"] == "overall"][
-        ["metric", "value", "ci_low", "ci_high", "p_value"]
-    ]
-    lines = [
-        overall.to_string(index=False, na_rep="", formatters={c: fmt for c in overall.columns[1:]})
-    ]
-    per_dim = table[table["scope"] == "dim"]
-    if "source_dim" in table.columns:
-        per_dim = per_dim[per_dim["source_dim"].isna()]
-    if not per_dim.empty:
-        # dim x factor matrices (dci_importance): the factor each dim mostly captures and
-        # that importance; the full matrix stays in the tidy rows (--format csv / json)
-        matrix = per_dim["factor"].notna()
-        wide = per_dim[~matrix].pivot_table(
-            index="dim", columns="metric", values="value", aggfunc="first"
-        )
-        for metric, rows in per_dim[matrix].groupby("metric"):
-            top = rows.loc[rows.groupby("dim")["value"].idxmax()].set_index("dim")
-            wide[f"{metric}_top_factor"] = _names(top, "factor")
-            wide[metric] = top["value"]
-        wide.index = _names_index(per_dim, wide.index, "dim")
-        wide.index.name = "dim"
-        lines += ["", "per dimension:", wide.to_string(float_format=lambda v: f"{v:.4g}")]
-    per_factor = table[table["scope"] == "factor"]
-    if not per_factor.empty:
-        wide = per_factor.pivot_table(
-            index="factor", columns="metric", values="value", aggfunc="first"
-        )
-        wide.index = _names_index(per_factor, wide.index, "factor")
-        wide.index.name = "factor"
-        lines += ["", "per factor:", wide.to_string(float_format=lambda v: f"{v:.4g}")]
-    return "\n".join(lines)
-
-
-def _names(rows: pd.DataFrame, col: str) -> pd.Series:
-    """The ``{col}_name`` column when present, else the index as text."""
-    name_col = f"{col}_name"
-    values = rows[name_col] if name_col in rows.columns else rows[col].astype(str)
-    return values.astype(str)
-
-
-def _names_index(rows: pd.DataFrame, index: pd.Index, col: str) -> pd.Index:
-    """Row labels of a pivot: the names of the dims / factors, when the table has them."""
-    name_col = f"{col}_name"
-    if name_col not in rows.columns:
-        return index
-    lookup = dict(zip(rows[col].astype(int), rows[name_col].astype(str), strict=False))
-    return pd.Index([lookup.get(int(i), str(i)) for i in index])
-
-
-def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
-    """Write the results to stdout in the chosen format (data only)."""
-    if fmt == "json":
-        attrs = dict(table.attrs)
-        payload: dict[str, Any] = {
-            "results": _records(table),
-            "settings": jsonable({k: v for k, v in attrs.items() if k != "versions"}),
-            "versions": jsonable(attrs.get("versions", {})),
-        }
-        if outcomes is not None:
-            payload["gate"] = {
-                "passed": not any(o.failed for o in outcomes),
-                "checks": [jsonable(o.to_dict()) for o in outcomes],
-            }
-        click.echo(json.dumps(payload, indent=2, allow_nan=False))
-    elif fmt == "csv":
-        click.echo(table.to_csv(index=False), nl=False)
-    else:
-        click.echo(_format_table(table))
 
 
 @main.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import platform
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ __all__ = [
     "jsonable",
     "library_versions",
     "make_row",
+    "set_figure_hook",
     "tidy_frame",
 ]
 
@@ -134,6 +135,16 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+#: The function ``result.plot()`` calls, set by :func:`set_figure_hook` (lps_eval.plot).
+_FIGURE_HOOK: Callable[..., Any] | None = None
+
+
+def set_figure_hook(hook: Callable[..., Any]) -> None:
+    """Install the figure maker behind :meth:`MetricResult.plot` (called by lps_eval.plot)."""
+    global _FIGURE_HOOK
+    _FIGURE_HOOK = hook
+
+
 @dataclass(frozen=True)
 class MetricResult:
     """Base for small result objects: a headline ``value`` plus tidy rows.
@@ -155,6 +166,23 @@ class MetricResult:
 
     def __float__(self) -> float:
         return float(self.value)
+
+    def plot(self, **kwargs: Any) -> Any:
+        """The result's figure (:func:`lps_eval.plot.result_figure`; needs matplotlib).
+
+        The plotting layer sits above this one, so it is reached through the figure hook
+        that :mod:`lps_eval.plot` installs when the package is imported (this module never
+        imports it).
+        """
+        if _FIGURE_HOOK is None:
+            raise ImportError("result.plot() needs lps_eval.plot: import lps_eval first")
+        return _FIGURE_HOOK(self, **kwargs)
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the tidy rows as a compact HTML table."""
+        from lps_eval.display import table_html
+
+        return table_html(self.to_frame())
 
 
 @dataclass(frozen=True)

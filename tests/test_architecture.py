@@ -33,6 +33,7 @@ LAYERS = (
             "simulations",
             "io",
             "console",
+            "display",
         ),
     ),
     (
@@ -44,11 +45,13 @@ LAYERS = (
             "independence",
             "metrics",
             "streaming",
-            "learning_curve",
         ),
     ),
     ("scoring", ("scoring", "gate", "comparison", "sweep")),
-    ("presentation", ("plot", "reporting", "cli", "cli_compare", "cli_sweep", "train", "_moved")),
+    (
+        "presentation",
+        ("plot", "reporting", "cli", "cli_compare", "cli_sweep", "cli_common", "train", "_moved"),
+    ),
 )
 #: What the trainer may import from the rest of the package (public API only).
 TRAINER_MAY_IMPORT = {
@@ -59,7 +62,7 @@ TRAINER_MAY_IMPORT = {
     "lps_eval._validation",
     "lps_eval._random",
     "lps_eval.results",
-    "lps_eval.console",
+    "lps_eval.cli_common",
     "lps_eval._version",
     "lps_eval.simulations",
 }

@@ -82,7 +82,9 @@ def case_gate_metric_typo(tmp):
 
 
 def case_option_bool(tmp):
-    return _score(tmp, "--metrics", "mmd", "-O", "mmd.per_dim=abc"), r"per_dim must be true or false"
+    return _score(
+        tmp, "--metrics", "mmd", "-O", "mmd.per_dim=abc"
+    ), r"per_dim must be true or false"
 
 
 def case_option_unknown(tmp):
@@ -268,7 +270,9 @@ def case_id_like_int_factors(tmp):
 
 
 def case_permutations_cap(tmp):
-    return _score(tmp, "--metrics", "mmd", "-O", "mmd.permutations=1000000000"), r"permutations must"
+    return _score(
+        tmp, "--metrics", "mmd", "-O", "mmd.permutations=1000000000"
+    ), r"permutations must"
 
 
 def case_n_boot_cap(tmp):

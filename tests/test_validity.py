@@ -14,12 +14,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lps_eval.prior_matching import mmd
-from lps_eval.prior_matching import parse_prior
 
 import lps_eval
 from lps_eval._random import canonical_row_order
 from lps_eval.independence import mmd_independence
+from lps_eval.prior_matching import mmd, parse_prior
 
 SEEDS = range(40)
 

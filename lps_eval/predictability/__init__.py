@@ -2,7 +2,8 @@
 
 :func:`lps` fits, for every latent dimension, a regressor that predicts it from the
 others (:mod:`lps_eval.predictors`) and scores it by held-out R2; LPS is the mean.
-The implementation lives in the private module ``_lps``; this package is its public face.
+The implementation lives in the private module ``_lps``; :func:`lps_curve` (LPS against
+the number of training rows) in :mod:`~lps_eval.predictability.curve`.
 """
 
 from lps_eval.predictability._lps import (
@@ -11,10 +12,12 @@ from lps_eval.predictability._lps import (
     LpsResult,
     bootstrap_r2,
     canonical_order,
+    doubling_converged,
     linear_structure,
     lps,
     r2_per_column,
 )
+from lps_eval.predictability.curve import curve_converged, default_sizes, lps_curve
 
 __all__ = [
     "MIN_TEST_ROWS",
@@ -22,7 +25,11 @@ __all__ = [
     "LpsResult",
     "bootstrap_r2",
     "canonical_order",
+    "curve_converged",
+    "default_sizes",
+    "doubling_converged",
     "linear_structure",
     "lps",
+    "lps_curve",
     "r2_per_column",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "LpsResult",
     "bootstrap_r2",
     "canonical_order",
+    "doubling_converged",
     "linear_structure",
     "lps",
     "r2_per_column",
@@ -76,6 +77,11 @@ class LpsResult(MetricResult):
     structure : numpy.ndarray of shape (d, d) or None
         ``structure[i, j]`` = drop in linear R2 of dimension ``i`` when dimension ``j`` is
         removed from its predictors (unique linear contribution of ``j``; 0 on the diagonal).
+    heldout : tuple of numpy.ndarray or None
+        ``(rows, y_true, y_pred)``: the original row index of every held-out row, and the
+        standardized held-out targets and predictions of the non-constant dimensions
+        (one column each). Lets callers resample the held-out rows themselves, e.g. a
+        paired bootstrap of two models scored on the same ``split``.
     """
 
     per_dim: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
@@ -86,6 +92,7 @@ class LpsResult(MetricResult):
     null_ci: tuple[float, float] = (math.nan, math.nan)
     structure: np.ndarray | None = field(default=None, repr=False)
     metric: str = "lps"
+    heldout: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def rows(self) -> list[dict[str, Any]]:
         predictor = self.settings.get("predictor", "")
@@ -234,6 +241,7 @@ def lps(
     null_dims: int | None = 8,
     structure: bool = True,
     seed: int = 0,
+    split: tuple[Any, Any] | None = None,
 ) -> LpsResult:
     """Latent Predictability Score with intervals, null level and structure.
 
@@ -268,6 +276,12 @@ def lps(
         Compute the d x d linear predictability structure (see :func:`linear_structure`).
     seed : int, default 0
         Seeds the subsample, the split, the bootstrap, the shuffles and the predictor.
+    split : (train_rows, test_rows), optional
+        Use exactly this split: two disjoint integer arrays of row indices into ``z``.
+        The canonical reordering and the ``max_samples`` subsample are then skipped (the
+        caller chose the rows). Several models given the same split are scored on the
+        same rows, so their per-row held-out errors can be compared pairwise
+        (see :attr:`LpsResult.heldout` and :func:`lps_eval.compare`).
 
     Returns
     -------
@@ -312,20 +326,28 @@ def lps(
     rng = make_rng(seed)
     n_total, d = z.shape
 
-    z = z[canonical_order(z)]
-    keep = subsample_rows(n_total, max_samples, rng)
-    if keep is not None:
-        z = z[keep]
-    n = z.shape[0]
-    n_test = int(round(test_size * n))
+    if split is not None:
+        train_idx, test_idx = _check_split(split, n_total)
+        n_test = test_idx.size
+        n = n_test + train_idx.size
+        original_rows = np.arange(n_total)
+    else:
+        original_rows = canonical_order(z)
+        z = z[original_rows]
+        keep = subsample_rows(n_total, max_samples, rng)
+        if keep is not None:
+            z, original_rows = z[keep], original_rows[keep]
+        n = z.shape[0]
+        n_test = int(round(test_size * n))
     if n_test < MIN_TEST_ROWS or n - n_test < MIN_TRAIN_ROWS:
         raise LpsInputError(
             f"{n} samples with test_size={test_size} leave {n_test} held-out and {n - n_test} "
             f"training rows; LPS needs >= {MIN_TEST_ROWS} and >= {MIN_TRAIN_ROWS}: encode more "
             "samples or change test_size"
         )
-    order = rng.permutation(n)
-    test_idx, train_idx = np.sort(order[:n_test]), np.sort(order[n_test:])
+    if split is None:
+        order = rng.permutation(n)
+        test_idx, train_idx = np.sort(order[:n_test]), np.sort(order[n_test:])
 
     const = np.union1d(constant_columns(z[train_idx]), constant_columns(z[test_idx]))
     active = np.setdiff1d(np.arange(d), const)
@@ -387,6 +409,7 @@ def lps(
         "null": null,
         "null_dims": null_dims,
         "null_target_dims": None if null_targets is None else active[null_targets].tolist(),
+        "split": "given by the caller" if split is not None else "seeded, canonical row order",
         "seed": seed,
     }
     fit_info = getattr(model, "fit_info_", None)  # e.g. the device a torch model ran on
@@ -402,7 +425,27 @@ def lps(
         null_value=null_value,
         null_ci=null_ci,
         structure=struct,
+        heldout=(original_rows[test_idx], test, pred),
     )
+
+
+def _check_split(split: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validate an explicit ``(train_rows, test_rows)`` split; returns sorted index arrays."""
+    try:
+        train, test = (np.asarray(part) for part in split)
+    except (TypeError, ValueError):
+        raise LpsInputError(
+            "split must be a pair (train_rows, test_rows) of integer index arrays"
+        ) from None
+    for name, part in (("train", train), ("test", test)):
+        if part.ndim != 1 or not np.issubdtype(part.dtype, np.integer):
+            raise LpsInputError(f"split: the {name} rows must be a 1-D array of integer indices")
+        if part.size and (part.min() < 0 or part.max() >= n_rows):
+            raise LpsInputError(f"split: {name} row indices must lie in [0, {n_rows})")
+    train, test = np.unique(train), np.unique(test)
+    if np.intersect1d(train, test).size:
+        raise LpsInputError("split: the train and test rows overlap; they must be disjoint")
+    return train, test
 
 
 def _null_level(train, test, model, null_dims, rng, model_seed, n_boot, confidence):
@@ -434,3 +477,14 @@ def _predict_targets(model, train, test, targets, seed):
     if fit_columns is not None:
         return fit_columns(train, test, targets, seed=seed)
     return model.fit_predict(train, test, seed=seed)[:, targets]
+
+
+def doubling_converged(value: float, ci: tuple[float, float], half_value: float) -> bool:
+    """Has LPS converged in N? True when the last doubling of the sample moved it less
+    than the half-width of its interval: ``|LPS(n) - LPS(n/2)| < (ci_high - ci_low) / 2``.
+
+    False when any input is NaN (no interval, no verdict).
+    """
+    half_width = (ci[1] - ci[0]) / 2.0
+    change = abs(value - half_value)
+    return bool(np.isfinite(change) and np.isfinite(half_width) and change < half_width)

@@ -7,7 +7,7 @@ options from its own namespace (:mod:`lps_eval.scoring.namespaces`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -15,7 +15,7 @@ import pandas as pd
 
 from lps_eval._validation import LpsInputError, check_factors, check_latents
 from lps_eval.options import did_you_mean
-from lps_eval.results import jsonable, library_versions, tidy_frame
+from lps_eval.results import MetricResult, jsonable, library_versions, tidy_frame
 from lps_eval.scoring.namespaces import resolve_options
 from lps_eval.scoring.sections import ScoreContext, Section, namespace_defaults, score_sections
 
@@ -81,6 +81,7 @@ def score(
     predictor_params: dict[str, Any] | None = None,
     dim_names: Sequence[str] | None = None,
     progress: bool = False,
+    on_result: Callable[[MetricResult], None] | None = None,
     **options: Any,
 ) -> pd.DataFrame:
     """Score a latent space: one tidy row per measured quantity.
@@ -110,6 +111,9 @@ def score(
         fill the ``dim_name`` column (``source_dim_name`` for predictability rows).
     progress : bool, default False
         Show a progress bar on stderr.
+    on_result : callable, optional
+        Called with every :class:`~lps_eval.results.MetricResult` as it is produced, for
+        callers that need more than the table (e.g. held-out predictions of LPS).
     **options
         Section options by namespace: ``lps={"n_boot": 500}``, ``mmd={"kernel": "imq"}``,
         ``independence={...}``, one namespace per supervised metric (``dci={"mode":
@@ -162,7 +166,7 @@ def score(
         "dim_names": None if dim_names is None else list(dim_names),
         "prior": prior if isinstance(prior, str) else repr(prior),
         "options": {
-            ns: jsonable({k: v if _plain(v) else repr(v) for k, v in resolved[ns].items()})
+            ns: jsonable({k: _recordable(v) for k, v in resolved[ns].items()})
             for section, _ in selected
             for ns in section.namespaces
         },
@@ -171,6 +175,8 @@ def score(
 
     for section, subset in tqdm(selected, desc="lps-eval", disable=not progress, leave=False):
         for result in section.run(context):
+            if on_result is not None:
+                on_result(result)
             frame = result.to_frame()
             if subset is not None:
                 frame = frame[frame["metric"].isin(subset)]
@@ -222,5 +228,15 @@ def _add_names(
     return table
 
 
-def _plain(value: Any) -> bool:
-    return value is None or isinstance(value, (bool, int, float, str, list, tuple, dict))
+def _recordable(value: Any) -> Any:
+    """An option value as it is recorded in ``attrs``: plain values as they are, arrays
+    by their shape (an explicit split holds thousands of indices), objects by repr."""
+    if value is None or isinstance(value, (bool, int, float, str, np.generic)):
+        return value
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape}"
+    if isinstance(value, (list, tuple)):
+        return [_recordable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _recordable(v) for k, v in value.items()}
+    return repr(value)

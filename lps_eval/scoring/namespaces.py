@@ -20,7 +20,13 @@ from typing import Any
 from lps_eval._validation import LpsDeprecationWarning, LpsInputError
 from lps_eval.options import did_you_mean
 
-__all__ = ["DEPRECATED_FLAT_OPTIONS", "resolve_options"]
+__all__ = ["DEPRECATED_FLAT_OPTIONS", "SHORTHANDS", "resolve_options"]
+
+#: Flat names that stay first-class (the headline choice of LPS; CLI ``--predictor``).
+SHORTHANDS: dict[str, tuple[str, str]] = {
+    "predictor": ("lps", "predictor"),
+    "predictor_params": ("lps", "predictor_params"),
+}
 
 _BOTH_TESTS = ("mmd", "independence")
 
@@ -91,6 +97,8 @@ def resolve_options(
         elif "." in name:
             ns, key = name.split(".", 1)
             _set(resolved, defaults, ns, key, value)
+        elif name in SHORTHANDS:
+            _set(resolved, defaults, *SHORTHANDS[name], value)
         elif name in DEPRECATED_FLAT_OPTIONS:
             targets = DEPRECATED_FLAT_OPTIONS[name]
             spelled = " and ".join(f"{ns}.{key}" for ns, key in targets)

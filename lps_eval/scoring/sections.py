@@ -27,12 +27,19 @@ from lps_eval.independence import (
 )
 from lps_eval.metrics import metric_specs
 from lps_eval.options import keyword_defaults
-from lps_eval.predictability import MIN_TEST_ROWS, MIN_TRAIN_ROWS, LpsResult, lps
+from lps_eval.predictability import (
+    MIN_TEST_ROWS,
+    MIN_TRAIN_ROWS,
+    LpsResult,
+    doubling_converged,
+    lps,
+)
 from lps_eval.prior_matching import mmd
 from lps_eval.results import MetricResult, RowsResult, make_row
 
 __all__ = [
     "SCORE_OVERRIDES",
+    "SECTION_OPTIONS",
     "CompositeResult",
     "ScoreContext",
     "Section",
@@ -45,6 +52,12 @@ __all__ = [
 SCORE_OVERRIDES: dict[str, dict[str, Any]] = {
     "mmd": {"max_samples": 3000, "per_dim_max_samples": 500},
     "independence": {"max_samples": 3000},
+}
+
+#: Options of a section beyond its function's keywords (declared once, here).
+SECTION_OPTIONS: dict[str, dict[str, Any]] = {
+    # lps.converged: add the rows lps_converged / lps_doubling_change (one more fit on n/2)
+    "lps": {"converged": False},
 }
 
 
@@ -113,6 +126,8 @@ def namespace_defaults() -> dict[str, dict[str, Any]]:
     }
     for name, spec in metric_specs().items():
         spaces[name] = spec.options()
+    for name, extra in SECTION_OPTIONS.items():
+        spaces[name].update(extra)
     for name, overrides in SCORE_OVERRIDES.items():
         spaces[name].update(overrides)
     return spaces
@@ -125,14 +140,39 @@ def _renamed(result: LpsResult, metric: str) -> LpsResult:
     return replace(result, metric=metric, settings={**result.settings, "metric": metric})
 
 
+def _lps_splits(split: Any) -> dict[str, Any]:
+    """``lps.split``: one (train_rows, test_rows) pair for both fits, or a dict naming the
+    fit (``{"lps": pair, "lps_linear": pair}``), as :func:`lps_eval.compare` passes it."""
+    if split is None:
+        return {}
+    if isinstance(split, Mapping):
+        unknown = set(split) - {"lps", "lps_linear"}
+        if unknown:
+            raise LpsInputError(
+                f"lps.split keys must be 'lps' and/or 'lps_linear', got {sorted(unknown)}"
+            )
+        return dict(split)
+    return {"lps": split, "lps_linear": split}
+
+
 def _run_lps(ctx: ScoreContext) -> list[MetricResult]:
-    """LPS with the chosen predictor, the linear LPS on every row beside it, and their gap."""
+    """LPS with the chosen predictor, the linear LPS on every row beside it, and their gap.
+
+    ``lps.split`` fixes the split of either fit (paired differences in
+    :func:`lps_eval.compare`); ``lps.converged=True`` adds the rows ``lps_converged``
+    (1 = the last doubling of N moved LPS less than its interval half-width, see
+    :func:`~lps_eval.predictability.doubling_converged`) and ``lps_doubling_change``.
+    """
     if ctx.z.shape[1] < 2:
         raise LpsInputError(
             "LPS needs at least 2 latent dimensions, z has 1; to test prior matching alone "
             "use metrics=['mmd'] (CLI: --metrics mmd)"
         )
     opts = dict(ctx.options["lps"])
+    converged = opts.pop("converged")
+    if not isinstance(converged, (bool, np.bool_)):
+        raise LpsInputError(f"lps.converged must be true or false, got {converged!r}")
+    splits = _lps_splits(opts.pop("split"))
     # checked even when the linear-only run leaves them unused: a bad value is refused
     for name, minimum in (("max_samples", MIN_TRAIN_ROWS + MIN_TEST_ROWS), ("null_dims", 1)):
         if opts.get(name) is not None:
@@ -144,12 +184,16 @@ def _run_lps(ctx: ScoreContext) -> list[MetricResult]:
         "predictor": "linear",
         "predictor_params": opts["predictor_params"] if is_linear else None,
         "max_samples": None,
+        "split": splits.get("lps_linear"),
     }
     linear = _renamed(lps(ctx.z, **linear_opts, structure=True, seed=ctx.seed), "lps_linear")
     if is_linear:
-        return [_renamed(linear, "lps")]
-    main = lps(ctx.z, **opts, structure=False, seed=ctx.seed)
+        main = _renamed(linear, "lps")
+        extra = _convergence(ctx, main, opts, splits.get("lps_linear")) if converged else []
+        return [main, *extra]
+    main = lps(ctx.z, **opts, split=splits.get("lps"), structure=False, seed=ctx.seed)
     gap = main.value - linear.value
+    extra = _convergence(ctx, main, opts, splits.get("lps")) if converged else []
     return [
         main,
         linear,
@@ -158,6 +202,47 @@ def _run_lps(ctx: ScoreContext) -> list[MetricResult]:
             settings={"metric": "lps_nonlinear_gap", "definition": "lps - lps_linear"},
             table=(make_row("lps_nonlinear_gap", gap, predictor=main.settings["predictor"]),),
         ),
+        *extra,
+    ]
+
+
+def _convergence(
+    ctx: ScoreContext, full: LpsResult, opts: dict[str, Any], split: Any
+) -> list[MetricResult]:
+    """The opt-in ``lps_converged`` rows: refit on half the rows, apply the doubling rule."""
+    n_used = full.settings["n_samples_used"]
+    half_split = None
+    if split is not None:  # every other row of the given split (still shared across models)
+        half_split = tuple(np.unique(np.asarray(part))[::2] for part in split)
+    half = lps(
+        ctx.z,
+        **{**opts, "max_samples": n_used // 2, "n_boot": 0, "null": False},
+        structure=False,
+        seed=ctx.seed,
+        split=half_split,
+    )
+    converged = doubling_converged(full.value, (full.ci_low, full.ci_high), half.value)
+    change = full.value - half.value
+    settings = {
+        "metric": "lps_converged",
+        "rule": "|LPS(n) - LPS(n/2)| < half-width of the LPS interval at n",
+        "n": n_used,
+        "n_half": half.settings["n_samples_used"],
+        "lps_half": half.value,
+        "change": change,
+        "half_width": (full.ci_high - full.ci_low) / 2.0,
+        "cost": "one extra fit of the predictor on n/2 rows (no null, no bootstrap)",
+    }
+    predictor = full.settings.get("predictor", "")
+    return [
+        RowsResult(
+            value=float(converged),
+            settings=settings,
+            table=(
+                make_row("lps_converged", float(converged), predictor=predictor),
+                make_row("lps_doubling_change", change, predictor=predictor),
+            ),
+        )
     ]
 
 
@@ -216,6 +301,8 @@ def score_sections() -> list[Section]:
                 "lps_linear_null",
                 "lps_structure",
                 "lps_nonlinear_gap",
+                "lps_converged",
+                "lps_doubling_change",
             ),
             _run_lps,
             ("lps",),

@@ -1,0 +1,238 @@
+"""compare(): difference rows, pairing, the summary view, run directories and the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import lps_eval
+from lps_eval import LpsInputError
+from lps_eval.cli import main
+from lps_eval.comparison import format_summary, summarize
+
+FAST = {"predictor": "knn", "n_boot": 60, "mmd": {"permutations": 20}, "metrics": ["lps", "mmd"]}
+
+
+def independent(n=1500, d=4, seed=0):
+    return np.random.default_rng(seed).normal(size=(n, d))
+
+
+def dependent(base, strength=0.8):
+    out = base.copy()
+    out[:, 1] = strength * base[:, 0] + np.sqrt(1 - strength**2) * base[:, 1]
+    return out
+
+
+@pytest.fixture(scope="module")
+def pair_table():
+    a = independent()
+    return lps_eval.compare({"a": a, "b": dependent(a)}, **FAST)
+
+
+def diff_row(table, metric, model="b - a"):
+    rows = table[(table["scope"] == "difference") & (table["metric"] == metric)]
+    return rows[rows["model"] == model].iloc[0]
+
+
+def test_table_has_every_model_and_difference_rows(pair_table):
+    assert list(pair_table.columns[:9]) == ["model", *lps_eval.results.TIDY_COLUMNS]
+    assert set(pair_table.loc[pair_table.scope != "difference", "model"]) == {"a", "b"}
+    diffs = pair_table[pair_table.scope == "difference"]
+    assert set(diffs.metric) == {"lps", "lps_linear", "mmd"}
+    assert (diffs.model == "b - a").all()
+    assert (pair_table.pairing == "paired").all()
+    assert pair_table.attrs["pairing"] == "paired" and pair_table.attrs["baseline"] == "a"
+
+
+def test_difference_value_is_the_difference_of_the_table_values(pair_table):
+    for metric in ("lps", "lps_linear", "mmd"):
+        overall = pair_table[(pair_table.scope == "overall") & (pair_table.metric == metric)]
+        values = overall.set_index("model")["value"]
+        assert diff_row(pair_table, metric)["value"] == pytest.approx(values["b"] - values["a"])
+
+
+def test_known_dependence_gives_an_interval_excluding_zero(pair_table):
+    # population linear R2 of dims 0 and 1 is 0.64 each -> LPS difference 0.32 (d = 4)
+    row = diff_row(pair_table, "lps_linear")
+    assert row.ci_low > 0.2 and row.ci_low <= row.value <= row.ci_high
+    assert row.value == pytest.approx(0.32, abs=0.05)
+    assert row.p_value == pytest.approx(1 / 61)  # smallest possible with 60 resamples
+
+
+def test_identical_models_differ_by_exactly_zero():
+    a = independent(seed=3)
+    table = lps_eval.compare({"a": a, "a2": a.copy(), "scaled": 3.0 * a - 1.0}, **FAST)
+    for model, metric, tol in (
+        ("a2 - a", "lps", 0.0),
+        ("a2 - a", "lps_linear", 0.0),
+        ("scaled - a", "lps_linear", 1e-12),  # paired split + affine invariance
+        ("scaled - a", "lps", 1e-9),  # knn on standardized inputs: rounding only
+    ):
+        row = diff_row(table, metric, model)
+        assert abs(row.value) <= tol
+        assert row.ci_low <= tol and row.ci_high >= -tol
+    same = diff_row(table, "mmd", "a2 - a")
+    assert same.value == 0.0 and same.p_value == 1.0
+
+
+def test_swapping_the_baseline_negates_the_differences():
+    a = independent(seed=4)
+    models = {"a": a, "b": dependent(a)}
+    one = lps_eval.compare(models, **FAST)
+    two = lps_eval.compare(models, baseline="b", **FAST)
+    for metric in ("lps", "lps_linear", "mmd"):
+        fwd, back = diff_row(one, metric), diff_row(two, metric, "a - b")
+        assert back.value == pytest.approx(-fwd.value)
+        assert back.ci_low == pytest.approx(-fwd.ci_high)
+        assert back.ci_high == pytest.approx(-fwd.ci_low)
+
+
+def test_model_order_does_not_change_a_models_rows():
+    a = independent(seed=5)
+    b = dependent(a)
+    one = lps_eval.compare({"a": a, "b": b}, **FAST)
+    two = lps_eval.compare({"b": b, "a": a}, baseline="a", **FAST)
+    cols = ["metric", "scope", "dim", "value", "ci_low", "ci_high"]
+    for model in ("a", "b"):
+        x = one[one.model == model][cols].reset_index(drop=True)
+        y = two[two.model == model][cols].reset_index(drop=True)
+        pd.testing.assert_frame_equal(x, y)
+
+
+def test_different_sizes_are_unpaired_and_paired_refuses_them():
+    a = independent(seed=6)
+    table = lps_eval.compare({"a": a, "b": dependent(a)[:1000]}, **FAST)
+    assert table.attrs["pairing"] == "unpaired" and (table.pairing == "unpaired").all()
+    assert diff_row(table, "lps_linear").ci_low > 0.2
+    with pytest.raises(LpsInputError, match="same number of rows"):
+        lps_eval.compare({"a": a, "b": a[:1000]}, pairing="paired", **FAST)
+
+
+def test_pairing_narrows_the_interval_of_correlated_models():
+    # two encodings of the same inputs with nearly the same dependence: their per-row
+    # errors move together, so the paired difference is far more precise
+    rng = np.random.default_rng(7)
+    a = dependent(independent(n=2000, seed=7), 0.7)
+    b = a + 0.1 * rng.normal(size=a.shape)
+    paired = diff_row(lps_eval.compare({"a": a, "b": b}, **FAST), "lps_linear")
+    unpaired = diff_row(
+        lps_eval.compare({"a": a, "b": b}, pairing="unpaired", **FAST), "lps_linear"
+    )
+    assert paired.ci_high - paired.ci_low < 0.5 * (unpaired.ci_high - unpaired.ci_low)
+
+
+def test_bad_inputs_refused():
+    a = independent()
+    with pytest.raises(LpsInputError, match="baseline"):
+        lps_eval.compare({"a": a}, baseline="zzz", **FAST)
+    with pytest.raises(LpsInputError, match=r"lps\.split"):
+        lps_eval.compare({"a": a}, lps={"split": ([0], [1])}, **FAST)
+    with pytest.raises(LpsInputError, match="at least one"):
+        lps_eval.compare({}, **FAST)
+
+
+def test_summary_marks_the_best_and_formats(pair_table):
+    summary = summarize(pair_table)
+    assert list(summary.index) == ["a", "b"]
+    assert summary.attrs["best"]["lps"] == "a" and summary.attrs["best"]["mmd"] == "a"
+    md = format_summary(summary, "markdown")
+    lines = md.splitlines()
+    assert lines[0].startswith("| model | lps ↓") and len(lines) == 4
+    assert f"**{summary.at['a', 'lps']:.3f}**" in lines[2]
+    tex = format_summary(summary, "latex")
+    assert tex.startswith(r"\begin{tabular}") and r"\textbf{" in tex and "lps\\_linear" in tex
+
+
+def test_run_directory_and_latents_npz(tmp_path):
+    a = independent(n=800)
+    run = tmp_path / "run1"
+    run.mkdir()
+    factors = (a[:, :2] > 0).astype(int)
+    np.savez(run / "latents.npz", z=a, index=np.arange(800), factors=factors)
+    (run / "config.json").write_text(json.dumps({"prior": "uniform(-2, 2)"}))
+    table = lps_eval.compare([run, run / "latents.npz"], **FAST)  # same run twice
+    assert table.attrs["models"] == [str(run), str(run / "latents.npz")]  # stems collide
+    settings = table.attrs["settings"]
+    priors = {s["prior"] for s in settings.values()}
+    assert priors == {"uniform(-2, 2)"}  # each model scored against its own prior
+    forced = lps_eval.compare({"r": run}, prior="gaussian", **FAST)
+    assert forced.attrs["settings"]["r"]["prior"] == "gaussian"
+
+
+def cli(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture
+def files(tmp_path):
+    a = independent(n=1000, seed=8)
+    for name, z in (("a", a), ("b", dependent(a)), ("c", a[:, ::-1].copy())):
+        np.save(tmp_path / f"{name}.npy", z)
+    return tmp_path
+
+
+CLI_FAST = [
+    "--predictor",
+    "knn",
+    "--n-boot",
+    "30",
+    "-O",
+    "mmd.permutations=10",
+    "--metrics",
+    "lps,mmd",
+]
+
+
+def test_cli_compare_glob_and_formats(files):
+    result = cli("compare", str(files / "*.npy"), *CLI_FAST, "--no-config")
+    assert result.exit_code == 0, result.output
+    assert "differences (paired)" in result.stdout and "b - a" in result.stdout
+    md = cli("compare", files / "a.npy", files / "b.npy", *CLI_FAST, "--format", "markdown")
+    assert md.stdout.startswith("| model |") and "| b - a | lps |" in md.stdout
+    tex = cli("compare", files / "a.npy", files / "b.npy", *CLI_FAST, "--format", "latex")
+    assert tex.stdout.startswith(r"\begin{tabular}")
+    js = cli(
+        "compare",
+        files / "a.npy",
+        files / "b.npy",
+        *CLI_FAST,
+        "--format",
+        "json",
+        "--names",
+        "x,y",
+        "--baseline",
+        "y",
+    )
+    payload = json.loads(js.stdout)
+    assert {r["model"] for r in payload["results"] if r["scope"] == "difference"} == {"x - y"}
+    assert payload["best"]["lps"] == "x"
+    csv = cli("compare", files / "a.npy", files / "b.npy", *CLI_FAST, "--format", "csv")
+    assert csv.stdout.splitlines()[0].startswith("model,metric,scope")
+
+
+def test_cli_compare_gate_and_errors(files):
+    failed = cli("compare", files / "a.npy", files / "b.npy", *CLI_FAST, "--fail-if", "lps > 0.2")
+    assert failed.exit_code == 1
+    assert "gate failed: [b] lps.value" in failed.stderr and "[a]" not in failed.stderr
+    passed = cli("compare", files / "a.npy", files / "c.npy", *CLI_FAST, "--fail-if", "lps > 0.2")
+    assert passed.exit_code == 0 and "gate passed: 2 check(s)" in passed.stderr
+    missing = cli("compare", str(files / "nothing*.npy"), *CLI_FAST)
+    assert missing.exit_code == 2 and "no file or directory matches" in missing.stderr
+    names = cli("compare", files / "a.npy", files / "b.npy", *CLI_FAST, "--names", "x")
+    assert names.exit_code == 2 and "--names gives 1 names for 2 models" in names.stderr
+
+
+def test_single_model_rows_equal_score():
+    z = dependent(independent(n=900, seed=9))
+    one = lps_eval.compare({"only": z}, **FAST)
+    score_options = {k: v for k, v in FAST.items() if k != "n_boot"}
+    alone = lps_eval.score(z, **score_options, lps={"n_boot": FAST["n_boot"]})
+    assert one.attrs["pairing"] == "none" and (one.scope != "difference").all()
+    cols = ["metric", "scope", "dim", "value", "ci_low", "ci_high", "p_value"]
+    pd.testing.assert_frame_equal(
+        one[cols].reset_index(drop=True), alone[cols].reset_index(drop=True)
+    )

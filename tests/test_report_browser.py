@@ -1,0 +1,96 @@
+"""The HTML report in a real browser: headless Chromium opens it offline.
+
+Asserts no console errors and that every image decoded (naturalWidth > 0), and saves the
+screenshot the docs show (docs/img/report_demo.png). Skipped only when Chromium or its
+driver is not installed (CI installs Debian's ``chromium`` and ``chromium-driver``).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from lps_eval.datasets import digits_latents
+
+import lps_eval
+
+pytest.importorskip("matplotlib")
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+SCREENSHOT = Path(__file__).resolve().parents[1] / "docs" / "img" / "report_demo.png"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory):
+    z, _ = digits_latents(n_components=8, seed=0)
+    rng = np.random.default_rng(0)
+    gauss = rng.normal(size=z.shape)
+    path = tmp_path_factory.mktemp("report") / "report.html"
+    result = lps_eval.report(
+        {"digits-pca": z, "gaussian": gauss},
+        path,
+        fail_if=["lps > 0.5"],
+        title="lps-eval demo: PCA codes of digits vs Gaussian noise",
+        n_boot=50,
+        mmd={"permutations": 50},
+        independence={"permutations": 50},
+        curve_points=3,
+    )
+    return result
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None or DRIVER is None:
+        pytest.skip(
+            "chromium / chromedriver not installed (apt-get install chromium chromium-driver)"
+        )
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument("--window-size=1280,1600")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    yield driver
+    driver.quit()
+
+
+def test_report_opens_offline_without_errors(demo_report, browser):
+    html = demo_report.path.read_text()
+    # self-contained: nothing that would fetch from the network
+    for needle in ("<script", "http://", "https://", "@import", "<link"):
+        assert needle not in html, needle
+    browser.get(demo_report.path.resolve().as_uri())
+    assert "lps-eval demo" in browser.title
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.alt, i.complete, i.naturalWidth]);"
+    )
+    assert len(images) == len(demo_report.figures) >= 9
+    for alt, complete, width in images:
+        assert complete and width > 0, alt
+    headings = browser.execute_script(
+        "return Array.from(document.querySelectorAll('h2')).map(h => h.textContent);"
+    )
+    assert any(h.startswith("Quality gates") for h in headings)
+    assert "Summary" in headings
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 10_000
