@@ -16,5 +16,6 @@ from lps_eval._validation import LpsInputError, LpsInputWarning
 from lps_eval.lps import lps
 from lps_eval.mmd import mmd
 from lps_eval.score import score
+from lps_eval.sweep import score_many
 
-__all__ = ["LpsInputError", "LpsInputWarning", "__version__", "lps", "metrics", "mmd", "score"]
+__all__ = ["LpsInputError", "LpsInputWarning", "__version__", "lps", "metrics", "mmd", "score", "score_many"]
