@@ -151,7 +151,7 @@ def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
 
 
 @main.command()
-@click.argument("latents", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("latents", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--key", help="Array name inside an .npz or .pt file.")
 @click.option(
     "--prior",
@@ -216,6 +216,17 @@ def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
 )
 @click.option("--no-config", is_flag=True, help="Ignore [tool.lps-eval] in pyproject.toml.")
 @click.option("--progress/--no-progress", default=False, help="Progress bar on stderr.")
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Many models: serial, threads[:N], processes[:N], local:N (Dask) or tcp://HOST:PORT.",
+)
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Many models: folder of cached results (by content hash and settings).",
+)
 def score(
     latents,
     key,
@@ -234,8 +245,14 @@ def score(
     config_path,
     no_config,
     progress,
+    scheduler,
+    cache_dir,
 ) -> None:
-    """Score LATENTS (.npy .npz .csv .parquet .pt; rows = samples)."""
+    """Score LATENTS (.npy .npz .csv .parquet .pt; rows = samples).
+
+    Several files or quoted glob patterns ('runs/*/z.npy') score a sweep: one table with
+    a `model` column, in the order given (see --scheduler, --cache).
+    """
     from lps_eval import gate as gates
     from lps_eval.io import load_array, load_factors
     from lps_eval.score import planned_metrics
@@ -266,20 +283,23 @@ def score(
                     f"gate {gate.expression!r} names metric {gate.metric!r}, which this run "
                     f"does not compute; computed here: {', '.join(sorted(planned))}"
                 )
-        z = load_array(latents, key=key)
         factors = names = None
         if factors_path is not None:
             factors, names = load_factors(factors_path, key=factors_key)
-        table = run_score(
-            z,
-            prior=prior or config.get("prior", "gaussian"),
-            factors=factors,
-            factor_names=names,
-            metrics=selection,
-            seed=seed if seed is not None else int(config.get("seed", 0)),
-            progress=progress,
-            **options,
-        )
+        common = dict(prior=prior or config.get("prior", "gaussian"), factors=factors)
+        common.update(factor_names=names, metrics=selection, progress=progress, **options)
+        common["seed"] = seed if seed is not None else int(config.get("seed", 0))
+        if (
+            len(latents) > 1
+            or scheduler
+            or cache_dir
+            or any(c in str(p) for p in latents for c in "*?[")
+        ):
+            from lps_eval.sweep_cli import run_sweep
+
+            sys.exit(run_sweep(latents, key, scheduler, cache_dir, common, parsed, fmt, emit))
+        z = load_array(latents[0], key=key)
+        table = run_score(z, **common)
         outcomes = gates.check_gates(table, parsed) if parsed else None
     except (LpsInputError, OSError, MemoryError) as exc:
         _fail(str(exc))

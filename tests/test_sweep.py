@@ -218,3 +218,34 @@ def test_input_errors_are_loud(tmp_path):
         expand_inputs([str(tmp_path / "x.npy"), str(tmp_path / "x.npy")])
     with pytest.raises(LpsInputError, match="needs cache_key"):
         map_models(len, [[1]], cache=tmp_path)
+
+
+def test_cli_score_many_files(tmp_path):
+    from click.testing import CliRunner
+
+    from lps_eval.cli import main
+
+    paths = _write_models(tmp_path, count=2)
+    fast = ["-O", "permutations=20", "--n-boot", "20", "-O", "lps_max_samples=300"]
+    runner = CliRunner()
+    pattern = str(tmp_path / "model_*.npy")
+    res = runner.invoke(main, ["score", pattern, *fast, "--format", "csv", "--no-config"])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(__import__("io").StringIO(res.stdout))
+    assert table["model"].unique().tolist() == [str(p) for p in paths]
+    direct = score_many(pattern, **FAST)
+    np.testing.assert_allclose(table["value"], direct["value"], rtol=1e-15)  # CSV text round trip
+
+    args = ["score", pattern, *fast, "--no-config", "--fail-if", "lps > -10"]
+    res = runner.invoke(main, args)
+    assert res.exit_code == 1
+    assert f"gate failed: {paths[0]}: lps.value" in res.stderr
+
+    (tmp_path / "broken.npy").write_bytes(b"junk")
+    res = runner.invoke(main, ["score", str(paths[0]), str(tmp_path / "broken.npy"), *fast])
+    assert res.exit_code == 2
+    assert "error: " in res.stderr and "broken.npy" in res.stderr
+    assert "Traceback" not in res.output
+
+    res = runner.invoke(main, ["score", str(paths[0]), "--scheduler", "nope"])
+    assert res.exit_code == 2 and res.stderr.startswith("error: unknown scheduler")
