@@ -18,4 +18,13 @@ from lps_eval.mmd import mmd
 from lps_eval.score import score
 from lps_eval.sweep import score_many
 
-__all__ = ["LpsInputError", "LpsInputWarning", "__version__", "lps", "metrics", "mmd", "score", "score_many"]
+__all__ = [
+    "LpsInputError",
+    "LpsInputWarning",
+    "__version__",
+    "lps",
+    "metrics",
+    "mmd",
+    "score",
+    "score_many",
+]

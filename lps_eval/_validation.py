@@ -84,7 +84,8 @@ def check_latents(
     name: str = "z",
     min_samples: int = 2,
     min_dims: int = 1,
-) -> np.ndarray:
+    lazy: bool = False,
+) -> Any:
     """Validate latent codes and return them as a C-contiguous float64 array.
 
     Parameters
@@ -97,6 +98,10 @@ def check_latents(
         Fewest rows the caller can work with.
     min_dims : int
         Fewest columns the caller can work with (LPS needs 2).
+    lazy : bool, default False
+        Validate in row chunks and return the array itself (a memmap or ``dask.array``
+        stays one; nothing is copied wholesale). For callers that read rows through
+        :mod:`lps_eval.streaming`.
 
     Raises
     ------
@@ -104,6 +109,8 @@ def check_latents(
         NaN or inf values, wrong number of dimensions, empty input, too few samples or
         dimensions, object / non-numeric dtypes.
     """
+    if lazy:
+        return _check_lazy(z, name=name, min_samples=min_samples, min_dims=min_dims)
     arr = as_numpy(z, name=name)
     if arr.ndim == 1:
         raise LpsInputError(
@@ -125,7 +132,42 @@ def check_latents(
             f"{name} contains NaN or inf in {bad_rows.size} row(s) (first: row {bad_rows[0]}); "
             f"drop or impute them, e.g. {name}[np.isfinite({name}).all(axis=1)]"
         )
-    n, d = arr.shape
+    _check_size(arr.shape, name=name, min_samples=min_samples, min_dims=min_dims)
+    return np.ascontiguousarray(arr)
+
+
+def _check_lazy(z: Any, *, name: str, min_samples: int, min_dims: int) -> Any:
+    """:func:`check_latents` without a wholesale copy: shape and dtype, then finiteness by chunk."""
+    from lps_eval.streaming import is_dask, iter_chunks
+
+    arr = z if isinstance(z, np.memmap) or is_dask(z) else as_numpy(z, name=name)
+    if arr.ndim != 2 or arr.size == 0:
+        return check_latents(np.empty(arr.shape, dtype=arr.dtype), name=name)  # its message
+    kind = arr.dtype.kind
+    if kind == "b" or kind in "iu" or (kind == "f" and arr.dtype.itemsize < 4):
+        warnings.warn(
+            f"{name} has dtype {arr.dtype}; converting to float64", LpsInputWarning, stacklevel=3
+        )
+    elif kind != "f":
+        _to_float(np.empty((0, 0), dtype=arr.dtype), name=name)  # raises with its message
+    bad_rows, first_bad = 0, -1
+    for first, block in iter_chunks(arr):
+        rows_ok = np.isfinite(block).all(axis=1)
+        if not rows_ok.all():
+            bad = np.flatnonzero(~rows_ok)
+            first_bad = first + int(bad[0]) if first_bad < 0 else first_bad
+            bad_rows += bad.size
+    if bad_rows:
+        raise LpsInputError(
+            f"{name} contains NaN or inf in {bad_rows} row(s) (first: row {first_bad}); "
+            f"drop or impute them, e.g. {name}[np.isfinite({name}).all(axis=1)]"
+        )
+    _check_size(arr.shape, name=name, min_samples=min_samples, min_dims=min_dims)
+    return arr
+
+
+def _check_size(shape: tuple[int, ...], *, name: str, min_samples: int, min_dims: int) -> None:
+    n, d = shape
     if n < min_samples:
         raise LpsInputError(
             f"{name} has {n} samples but at least {min_samples} are needed; encode more data"
@@ -135,7 +177,6 @@ def check_latents(
             f"{name} has {d} dimension(s) but at least {min_dims} are needed "
             "(predicting a dimension from the others needs 2 or more)"
         )
-    return np.ascontiguousarray(arr)
 
 
 def constant_columns(z: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from lps_eval._random import subsample_rows
-from lps_eval._validation import LpsInputError, check_latents, check_positive_int, constant_columns
+from lps_eval._validation import LpsInputError, check_latents, check_positive_int
 from lps_eval.kernels import make_kernel
 from lps_eval.mmd import (
     _INDEPENDENCE_STREAM,
@@ -48,6 +48,7 @@ from lps_eval.mmd import (
     permutation_test,
 )
 from lps_eval.results import MetricResult, make_row
+from lps_eval.streaming import column_moments, column_range, iter_chunks, read_all, take_rows
 
 __all__ = [
     "IndependenceResult",
@@ -55,9 +56,12 @@ __all__ = [
     "discretize",
     "gaussian_total_correlation",
     "gaussian_wasserstein_correlation",
+    "histogram_edges",
     "mmd_independence",
+    "mutual_info_from_counts",
     "mutual_info_matrix",
     "mutual_info_mean",
+    "pair_counts",
 ]
 
 
@@ -73,13 +77,19 @@ class IndependenceResult(MetricResult):
 
 def _cov(z: Any, *, name: str = "z") -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Validated latents, covariance of the non-constant dimensions, and the dropped ones."""
-    z = check_latents(z, name=name, min_samples=3, min_dims=1)
-    const = constant_columns(z)
+    z = check_latents(z, name=name, min_samples=3, min_dims=1, lazy=True)
+    const = _constant_columns(z)
     keep = np.setdiff1d(np.arange(z.shape[1]), const)
     if keep.size == 0:
         raise LpsInputError(f"every dimension of {name} is constant; nothing to measure")
-    cov = np.atleast_2d(np.cov(z[:, keep], rowvar=False))
+    # one chunked pass (the same blocks for an array, a memmap or a dask array)
+    cov = np.atleast_2d(column_moments(z, columns=keep).covariance(ddof=1))
     return z, cov, const.tolist()
+
+
+def _constant_columns(z: Any) -> np.ndarray:
+    low, high = column_range(z)
+    return np.flatnonzero(high == low)
 
 
 def _settings(metric: str, z: np.ndarray, const: list[int], **extra: Any) -> dict[str, Any]:
@@ -176,28 +186,61 @@ def discretize(z: np.ndarray, *, n_bins: int = 20) -> np.ndarray:
     Matches disentanglement_lib ``histogram_discretize`` (``np.digitize`` with the
     ``np.histogram`` edges minus the last, shifted to start at 0).
     """
-    codes = np.empty(z.shape, dtype=np.int64)
-    for j in range(z.shape[1]):  # one column at a time: the exact edges of np.histogram
-        edges = np.histogram(z[:, j], bins=n_bins)[1]
-        codes[:, j] = np.digitize(z[:, j], edges[:-1]) - 1
+    edges = histogram_edges(*column_range(z), n_bins=n_bins)
+    return np.concatenate([_digitize(block, edges) for _, block in iter_chunks(z)])
+
+
+def histogram_edges(low: np.ndarray, high: np.ndarray, *, n_bins: int) -> list[np.ndarray]:
+    """The edges ``np.histogram(column, bins=n_bins)`` uses: they depend on the range only."""
+    return [
+        np.histogram(np.array([lo, hi]), bins=n_bins)[1] for lo, hi in zip(low, high, strict=True)
+    ]
+
+
+def _digitize(block: np.ndarray, edges: list[np.ndarray]) -> np.ndarray:
+    codes = np.empty(block.shape, dtype=np.int64)
+    for j, col_edges in enumerate(edges):  # one column at a time (d loops, not n)
+        codes[:, j] = np.digitize(block[:, j], col_edges[:-1]) - 1
     return codes
 
 
-def mutual_info_matrix(codes: np.ndarray, *, n_bins: int) -> np.ndarray:
-    r"""Pairwise mutual information (nats) of discrete columns: :math:`I(c_i; c_j)`.
+#: Most joint-histogram cells held at once by :func:`mutual_info_mean` (int64: 256 MiB).
+MAX_PAIR_CELLS = 1 << 25
 
-    :math:`I = \sum_{a,b} p_{ab} \log(p_{ab} / (p_a p_b))` from the joint histogram of each
-    pair (one ``bincount`` per pair of columns; vectorized over samples).
+
+def pair_counts(
+    codes: np.ndarray, *, n_bins: int, rows: range | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Joint histogram counts of pairs ``i < j`` and the marginal counts of every column.
+
+    Returns ``(joint, marginal)``: ``joint`` of shape (d, d, n_bins, n_bins) with the
+    pair ``(i, j)``, ``i < j``, in ``joint[i, j]`` (one ``bincount`` per column ``i``,
+    vectorized over samples; only ``i`` in ``rows`` when given, other entries 0),
+    ``marginal`` of shape (d, n_bins). Counts of disjoint row blocks add up, so a file
+    can be counted block by block with identical results.
     """
-    n, d = codes.shape
+    d = codes.shape[1]
     cells = n_bins * n_bins
-    mi = np.zeros((d, d))
-    marg = np.stack([np.bincount(codes[:, j], minlength=n_bins) for j in range(d)]) / n
-    for i in range(d - 1):
-        # joint histograms of column i with every later column in one bincount
+    joint = np.zeros((d, d, n_bins, n_bins), dtype=np.int64)
+    marginal = np.stack([np.bincount(codes[:, j], minlength=n_bins) for j in range(d)])
+    for i in range(d - 1) if rows is None else rows:
         rest = d - i - 1
+        if rest < 1:
+            continue
         flat = codes[:, i : i + 1] * n_bins + codes[:, i + 1 :] + cells * np.arange(rest)
-        p = np.bincount(flat.ravel(), minlength=cells * rest).reshape(rest, n_bins, n_bins) / n
+        joint[i, i + 1 :] = np.bincount(flat.ravel(), minlength=cells * rest).reshape(
+            rest, n_bins, n_bins
+        )
+    return joint, marginal
+
+
+def mutual_info_from_counts(joint: np.ndarray, marginal: np.ndarray, n: int) -> np.ndarray:
+    r""":math:`I(c_i; c_j) = \sum_{a,b} p_{ab} \log(p_{ab} / (p_a p_b))` from :func:`pair_counts`."""
+    d = marginal.shape[0]
+    mi = np.zeros((d, d))
+    marg = marginal / n
+    for i in range(d - 1):
+        p = joint[i, i + 1 :] / n
         outer = marg[i][None, :, None] * marg[i + 1 :][:, None, :]
         ratio = np.divide(p, outer, out=np.ones_like(p), where=p > 0)
         mi[i, i + 1 :] = np.sum(p * np.log(ratio), axis=(1, 2))
@@ -208,15 +251,42 @@ def mutual_info_matrix(codes: np.ndarray, *, n_bins: int) -> np.ndarray:
     return mi
 
 
+def mutual_info_matrix(codes: np.ndarray, *, n_bins: int) -> np.ndarray:
+    r"""Pairwise mutual information (nats) of discrete columns: :math:`I(c_i; c_j)`.
+
+    :math:`I = \sum_{a,b} p_{ab} \log(p_{ab} / (p_a p_b))` from the joint histogram of each
+    pair (see :func:`pair_counts` and :func:`mutual_info_from_counts`).
+    """
+    return mutual_info_from_counts(*pair_counts(codes, n_bins=n_bins), codes.shape[0])
+
+
 def mutual_info_mean(z: Any, *, n_bins: int = 20) -> IndependenceResult:
-    """Mean pairwise discretized mutual information over pairs ``i != j`` (nats)."""
-    z = check_latents(z, min_samples=2, min_dims=1)
+    """Mean pairwise discretized mutual information over pairs ``i != j`` (nats).
+
+    Streams over the rows: bin edges from the column ranges (one pass), then the pair
+    counts block by block (a second pass); memory does not grow with the rows.
+    """
+    z = check_latents(z, min_samples=2, min_dims=1, lazy=True)
     n_bins = check_positive_int(n_bins, name="n_bins", minimum=2)
-    d = z.shape[1]
+    n, d = z.shape
     if d < 2:
         value = math.nan
     else:
-        mi = mutual_info_matrix(discretize(z, n_bins=n_bins), n_bins=n_bins)
+        edges = histogram_edges(*column_range(z), n_bins=n_bins)
+        mi = np.zeros((d, d))
+        # wide latents: a few passes, each counting the pairs of a batch of columns i
+        batch = max(1, MAX_PAIR_CELLS // (d * n_bins * n_bins))
+        for first in range(0, d - 1, batch):
+            rows = range(first, min(first + batch, d - 1))
+            joint = marginal = None
+            for _, block in iter_chunks(z):
+                j_block, m_block = pair_counts(_digitize(block, edges), n_bins=n_bins, rows=rows)
+                joint = j_block if joint is None else joint + j_block
+                marginal = m_block if marginal is None else marginal + m_block
+            part = mutual_info_from_counts(joint, marginal, n)
+            mi[list(rows)] = part[list(rows)]
+            mi[:, list(rows)] = part[:, list(rows)]
+            np.fill_diagonal(mi, np.diag(part))
         value = float((mi.sum() - np.trace(mi)) / (d * d - d))
     return IndependenceResult(
         value=value,
@@ -258,11 +328,11 @@ def mmd_independence(
     MmdResult
         ``metric = "mmd_independence"``, ``value`` = MMD^2, ``p_value``.
     """
-    z = check_latents(z, min_samples=8, min_dims=2)
+    z = check_latents(z, min_samples=8, min_dims=2, lazy=True)
     permutations = _check_permutations(permutations)
     rng = _stream(seed, _INDEPENDENCE_STREAM)
     idx = subsample_rows(z.shape[0], max_samples, rng)
-    x = z if idx is None else z[idx]
+    x = read_all(z) if idx is None else take_rows(z, idx)
     order = rng.permutation(x.shape[0])
     half = x.shape[0] // 2
     a, b = x[order[:half]], x[order[half : 2 * half]]
@@ -319,7 +389,7 @@ def _score_section(ctx: Any) -> list[MetricResult]:
     if z.shape[1] < 2:
         return []
     opts = ctx.options
-    if constant_columns(z).size == z.shape[1]:
+    if _constant_columns(z).size == z.shape[1]:
         return []
     parts: list[MetricResult] = []
     if z.shape[0] >= 8:  # two halves of at least 4 rows

@@ -78,6 +78,8 @@ def load_table(path: str | Path, key: str | None = None) -> tuple[np.ndarray, li
         raise LpsInputError(f"could not read {path} as {suffix}: {first}") from None
     if suffix not in (".npz", ".pt", ".pth") and key is not None:
         raise LpsInputError(f"--key is only meaningful for .npz and .pt files, not {suffix}")
+    if isinstance(array, np.memmap):
+        return array, names  # as_numpy would drop the memmap type (no copy either way)
     return as_numpy(array, name=str(path)), names
 
 
@@ -109,7 +111,14 @@ def _load_npy(path: Path, key: str | None):
                 f"could not read {path} as .npy: no NumPy header; save with np.save"
             )
     try:
-        return np.load(path, allow_pickle=False), None
+        # Memory-mapped: sections read only the rows they use, or stream in chunks.
+        try:
+            return np.load(path, mmap_mode="r", allow_pickle=False), None
+        except ValueError as exc:
+            if "pickle" in str(exc).lower():
+                raise
+            # an empty array cannot be mapped: read it normally (its own checks apply)
+            return np.load(path, allow_pickle=False), None
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise LpsInputError(

@@ -40,6 +40,7 @@ from lps_eval._validation import LpsInputError, check_latents, check_positive_in
 from lps_eval.kernels import Kernel, make_kernel
 from lps_eval.priors import Prior, parse_prior
 from lps_eval.results import MetricResult, make_row
+from lps_eval.streaming import read_all, take_rows
 
 __all__ = ["ESTIMATORS", "MmdResult", "mmd", "mmd2", "permutation_test"]
 
@@ -511,12 +512,12 @@ def mmd(
     permutations = _check_permutations(permutations)
     if closed_form not in ("auto", True, False):
         raise LpsInputError(f"closed_form must be 'auto', True or False, got {closed_form!r}")
-    z = check_latents(z, min_samples=4)
+    z = check_latents(z, min_samples=4, lazy=True)  # a memmap stays one: read only used rows
     n_all, d = z.shape
     prior_obj = parse_prior(prior, n_dims=d)
     rng = _stream(seed, _MMD_STREAM)
     idx = subsample_rows(n_all, max_samples, rng)
-    x = z if idx is None else z[idx]
+    x = read_all(z) if idx is None else take_rows(z, idx)
     n = x.shape[0]
     y = prior_obj.sample(n, d, rng)
     kern = make_kernel(kernel, bandwidth=bandwidth, pooled=np.vstack([x, y]), rng=rng)
