@@ -180,7 +180,8 @@ def score(
     True
     """
     _load_sections()
-    z = check_latents(z, min_samples=4, min_dims=1)
+    # lazy: a memmap or dask array stays one; each section reads only the rows it uses
+    z = check_latents(z, min_samples=4, min_dims=1, lazy=True)
     fac = None if factors is None else check_factors(factors, n_samples=z.shape[0])
     selected = _select(metrics, fac is not None)
     known_options = {o for s in _SECTIONS.values() for o in s.options}
