@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from lps_eval import streaming
 from lps_eval._random import make_rng, subsample_rows
 from lps_eval._validation import (
     LpsInputError,
@@ -41,7 +42,6 @@ from lps_eval.predictors import get_predictor
 from lps_eval.predictors.linear import LinearPredictor, precision_from_correlation
 from lps_eval.results import MetricResult, RowsResult, make_row
 from lps_eval.streaming import (
-    CHUNK_ROWS,
     Moments,
     column_moments,
     iter_chunks,
@@ -552,8 +552,8 @@ def _lps_linear_streamed(
         blocks_perm = null_rng.permutation(n)
 
         def shuffled_blocks():
-            for k, first in enumerate(range(0, n, CHUNK_ROWS)):
-                rows = np.sort(blocks_perm[first : first + CHUNK_ROWS])
+            for k, first in enumerate(range(0, n, streaming.CHUNK_ROWS)):
+                rows = np.sort(blocks_perm[first : first + streaming.CHUNK_ROWS])
                 block = take_rows(z, rows)[:, active]
                 shuffle = np.random.default_rng([null_seed, k])
                 yield shuffle.permuted(block, axis=0), is_test[rows]
@@ -588,8 +588,8 @@ def _lps_linear_streamed(
         "null": null,
         "null_dims": null_dims,
         "null_target_dims": None if null_targets is None else active[null_targets].tolist(),
-        "null_shuffle": f"each column within blocks of {CHUNK_ROWS} random rows",
-        "streamed": {"chunk_rows": CHUNK_ROWS},
+        "null_shuffle": f"each column within blocks of {streaming.CHUNK_ROWS} random rows",
+        "streamed": {"chunk_rows": streaming.CHUNK_ROWS},
         "seed": seed,
     }
     return LpsResult(

@@ -89,10 +89,11 @@ def _release(z: Any, first: int, stop: int) -> None:
 
 
 def iter_chunks(
-    z: Any, *, rows: int = CHUNK_ROWS, start: int = 0, stop: int | None = None
+    z: Any, *, rows: int | None = None, start: int = 0, stop: int | None = None
 ) -> Iterator[tuple[int, np.ndarray]]:
-    """``(first_row, block)`` for consecutive row blocks of ``z`` as float64 arrays."""
+    """``(first_row, block)`` for blocks of ``rows`` (default :data:`CHUNK_ROWS`) as float64."""
     stop = int(z.shape[0]) if stop is None else stop
+    rows = CHUNK_ROWS if rows is None else rows
     for first in range(start, stop, rows):
         last = min(first + rows, stop)
         block = _as_float64(z[first:last])
