@@ -116,7 +116,13 @@ def main() -> None:
     if rows:
         import pandas as pd
 
-        pd.DataFrame(rows).to_csv(RESULTS / "memory.csv", index=False)
+        frame = pd.DataFrame(rows)
+        out = RESULTS / "memory.csv"
+        if out.exists():  # keep the other sizes' rows; replace the sizes run now
+            old = pd.read_csv(out)
+            old = old[~old.set_index(["n", "d"]).index.isin(frame.set_index(["n", "d"]).index)]
+            frame = pd.concat([old, frame], ignore_index=True).sort_values(["n", "d"])
+        frame.to_csv(out, index=False)
 
 
 def child(path: str) -> None:
