@@ -172,10 +172,19 @@ def _canonical(value: Any) -> Any:
 # ------------------------------------------------------------------------------ schedulers
 
 
+def _failure(exc: BaseException) -> dict[str, Any]:
+    """The result of an item whose task raised (or whose worker kept dying)."""
+    return {"status": "error", "error": f"{type(exc).__name__}: {exc}", "rows": [], "attrs": {}}
+
+
 class _Serial:
     def map_unordered(self, func, payloads):
         for index, payload in enumerate(payloads):
-            yield index, func(payload)
+            try:
+                result = func(payload)
+            except Exception as exc:
+                result = _failure(exc)
+            yield index, result
 
     def close(self):
         pass
@@ -195,7 +204,11 @@ class _Pool:
     def map_unordered(self, func, payloads):
         futures = {self.pool.submit(func, p): i for i, p in enumerate(payloads)}
         for future in as_completed(futures):
-            yield futures[future], future.result()
+            try:
+                result = future.result()
+            except Exception as exc:  # incl. BrokenProcessPool: a worker process died
+                result = _failure(exc)
+            yield futures[future], result
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -213,7 +226,11 @@ class _Dask:
         futures = self.client.map(func, list(payloads), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
         for future in dask_completed(futures):
-            yield index[future.key], future.result()
+            try:
+                result = future.result()
+            except Exception as exc:  # e.g. KilledWorker: the model killed every worker it met
+                result = _failure(exc)
+            yield index[future.key], result
             future.release()
 
     def close(self):
@@ -340,7 +357,11 @@ def map_models(
     Notes
     -----
     A result is cached only if it is "ok": when it is a dict with ``status != "ok"`` it
-    is returned but not stored, so a failed model is retried by the next run.
+    is returned but not stored, so a failed model is retried by the next run. When
+    ``func`` raises for an item (or, on Dask, the item's task killed its workers more
+    than ``distributed.scheduler.allowed-failures`` times), that item's result is
+    ``{"status": "error", "error": "Type: message", "rows": [], "attrs": {}}`` and the
+    other items go on.
     """
     items = list(items)
     if cache is not None and cache_key is None:

@@ -249,3 +249,17 @@ def test_cli_score_many_files(tmp_path):
 
     res = runner.invoke(main, ["score", str(paths[0]), "--scheduler", "nope"])
     assert res.exit_code == 2 and res.stderr.startswith("error: unknown scheduler")
+
+
+def _fails_on_three(item):
+    if item == 3:
+        raise RuntimeError("model 3 is broken")
+    return {"status": "ok", "value": item}
+
+
+def test_map_models_turns_a_raising_item_into_an_error_result():
+    for scheduler in (None, "threads:2"):
+        results = map_models(_fails_on_three, range(5), scheduler=scheduler)
+        assert [r["status"] for r in results] == ["ok", "ok", "ok", "error", "ok"]
+        assert results[3]["error"] == "RuntimeError: model 3 is broken"
+        assert [r.get("value") for r in results] == [0, 1, 2, None, 4]
