@@ -148,7 +148,10 @@ def score(
     Parameters
     ----------
     z : array-like of shape (n_samples, n_dims)
-        Latent codes (float32/float64; lists, DataFrames and torch tensors accepted).
+        Latent codes (float32/float64; lists, DataFrames and torch tensors accepted). A
+        numpy memmap (``np.load(path, mmap_mode="r")``) or a ``dask.array`` is never
+        loaded whole: sections read only the rows they use or stream in chunks, with the
+        same numbers as the array in memory (see :mod:`lps_eval.streaming`).
     prior : str or object, default "gaussian"
         Prior spec for the prior-matching rows (see :mod:`lps_eval.priors`).
     factors : array-like of shape (n_samples, n_factors), optional
