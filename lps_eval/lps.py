@@ -260,7 +260,9 @@ def lps(
     Parameters
     ----------
     z : array-like of shape (n_samples, n_dims)
-        Latent codes, rows are samples; at least 2 dimensions.
+        Latent codes, rows are samples; at least 2 dimensions. A numpy memmap or a
+        ``dask.array`` is read by rows (the subsample only, or in chunks), with the same
+        numbers as the array in memory.
     predictor : str or object, default "hgb"
         ``"linear"`` (closed form, all d regressions from one inverse), ``"hgb"``
         (HistGradientBoosting, the default nonlinear predictor), ``"mlp"``, ``"knn"``,
@@ -303,6 +305,11 @@ def lps(
     predictor; the null level is one random column shuffle, so it is exactly invariant
     to sample order only). Constant dimensions carry no information: they get R2 = NaN, are left out
     of the mean and of every other dimension's predictors, with a warning.
+
+    Above :data:`lps_eval.streaming.STREAM_ELEMENTS` values (n x d), the linear
+    predictor on every row runs streamed: the same split and closed-form fit from
+    chunked moments, a Poisson bootstrap of the held-out rows, and a null level that
+    shuffles columns within blocks of random rows (recorded in ``settings``).
 
     Examples
     --------
