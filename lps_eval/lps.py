@@ -61,6 +61,8 @@ __all__ = [
     "structure_from_precision",
 ]
 
+#: Consecutive rows read together by the streamed null level (see ``_lps_linear_streamed``).
+NULL_RUN = 64
 #: Fewest held-out and training rows LPS accepts.
 MIN_TEST_ROWS = 5
 MIN_TRAIN_ROWS = 10
@@ -508,7 +510,8 @@ def _lps_linear_streamed(
     bootstrap of the held-out rows (independent Poisson(1) weights per row, drawn per
     block from ``(seed, block)``), so no resample is ever stored. The null level shuffles
     every column independently within blocks of randomly chosen rows, which samples the
-    product of the marginals as a full shuffle does, without random access per value.
+    product of the marginals as a full shuffle does, without random access per value
+    (blocks are built from random runs of ``NULL_RUN`` consecutive rows).
     """
     n, d = z.shape
     n_test = int(round(test_size * n))
@@ -556,11 +559,17 @@ def _lps_linear_streamed(
         if null_dims is not None and null_dims < active.size:
             targets = np.sort(null_rng.choice(active.size, size=null_dims, replace=False))
         null_targets = targets
-        blocks_perm = null_rng.permutation(n)
+        # Blocks of random runs of NULL_RUN consecutive rows: reads stay sequential
+        # within a run, while file position (e.g. latents stored class by class) is
+        # scattered over the whole file, so the shuffle pairs values of unrelated rows.
+        run_perm = null_rng.permutation(-(-n // NULL_RUN))
+        runs_per_block = max(1, streaming.CHUNK_ROWS // NULL_RUN)
 
         def shuffled_blocks():
-            for k, first in enumerate(range(0, n, streaming.CHUNK_ROWS)):
-                rows = np.sort(blocks_perm[first : first + streaming.CHUNK_ROWS])
+            for k, first in enumerate(range(0, run_perm.size, runs_per_block)):
+                starts = np.sort(run_perm[first : first + runs_per_block]) * NULL_RUN
+                rows = (starts[:, None] + np.arange(NULL_RUN)).ravel()
+                rows = rows[rows < n]
                 block = take_rows(z, rows)[:, active]
                 shuffle = np.random.default_rng([null_seed, k])
                 yield shuffle.permuted(block, axis=0), is_test[rows]
@@ -595,7 +604,10 @@ def _lps_linear_streamed(
         "null": null,
         "null_dims": null_dims,
         "null_target_dims": None if null_targets is None else active[null_targets].tolist(),
-        "null_shuffle": f"each column within blocks of {streaming.CHUNK_ROWS} random rows",
+        "null_shuffle": (
+            f"each column within blocks of {streaming.CHUNK_ROWS} rows made of random runs "
+            f"of {NULL_RUN} consecutive rows"
+        ),
         "streamed": {"chunk_rows": streaming.CHUNK_ROWS},
         "seed": seed,
     }

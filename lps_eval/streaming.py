@@ -46,6 +46,8 @@ __all__ = [
 
 #: Rows per block (16 MiB of float64 at d = 32): memory per pass is O(CHUNK_ROWS x d).
 CHUNK_ROWS = 1 << 16
+#: Scattered rows read from a memmap between two page releases (see :func:`take_rows`).
+TAKE_BATCH = 2048
 #: Sections that use every row switch to their streamed form above this many values
 #: (n x d; 2**24 float64 = 128 MiB). The switch depends on the shape only, never on the
 #: array type, so a memmap and the same values in memory take the same path.
@@ -124,9 +126,12 @@ def take_rows(z: Any, index: np.ndarray) -> np.ndarray:
     order = np.argsort(index, kind="stable")
     sorted_index = index[order]
     out = np.empty((index.size, *z.shape[1:]), dtype=np.float64)
-    for lo in range(0, index.size, CHUNK_ROWS):
-        part = sorted_index[lo : lo + CHUNK_ROWS]
-        out[order[lo : lo + CHUNK_ROWS]] = _as_float64(z[part])
+    # Scattered rows of a memmap: the kernel maps neighbouring cached pages on each fault
+    # (fault-around), so release after every small batch, not after a whole block.
+    step = TAKE_BATCH if isinstance(z, np.memmap) else CHUNK_ROWS
+    for lo in range(0, index.size, step):
+        part = sorted_index[lo : lo + step]
+        out[order[lo : lo + step]] = _as_float64(z[part])
         if isinstance(z, np.memmap) and part.size:
             _release(z, int(part[0]), int(part[-1]) + 1)
     return out
