@@ -63,11 +63,11 @@ def test_cluster_sweep_equals_serial_exactly(tmp_path, client):
     np.testing.assert_array_equal(block["value"].to_numpy(), one["value"].to_numpy())
 
 
-def test_threads_and_processes_equal_serial(tmp_path):
+def test_threads_processes_and_own_local_cluster_equal_serial(tmp_path):
     _write_models(tmp_path, count=3)
     pattern = str(tmp_path / "model_*.npy")
     serial = score_many(pattern, **FAST)
-    for scheduler in ("threads:2", "processes:2"):
+    for scheduler in ("threads:2", "processes:2", "local:1"):
         other = score_many(pattern, scheduler=scheduler, **FAST)
         pd.testing.assert_frame_equal(serial, other, check_exact=True)
 
