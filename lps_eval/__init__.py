@@ -21,6 +21,7 @@ from lps_eval.predictability import lps, lps_curve
 from lps_eval.prior_matching import mmd
 from lps_eval.reporting import report
 from lps_eval.scoring import score
+from lps_eval.sweep import score_many
 
 _moved.install()  # the 0.1 module paths, for one release
 
@@ -37,4 +38,5 @@ __all__ = [
     "plot",
     "report",
     "score",
+    "score_many",
 ]

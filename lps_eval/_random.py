@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lps_eval._validation import LpsInputError, check_positive_int
+from lps_eval.streaming import map_rows, take_rows
 
 __all__ = [
     "STREAM_INDEPENDENCE",
@@ -78,12 +79,16 @@ def canonical_row_order(z: np.ndarray) -> np.ndarray:
     A seeded subsample or split drawn on this order makes a result exactly invariant to
     shuffling the rows (same value, same p-value).
     """
-    z = np.asarray(z, dtype=np.float64)
     n, d = z.shape
     v = np.random.default_rng(CANONICAL_SEED).standard_normal(d)
-    key = np.zeros(n)
-    for j in range(d):  # elementwise, so no BLAS blocking can depend on the row position
-        key += z[:, j] * v[j]
+
+    def project(block: np.ndarray) -> np.ndarray:
+        key = np.zeros(block.shape[0])
+        for j in range(d):  # elementwise, so no BLAS blocking can depend on the row position
+            key += block[:, j] * v[j]
+        return key
+
+    key = map_rows(z, project)  # block by block: a memmap is never loaded whole
     order = np.argsort(key, kind="stable")
     ranked = key[order]
     equal = ranked[1:] == ranked[:-1]
@@ -96,7 +101,7 @@ def canonical_row_order(z: np.ndarray) -> np.ndarray:
         tied[:-1] |= equal
         positions = np.flatnonzero(tied)
         rows = order[positions]
-        sub = z[rows]
+        sub = take_rows(z, rows)
         resolved = np.lexsort((*sub.T[::-1], key[rows]))  # last key is primary
         order[positions] = rows[resolved]
     return order

@@ -114,7 +114,8 @@ def check_latents(
     name: str = "z",
     min_samples: int = 2,
     min_dims: int = 1,
-) -> np.ndarray:
+    lazy: bool = False,
+) -> Any:
     """Validate latent codes and return them as a C-contiguous float64 array.
 
     Parameters
@@ -127,6 +128,10 @@ def check_latents(
         Fewest rows the caller can work with.
     min_dims : int
         Fewest columns the caller can work with (LPS needs 2).
+    lazy : bool, default False
+        Validate in row chunks and return the array itself (a memmap or ``dask.array``
+        stays one; nothing is copied wholesale). For callers that read rows through
+        :mod:`lps_eval.streaming`.
 
     Raises
     ------
@@ -134,6 +139,8 @@ def check_latents(
         NaN or inf values, wrong number of dimensions, empty input, too few samples or
         dimensions, object / non-numeric dtypes.
     """
+    if lazy:
+        return _check_lazy(z, name=name, min_samples=min_samples, min_dims=min_dims)
     arr = as_numpy(z, name=name)
     if arr.ndim == 1:
         raise LpsInputError(
@@ -156,7 +163,49 @@ def check_latents(
             f"drop or impute them, e.g. {name}[np.isfinite({name}).all(axis=1)]"
         )
     check_scale(arr, name=name)
-    n, d = arr.shape
+    _check_size(arr.shape, name=name, min_samples=min_samples, min_dims=min_dims)
+    return np.ascontiguousarray(arr)
+
+
+def _check_lazy(z: Any, *, name: str, min_samples: int, min_dims: int) -> Any:
+    """:func:`check_latents` without a wholesale copy: shape and dtype, then finiteness by chunk."""
+    from lps_eval.streaming import is_dask, iter_chunks
+
+    arr = z if isinstance(z, np.memmap) or is_dask(z) else as_numpy(z, name=name)
+    if arr.ndim != 2 or arr.size == 0:
+        return check_latents(np.empty(arr.shape, dtype=arr.dtype), name=name)  # its message
+    kind = arr.dtype.kind
+    if kind == "b" or kind in "iu" or (kind == "f" and arr.dtype.itemsize < 4):
+        warnings.warn(
+            f"{name} has dtype {arr.dtype}; converting to float64", LpsInputWarning, stacklevel=3
+        )
+    elif kind != "f":
+        _to_float(np.empty((0, 0), dtype=arr.dtype), name=name)  # raises with its message
+    bad_rows, first_bad = 0, -1
+    low = high = None
+    for first, block in iter_chunks(arr):
+        if block.size:  # column ranges for the scale check, one chunk at a time
+            b_low, b_high = block.min(axis=0), block.max(axis=0)
+            low = b_low if low is None else np.minimum(low, b_low)
+            high = b_high if high is None else np.maximum(high, b_high)
+        rows_ok = np.isfinite(block).all(axis=1)
+        if not rows_ok.all():
+            bad = np.flatnonzero(~rows_ok)
+            first_bad = first + int(bad[0]) if first_bad < 0 else first_bad
+            bad_rows += bad.size
+    if bad_rows:
+        raise LpsInputError(
+            f"{name} contains NaN or inf in {bad_rows} row(s) (first: row {first_bad}); "
+            f"drop or impute them, e.g. {name}[np.isfinite({name}).all(axis=1)]"
+        )
+    if low is not None:
+        check_ranges(np.asarray(low, float), np.asarray(high, float), name=name)
+    _check_size(arr.shape, name=name, min_samples=min_samples, min_dims=min_dims)
+    return arr
+
+
+def _check_size(shape: tuple[int, ...], *, name: str, min_samples: int, min_dims: int) -> None:
+    n, d = shape
     if n < min_samples:
         raise LpsInputError(
             f"{name} has {n} samples but at least {min_samples} are needed; encode more data"
@@ -166,7 +215,6 @@ def check_latents(
             f"{name} has {d} dimension(s) but at least {min_dims} are needed "
             "(predicting a dimension from the others needs 2 or more)"
         )
-    return np.ascontiguousarray(arr)
 
 
 #: Largest magnitude accepted in latents: squared distances and variances (about the
@@ -187,13 +235,18 @@ def check_scale(arr: np.ndarray, *, name: str = "z") -> None:
     """
     if arr.size == 0:
         return
-    peak = max(float(arr.max()), -float(arr.min()))  # no |arr| copy
+    check_ranges(arr.min(axis=0), arr.max(axis=0), name=name)
+
+
+def check_ranges(low: np.ndarray, high: np.ndarray, *, name: str = "z") -> None:
+    """:func:`check_scale` from per-column minima and maxima (streamed inputs)."""
+    peak = max(float(high.max()), -float(low.min()))
     if peak > MAX_MAGNITUDE:
         raise LpsInputError(
             f"{name} has values up to {peak:.3g} in magnitude, above {MAX_MAGNITUDE:g}: "
             f"squared distances would overflow; rescale it (e.g. {name} / {name}.std(axis=0))"
         )
-    spread = arr.max(axis=0) - arr.min(axis=0)
+    spread = high - low
     tiny = np.flatnonzero((spread > 0) & (spread < MIN_SPREAD))
     if tiny.size:
         raise LpsInputError(

@@ -102,7 +102,7 @@ def _index_col(text: str | None) -> int | str | bool | None:
 
 
 @main.command()
-@click.argument("latents", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("latents", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--key", help="Array name inside an .npz or .pt file.")
 @click.option(
     "--prior",
@@ -185,6 +185,17 @@ def _index_col(text: str | None) -> int | str | bool | None:
 )
 @click.option("--no-config", is_flag=True, help="Ignore [tool.lps-eval] in pyproject.toml.")
 @click.option("--progress/--no-progress", default=False, help="Progress bar on stderr.")
+@click.option(
+    "--scheduler",
+    default=None,
+    help="Many models: serial, threads[:N], processes[:N], local:N (Dask) or tcp://HOST:PORT.",
+)
+@click.option(
+    "--cache",
+    "cache_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Many models: folder of cached results (by content hash and settings).",
+)
 def score(
     latents,
     key,
@@ -205,8 +216,14 @@ def score(
     config_path,
     no_config,
     progress,
+    scheduler,
+    cache_dir,
 ) -> None:
-    """Score LATENTS (.npy .npz .csv .parquet .pt; rows = samples)."""
+    """Score LATENTS (.npy .npz .csv .parquet .pt; rows = samples).
+
+    Several files or quoted glob patterns ('runs/*/z.npy') score a sweep: one table with
+    a `model` column, in the order given (see --scheduler, --cache).
+    """
     from lps_eval import gate as gates
     from lps_eval.io import DEFAULT_MAX_BYTES, load_factors, load_table
     from lps_eval.scoring import planned_metrics
@@ -242,24 +259,32 @@ def score(
             "index_col": _index_col(index_col),
             "max_bytes": max_bytes or DEFAULT_MAX_BYTES,
         }
-        z, dim_names = load_table(latents, key=key, **io_opts)
         factors = names = None
         if factors_path is not None:
             # an explicit --index-col names a latents column; factors keep the detection
             # (or none at all with --index-col none)
             factor_opts = {**io_opts, "index_col": False if io_opts["index_col"] is False else None}
             factors, names = load_factors(factors_path, key=factors_key, **factor_opts)
-        table = run_score(
-            z,
+        common = dict(
             prior=prior if prior is not None else config.get("prior", "gaussian"),
             factors=factors,
             factor_names=names,
-            dim_names=dim_names,
             metrics=selection,
-            seed=seed if seed is not None else config.get("seed", 0),
             progress=progress,
+            seed=seed if seed is not None else config.get("seed", 0),
             **options,
         )
+        if (
+            len(latents) > 1
+            or scheduler
+            or cache_dir
+            or any(c in str(p) for p in latents for c in "*?[")
+        ):
+            from lps_eval.sweep_cli import run_sweep
+
+            sys.exit(run_sweep(latents, key, scheduler, cache_dir, common, parsed, fmt, emit))
+        z, dim_names = load_table(latents[0], key=key, **io_opts)
+        table = run_score(z, dim_names=dim_names, **common)
         outcomes = gates.check_gates(table, parsed) if parsed else None
     except MemoryError:
         _fail("out of memory; lower max_samples / permutations or score fewer rows")

@@ -45,11 +45,11 @@ from lps_eval._validation import (
     check_latents,
     check_permutations,
     check_positive_int,
-    constant_columns,
 )
 from lps_eval.information import histogram_discretize
 from lps_eval.prior_matching import BLOCK, MmdResult, make_kernel, permutation_test
 from lps_eval.results import MetricResult, make_row
+from lps_eval.streaming import column_moments, column_range, iter_chunks, take_rows
 
 __all__ = [
     "IndependenceResult",
@@ -75,13 +75,19 @@ class IndependenceResult(MetricResult):
 
 def _cov(z: Any, *, name: str = "z") -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Validated latents, covariance of the non-constant dimensions, and the dropped ones."""
-    z = check_latents(z, name=name, min_samples=3, min_dims=1)
-    const = constant_columns(z)
+    z = check_latents(z, name=name, min_samples=3, min_dims=1, lazy=True)
+    const = _constant_columns(z)
     keep = np.setdiff1d(np.arange(z.shape[1]), const)
     if keep.size == 0:
         raise LpsInputError(f"every dimension of {name} is constant; nothing to measure")
-    cov = np.atleast_2d(np.cov(z[:, keep], rowvar=False))
+    # one chunked pass (the same blocks for an array, a memmap or a dask array)
+    cov = np.atleast_2d(column_moments(z, columns=keep).covariance(ddof=1))
     return z, cov, const.tolist()
+
+
+def _constant_columns(z: Any) -> np.ndarray:
+    low, high = column_range(z)
+    return np.flatnonzero(high == low)
 
 
 def _settings(metric: str, z: np.ndarray, const: list[int], **extra: Any) -> dict[str, Any]:
@@ -201,16 +207,35 @@ def mutual_info_matrix(codes: np.ndarray, *, n_bins: int | None = None) -> np.nd
 
 
 def mutual_info_mean(z: Any, *, n_bins: int = 20) -> IndependenceResult:
-    """Mean pairwise discretized mutual information over pairs ``i != j`` (nats)."""
-    z = check_latents(z, min_samples=2, min_dims=1)
+    """Mean pairwise discretized mutual information over pairs ``i != j`` (nats).
+
+    Streams over the rows: bin edges from the column ranges (one pass), then the pair
+    counts block by block (a second pass); memory does not grow with the rows. The bins
+    and the MI are those of :mod:`lps_eval.information` (disentanglement_lib's rule).
+    """
+    z = check_latents(z, min_samples=2, min_dims=1, lazy=True)
     # at most 1000 bins: the joint histograms hold n_bins^2 cells per pair of dimensions
     n_bins = check_positive_int(n_bins, name="n_bins", minimum=2, maximum=1000)
-    d = z.shape[1]
+    n, d = z.shape
     if d < 2:
         value = math.nan
     else:
-        codes = histogram_discretize(z, n_bins)
-        mi = information.mutual_info_matrix(codes, codes)
+        edges = information.bin_edges(*column_range(z), n_bins)
+        upper = np.zeros((d, d))
+        # wide latents: a few passes, each counting the pairs (i, j > i) of a batch of i
+        batch = max(1, information.MAX_PAIR_CELLS // (d * n_bins * n_bins))
+        for first in range(0, d - 1, batch):
+            rows = range(first, min(first + batch, d - 1))
+            joint = marginal = None
+            for _, block in iter_chunks(z):
+                codes = information.digitize(block, edges)
+                j_block, m_block = information.pair_counts(codes, n_bins=n_bins, rows=rows)
+                joint = j_block if joint is None else joint + j_block
+                marginal = m_block if marginal is None else marginal + m_block
+            part = information.mutual_info_from_counts(joint, marginal, n)
+            upper[first : rows.stop] = np.triu(part, k=1)[first : rows.stop]
+        mi = upper + upper.T
+        np.fill_diagonal(mi, np.diag(part))  # entropies: from the marginals, every pass
         value = float((mi.sum() - np.trace(mi)) / (d * d - d))
     return IndependenceResult(
         value=value,
@@ -252,11 +277,12 @@ def mmd_independence(
     MmdResult
         ``metric = "mmd_independence"``, ``value`` = MMD^2, ``p_value``.
     """
-    z = check_latents(z, min_samples=8, min_dims=2)
+    z = check_latents(z, min_samples=8, min_dims=2, lazy=True)
     permutations = check_permutations(permutations)
     rng = stream(seed, STREAM_INDEPENDENCE)
-    # canonical row order, then a seeded shuffle: exactly invariant to the given row order
-    x = z[shuffled_rows(z, max_samples, rng)]
+    # canonical row order, then a seeded shuffle: exactly invariant to the given row order;
+    # only the chosen rows are read from a memmap
+    x = take_rows(z, shuffled_rows(z, max_samples, rng))
     half = x.shape[0] // 2
     a, b = x[:half], x[half : 2 * half]
     b = rng.permuted(b, axis=0)  # each column shuffled independently

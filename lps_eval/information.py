@@ -5,7 +5,10 @@ disentanglement_lib discretizes each latent with ``np.digitize(x, np.histogram(x
 range ``[v - 0.5, v + 0.5]``), the maximum falling in the last bin. :func:`histogram_discretize`
 reproduces those bin assignments exactly (codes are 0-based; mutual information does not
 depend on the labels). Mutual information and entropies are plug-in estimates in nats, the
-quantity ``sklearn.metrics.mutual_info_score`` returns, computed here from contingency counts.
+quantity ``sklearn.metrics.mutual_info_score`` returns, computed here from contingency counts:
+table by table (:func:`mutual_info_matrix`, for two sets of codes) or from the pair counts of
+one set, which add up over row blocks (:func:`pair_counts`, :func:`mutual_info_from_counts`,
+used to stream a file). This is the only discretization and MI in the package.
 """
 
 from __future__ import annotations
@@ -13,12 +16,41 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = [
+    "MAX_PAIR_CELLS",
+    "bin_edges",
+    "digitize",
     "entropy",
     "histogram_discretize",
     "joint_entropy",
+    "mutual_info_from_counts",
     "mutual_info_matrix",
+    "pair_counts",
     "to_codes",
 ]
+
+
+def bin_edges(low: np.ndarray, high: np.ndarray, num_bins: int) -> np.ndarray:
+    """Left edges of ``num_bins`` equal-width bins per column, shape (num_bins, n_columns).
+
+    ``linspace(min, max, num_bins + 1)[:-1]`` (``min - 0.5, max + 0.5`` for a constant
+    column): the edges of ``np.histogram(column, num_bins)``, which depend on the range
+    only, so a file can be binned block by block once its column ranges are known.
+    """
+    low = np.asarray(low, dtype=np.float64)
+    high = np.asarray(high, dtype=np.float64)
+    const = low == high
+    low = np.where(const, low - 0.5, low)
+    high = np.where(const, high + 0.5, high)
+    return np.linspace(low, high, num_bins + 1, axis=0)[:-1]
+
+
+def digitize(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Bin index of every value: ``#{edges <= x} - 1`` per column (codes in [0, num_bins))."""
+    x = np.asarray(x, dtype=np.float64)
+    codes = np.empty(x.shape, dtype=np.int64)
+    for j in range(x.shape[1]):  # one vectorized search per column (d loops, not n)
+        codes[:, j] = np.searchsorted(edges[:, j], x[:, j], side="right") - 1
+    return codes
 
 
 def histogram_discretize(x: np.ndarray, num_bins: int) -> np.ndarray:
@@ -32,22 +64,11 @@ def histogram_discretize(x: np.ndarray, num_bins: int) -> np.ndarray:
     Returns
     -------
     ndarray of int64, same shape
-        Bin index in ``[0, num_bins)``: ``#{edges[:-1] <= x} - 1`` with
-        ``edges = linspace(min, max, num_bins + 1)`` (``min - 0.5, max + 0.5`` for a
-        constant column), identical to disentanglement_lib's ``_histogram_discretize``
-        minus one.
+        Bin index in ``[0, num_bins)`` (:func:`bin_edges`, :func:`digitize`), identical to
+        disentanglement_lib's ``_histogram_discretize`` minus one.
     """
     x = np.asarray(x, dtype=np.float64)
-    lo = x.min(axis=0)
-    hi = x.max(axis=0)
-    const = lo == hi
-    lo = np.where(const, lo - 0.5, lo)
-    hi = np.where(const, hi + 0.5, hi)
-    edges = np.linspace(lo, hi, num_bins + 1, axis=0)[:-1]  # (num_bins, n_columns)
-    codes = np.empty(x.shape, dtype=np.int64)
-    for j in range(x.shape[1]):  # one vectorized search per column
-        codes[:, j] = np.searchsorted(edges[:, j], x[:, j], side="right") - 1
-    return codes
+    return digitize(x, bin_edges(x.min(axis=0), x.max(axis=0), num_bins))
 
 
 def to_codes(values: np.ndarray) -> tuple[np.ndarray, list[int]]:
@@ -128,3 +149,54 @@ def joint_entropy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
             p = counts[counts > 0] / n
             out[i, j] = float(-np.sum(p * np.log(p)))
     return out
+
+
+#: Most joint-histogram cells :func:`pair_counts` is asked to hold at once (int64: 256 MiB).
+MAX_PAIR_CELLS = 1 << 25
+
+
+def pair_counts(
+    codes: np.ndarray, *, n_bins: int, rows: range | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Joint histogram counts of the column pairs ``i < j`` and every column's counts.
+
+    Returns ``(joint, marginal)``: ``joint`` of shape (d, d, n_bins, n_bins) holds pair
+    ``(i, j)``, ``i < j``, in ``joint[i, j]`` (one ``bincount`` per column ``i``,
+    vectorized over samples; only ``i`` in ``rows`` when given, other entries 0);
+    ``marginal`` has shape (d, n_bins). Counts of disjoint row blocks add up, so a file
+    can be counted block by block with identical results.
+    """
+    d = codes.shape[1]
+    cells = n_bins * n_bins
+    joint = np.zeros((d, d, n_bins, n_bins), dtype=np.int64)
+    marginal = np.stack([np.bincount(codes[:, j], minlength=n_bins) for j in range(d)])
+    for i in range(d - 1) if rows is None else rows:
+        rest = d - i - 1
+        if rest < 1:
+            continue
+        flat = codes[:, i : i + 1] * n_bins + codes[:, i + 1 :] + cells * np.arange(rest)
+        joint[i, i + 1 :] = np.bincount(flat.ravel(), minlength=cells * rest).reshape(
+            rest, n_bins, n_bins
+        )
+    return joint, marginal
+
+
+def mutual_info_from_counts(joint: np.ndarray, marginal: np.ndarray, n: int) -> np.ndarray:
+    r"""Pairwise plug-in MI (nats) from :func:`pair_counts`; entropies on the diagonal.
+
+    :math:`I(c_i; c_j) = \sum_{a,b} p_{ab} \log(p_{ab} / (p_a p_b))`, vectorized over the
+    pairs of each column (the quantity :func:`mutual_info_matrix` computes table by table).
+    """
+    d = marginal.shape[0]
+    mi = np.zeros((d, d))
+    marg = marginal / n
+    for i in range(d - 1):
+        p = joint[i, i + 1 :] / n
+        outer = marg[i][None, :, None] * marg[i + 1 :][:, None, :]
+        ratio = np.divide(p, outer, out=np.ones_like(p), where=p > 0)
+        mi[i, i + 1 :] = np.sum(p * np.log(ratio), axis=(1, 2))
+    mi = mi + mi.T
+    for j in range(d):  # I(c; c) = H(c)
+        pj = marg[j][marg[j] > 0]
+        mi[j, j] = -float(np.sum(pj * np.log(pj)))
+    return mi

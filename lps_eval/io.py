@@ -211,6 +211,8 @@ def _plain(array: Any, path: Path) -> np.ndarray:
         )
     if isinstance(array, np.ndarray) and array.ndim == 0:
         raise LpsInputError(f"{path} holds a scalar, not an array (n_samples, n_dims)")
+    if isinstance(array, np.memmap):
+        return array  # as_numpy would drop the memmap type (no copy either way)
     return as_numpy(array, name=str(path))
 
 
@@ -221,7 +223,14 @@ def _load_npy(path: Path, key: str | None, **_: Any):
                 f"could not read {path} as .npy: no NumPy header; save with np.save"
             )
     try:
-        return np.load(path, allow_pickle=False), None
+        # Memory-mapped: sections read only the rows they use, or stream in chunks.
+        try:
+            return np.load(path, mmap_mode="r", allow_pickle=False), None
+        except ValueError as exc:
+            if "pickle" in str(exc).lower():
+                raise
+            # an empty array cannot be mapped: read it normally (its own checks apply)
+            return np.load(path, allow_pickle=False), None
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise LpsInputError(

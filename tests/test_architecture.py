@@ -34,6 +34,7 @@ LAYERS = (
             "io",
             "console",
             "display",
+            "streaming",
         ),
     ),
     (
@@ -44,13 +45,22 @@ LAYERS = (
             "prior_matching",
             "independence",
             "metrics",
-            "streaming",
         ),
     ),
     ("scoring", ("scoring", "gate", "comparison", "sweep")),
     (
         "presentation",
-        ("plot", "reporting", "cli", "cli_compare", "cli_sweep", "cli_common", "train", "_moved"),
+        (
+            "plot",
+            "reporting",
+            "cli",
+            "cli_compare",
+            "cli_sweep",
+            "cli_common",
+            "sweep_cli",
+            "train",
+            "_moved",
+        ),
     ),
 )
 #: What the trainer may import from the rest of the package (public API only).

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from lps_eval import streaming
 from lps_eval._random import make_rng, subsample_rows
 from lps_eval._validation import (
     LpsInputError,
@@ -38,8 +39,18 @@ from lps_eval._validation import (
     constant_columns,
 )
 from lps_eval.predictors import get_predictor
-from lps_eval.predictors.linear import LinearPredictor
+from lps_eval.predictors.linear import LinearPredictor, precision_from_correlation
 from lps_eval.results import MetricResult, make_row
+from lps_eval.streaming import (
+    Moments,
+    column_moments,
+    iter_chunks,
+    map_rows,
+    poisson_weights,
+    read_all,
+    streams,
+    take_rows,
+)
 
 __all__ = [
     "LpsResult",
@@ -49,8 +60,11 @@ __all__ = [
     "linear_structure",
     "lps",
     "r2_per_column",
+    "structure_from_precision",
 ]
 
+#: Consecutive rows read together by the streamed null level (see ``_lps_linear_streamed``).
+NULL_RUN = 64
 #: Fewest held-out and training rows LPS accepts.
 MIN_TEST_ROWS = 5
 MIN_TRAIN_ROWS = 10
@@ -181,6 +195,11 @@ def linear_structure(train: np.ndarray, *, ridge: float = 1e-8) -> np.ndarray:
     """
     cov = np.cov(train, rowvar=False)
     prec = LinearPredictor(ridge=ridge).precision(train)
+    return structure_from_precision(cov, prec)
+
+
+def structure_from_precision(cov: np.ndarray, prec: np.ndarray) -> np.ndarray:
+    """:func:`linear_structure` from the covariance and precision of the training rows."""
     diag = np.diag(prec)
     r2 = 1.0 - 1.0 / (np.diag(cov) * diag)
     partial_sq = prec**2 / np.outer(diag, diag)
@@ -200,11 +219,19 @@ def canonical_order(z: np.ndarray) -> np.ndarray:
     a key unchanged by reordering dimensions, affine rescaling of any dimension, and
     reordering samples. Splits drawn on this order make LPS exactly invariant to all three.
     """
+    if streams(z.shape) or type(z) is not np.ndarray:  # big or lazy: two chunked passes
+        stats = column_moments(z)
+        mean, std = stats.mean, np.sqrt(stats.variance(ddof=0))
+        std[std == 0] = 1.0
+        return np.argsort(map_rows(z, lambda block: _order_key(block, mean, std)), kind="stable")
     std = z.std(axis=0)
     std[std == 0] = 1.0
-    sq = ((z - z.mean(axis=0)) / std) ** 2
-    key = np.sort(sq, axis=1).sum(axis=1)
-    return np.argsort(key, kind="stable")
+    return np.argsort(_order_key(z, z.mean(axis=0), std), kind="stable")
+
+
+def _order_key(z: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    sq = ((z - mean) / std) ** 2
+    return np.sort(sq, axis=1).sum(axis=1)
 
 
 def _percentile_ci(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -248,7 +275,9 @@ def lps(
     Parameters
     ----------
     z : array-like of shape (n_samples, n_dims)
-        Latent codes, rows are samples; at least 2 dimensions.
+        Latent codes, rows are samples; at least 2 dimensions. A numpy memmap or a
+        ``dask.array`` is read by rows (the subsample only, or in chunks), with the same
+        numbers as the array in memory.
     predictor : str or object, default "hgb"
         ``"linear"`` (closed form, all d regressions from one inverse), ``"hgb"``
         (HistGradientBoosting, the default nonlinear predictor), ``"mlp"``, ``"knn"``,
@@ -298,6 +327,11 @@ def lps(
     to sample order only). Constant dimensions carry no information: they get R2 = NaN, are left out
     of the mean and of every other dimension's predictors, with a warning.
 
+    Above :data:`lps_eval.streaming.STREAM_ELEMENTS` values (n x d), the linear
+    predictor on every row runs streamed: the same split and closed-form fit from
+    chunked moments, a Poisson bootstrap of the held-out rows, and a null level that
+    shuffles columns within blocks of random rows (recorded in ``settings``).
+
     Examples
     --------
     >>> import numpy as np, lps_eval
@@ -308,7 +342,9 @@ def lps(
     >>> np.round(res.per_dim, 1)
     array([0.8, 0.8, 0. ])
     """
-    z = check_latents(z, min_samples=MIN_TRAIN_ROWS + MIN_TEST_ROWS, min_dims=2)
+    z = check_latents(z, min_samples=MIN_TRAIN_ROWS + MIN_TEST_ROWS, min_dims=2, lazy=True)
+    if not streams(z.shape):
+        z = read_all(z)  # small: in memory, exactly as before
     test_size = check_fraction(test_size, name="test_size")
     n_boot = check_positive_int(n_boot, name="n_boot", minimum=0, maximum=MAX_N_BOOT)
     confidence = check_fraction(confidence, name="confidence")
@@ -331,12 +367,29 @@ def lps(
         n_test = test_idx.size
         n = n_test + train_idx.size
         original_rows = np.arange(n_total)
+        z = take_rows(z, original_rows)
     else:
         original_rows = canonical_order(z)
-        z = z[original_rows]
         keep = subsample_rows(n_total, max_samples, rng)
+        if keep is None and streams(z.shape) and isinstance(model, LinearPredictor):
+            return _lps_linear_streamed(
+                z,
+                original_rows,
+                rng,
+                model=model,
+                test_size=test_size,
+                max_samples=max_samples,
+                n_boot=n_boot,
+                confidence=confidence,
+                null=null,
+                null_dims=null_dims,
+                structure=structure,
+                seed=seed,
+            )
         if keep is not None:
-            z, original_rows = z[keep], original_rows[keep]
+            original_rows = original_rows[keep]
+        # only the rows used are read (a memmap or dask array is never loaded whole)
+        z = take_rows(z, original_rows)
         n = z.shape[0]
         n_test = int(round(test_size * n))
     if n_test < MIN_TEST_ROWS or n - n_test < MIN_TRAIN_ROWS:
@@ -482,9 +535,218 @@ def _predict_targets(model, train, test, targets, seed):
 def doubling_converged(value: float, ci: tuple[float, float], half_value: float) -> bool:
     """Has LPS converged in N? True when the last doubling of the sample moved it less
     than the half-width of its interval: ``|LPS(n) - LPS(n/2)| < (ci_high - ci_low) / 2``.
-
     False when any input is NaN (no interval, no verdict).
     """
     half_width = (ci[1] - ci[0]) / 2.0
     change = abs(value - half_value)
     return bool(np.isfinite(change) and np.isfinite(half_width) and change < half_width)
+
+
+# --- streamed linear LPS (every row of a big or memory-mapped array) ----------------
+
+
+def _lps_linear_streamed(
+    z,
+    order,
+    rng,
+    *,
+    model,
+    test_size,
+    max_samples,
+    n_boot,
+    confidence,
+    null,
+    null_dims,
+    structure,
+    seed,
+):
+    """Linear LPS over every row in chunked passes: memory O(n) for the split, not O(n d).
+
+    The same split, standardization and closed-form regressions as :func:`lps`: training
+    moments (mean, centred Gram matrix) accumulated block by block (pass 1), then the
+    held-out residuals ``r = t P / diag(P)`` of standardized held-out rows ``t`` block by
+    block (pass 2), with ``SS_tot`` from the held-out moments. The interval is a Poisson
+    bootstrap of the held-out rows (independent Poisson(1) weights per row, drawn per
+    block from ``(seed, block)``), so no resample is ever stored. The null level shuffles
+    every column independently within blocks of randomly chosen rows, which samples the
+    product of the marginals as a full shuffle does, without random access per value
+    (blocks are built from random runs of ``NULL_RUN`` consecutive rows).
+    """
+    n, d = z.shape
+    n_test = int(round(test_size * n))
+    if n_test < MIN_TEST_ROWS or n - n_test < MIN_TRAIN_ROWS:
+        raise LpsInputError(f"test_size={test_size} leaves too few held-out or training rows")
+    perm = rng.permutation(n)
+    is_test = np.zeros(n, dtype=bool)
+    is_test[order[perm[:n_test]]] = True  # split drawn on the canonical order, as in lps()
+    del perm, order
+    rng.integers(2**31 - 1)  # the model seed of lps(): keeps the later draws aligned
+    boot_seed = int(rng.integers(2**63 - 1))
+    null_seed = int(rng.integers(2**63 - 1))
+
+    def file_blocks():
+        for first, block in iter_chunks(z):
+            yield block, is_test[first : first + block.shape[0]]
+
+    fit = _streamed_linear_fit(file_blocks, d, model.ridge, n_boot, boot_seed, None)
+    const, active = fit["const"], fit["active"]
+    if const.size:
+        warnings.warn(
+            f"constant latent dimension(s) {const.tolist()} (in the training or held-out "
+            "split) have no R2; they are left out of LPS and of the other predictors",
+            LpsInputWarning,
+            stacklevel=3,
+        )
+    if active.size < 2:
+        raise LpsInputError(
+            f"only {active.size} non-constant dimension(s); LPS needs at least 2 varying dimensions"
+        )
+    per_dim = np.full(d, np.nan)
+    per_dim[active] = fit["r2"]
+    value = float(np.nanmean(fit["r2"]))
+    per_dim_ci = np.full((d, 2), np.nan)
+    ci = (math.nan, math.nan)
+    if n_boot:
+        low, high = _percentile_ci(fit["boot"], confidence)
+        per_dim_ci[active] = np.column_stack([low, high])
+        ci = tuple(float(v) for v in _percentile_ci(np.nanmean(fit["boot"], axis=1), confidence))
+
+    null_value, null_ci, null_targets = math.nan, (math.nan, math.nan), None
+    if null:
+        null_rng = np.random.default_rng(null_seed)
+        targets = np.arange(active.size)
+        if null_dims is not None and null_dims < active.size:
+            targets = np.sort(null_rng.choice(active.size, size=null_dims, replace=False))
+        null_targets = targets
+        # Blocks of random runs of NULL_RUN consecutive rows: reads stay sequential
+        # within a run, while file position (e.g. latents stored class by class) is
+        # scattered over the whole file, so the shuffle pairs values of unrelated rows.
+        run_perm = null_rng.permutation(-(-n // NULL_RUN))
+        runs_per_block = max(1, streaming.CHUNK_ROWS // NULL_RUN)
+
+        def shuffled_blocks():
+            for k, first in enumerate(range(0, run_perm.size, runs_per_block)):
+                starts = np.sort(run_perm[first : first + runs_per_block]) * NULL_RUN
+                rows = (starts[:, None] + np.arange(NULL_RUN)).ravel()
+                rows = rows[rows < n]
+                block = take_rows(z, rows)[:, active]
+                shuffle = np.random.default_rng([null_seed, k])
+                yield shuffle.permuted(block, axis=0), is_test[rows]
+
+        null_fit = _streamed_linear_fit(
+            shuffled_blocks, active.size, model.ridge, n_boot, null_seed + 1, fit
+        )
+        null_value = float(np.nanmean(null_fit["r2"][targets]))
+        if n_boot:
+            boot = null_fit["boot"][:, targets]
+            null_ci = tuple(float(v) for v in _percentile_ci(np.nanmean(boot, axis=1), confidence))
+
+    struct = None
+    if structure:
+        struct = np.full((d, d), np.nan)
+        struct[np.ix_(active, active)] = structure_from_precision(fit["cov"], fit["prec"])
+    settings = {
+        "metric": "lps",
+        **model.settings(),
+        "test_size": test_size,
+        "max_samples": max_samples,
+        "n_samples_total": int(n),
+        "n_samples_used": int(n),
+        "n_train": int(n - n_test),
+        "n_test": int(n_test),
+        "n_dims": int(d),
+        "constant_dims": const.tolist(),
+        "standardize": True,
+        "n_boot": n_boot,
+        "confidence": confidence,
+        "interval": "Poisson bootstrap over held-out rows (predictions fixed; streamed)",
+        "null": null,
+        "null_dims": null_dims,
+        "null_target_dims": None if null_targets is None else active[null_targets].tolist(),
+        "null_shuffle": (
+            f"each column within blocks of {streaming.CHUNK_ROWS} rows made of random runs "
+            f"of {NULL_RUN} consecutive rows"
+        ),
+        "streamed": {"chunk_rows": streaming.CHUNK_ROWS},
+        "seed": seed,
+    }
+    return LpsResult(
+        value=value,
+        settings=settings,
+        per_dim=per_dim,
+        ci_low=ci[0],
+        ci_high=ci[1],
+        per_dim_ci=per_dim_ci,
+        null_value=null_value,
+        null_ci=null_ci,
+        structure=struct,
+    )
+
+
+def _streamed_linear_fit(blocks, d, ridge, n_boot, boot_seed, reference):
+    """Two passes over ``blocks()`` (``(rows, is_test)`` pairs): moments, then residuals.
+
+    ``reference``: the real data's fit, whose standardization (training mean and std) and
+    active columns the null reuses, as :func:`lps` shuffles the standardized split.
+    """
+    train_m = test_m = Moments(0, np.zeros(d), np.zeros((d, d)))
+    bounds = [np.full(d, np.inf), np.full(d, -np.inf), np.full(d, np.inf), np.full(d, -np.inf)]
+    for block, test_mask in blocks():  # pass 1: moments and ranges of both splits
+        for which, part in ((0, block[~test_mask]), (2, block[test_mask])):
+            if part.shape[0]:
+                bounds[which] = np.minimum(bounds[which], part.min(axis=0))
+                bounds[which + 1] = np.maximum(bounds[which + 1], part.max(axis=0))
+        train_m = train_m.merge(Moments.of(block[~test_mask]))
+        test_m = test_m.merge(Moments.of(block[test_mask]))
+    if reference is None:
+        const = np.flatnonzero((bounds[0] == bounds[1]) | (bounds[2] == bounds[3]))
+        active = np.setdiff1d(np.arange(d), const)
+        mean = train_m.mean[active]
+        std = np.sqrt(train_m.variance(ddof=0)[active])
+        std[std == 0] = 1.0
+    else:  # the null: the real split's standardization, columns already the active ones
+        const, active = np.empty(0, dtype=np.int64), np.arange(d)
+        mean, std = reference["mean"], reference["std"]
+    if active.size < 2:
+        return {"const": const, "active": active}
+    # standardized training moments: t = (x - mean) / std is affine, so the Gram scales
+    t_mean = (train_m.mean[active] - mean) / std
+    cross = train_m.cross[np.ix_(active, active)] / np.outer(std, std)
+    cov = cross / max(train_m.n - 1, 1)
+    scale = np.sqrt(np.diag(cov))
+    scale[scale == 0] = 1.0
+    prec = precision_from_correlation(cov / np.outer(scale, scale), ridge) / np.outer(scale, scale)
+    test_mean = (test_m.mean[active] - mean) / std
+    ss_tot = np.diag(test_m.cross)[active] / std**2
+    k = active.size
+    ss_res = np.zeros(k)
+    sums = np.zeros((n_boot, 3 * k))
+    weight_total = np.zeros(n_boot)
+    for b, (block, test_mask) in enumerate(blocks()):  # pass 2: held-out residuals
+        t = (block[test_mask][:, active] - mean) / std
+        if t.shape[0] == 0:
+            continue
+        resid = (t - t_mean) @ prec / np.diag(prec)  # y - prediction, every column at once
+        ss_res += (resid**2).sum(axis=0)
+        if n_boot:
+            w = poisson_weights(np.random.default_rng([boot_seed, b]), n_boot, t.shape[0])
+            c = t - test_mean
+            sums += w @ np.hstack([resid**2, c, c**2])
+            weight_total += w.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.nan)
+        boot = None
+        if n_boot:
+            s_res, s1, s2 = sums[:, :k], sums[:, k : 2 * k], sums[:, 2 * k :]
+            tot = s2 - s1**2 / weight_total[:, None]
+            boot = np.where(tot > 0, 1.0 - s_res / tot, np.nan)
+    return {
+        "const": const,
+        "active": active,
+        "mean": mean,
+        "std": std,
+        "r2": r2,
+        "boot": boot,
+        "cov": cov,
+        "prec": prec,
+    }

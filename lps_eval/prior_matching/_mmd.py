@@ -54,6 +54,7 @@ from lps_eval.prior_matching.backend import NUMPY, namespace
 from lps_eval.prior_matching.kernels import Kernel, make_kernel
 from lps_eval.prior_matching.priors import Prior, parse_prior
 from lps_eval.results import MetricResult, make_row
+from lps_eval.streaming import take_rows
 
 __all__ = ["ESTIMATORS", "MmdResult", "mmd", "mmd2", "permutation_test"]
 
@@ -518,12 +519,12 @@ def mmd(
         per_dim_max_samples = check_positive_int(
             per_dim_max_samples, name="per_dim_max_samples", minimum=2
         )
-    z = check_latents(z, min_samples=4)
+    z = check_latents(z, min_samples=4, lazy=True)  # a memmap stays one: read only used rows
     d = z.shape[1]
     prior_obj = parse_prior(prior, n_dims=d)
     rng = stream(seed, STREAM_MMD)
     # canonical row order before the seeded subsample: exactly invariant to row order
-    x = z[shuffled_rows(z, max_samples, rng)]
+    x = take_rows(z, shuffled_rows(z, max_samples, rng))
     n = x.shape[0]
     # A finite-sample prior (samples:) is never resampled with replacement: with fewer
     # stored rows than latents, all of them enter an unbalanced (n != m) statistic.

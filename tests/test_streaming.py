@@ -1,0 +1,128 @@
+"""Bigger than memory: memmaps and dask arrays give the in-memory numbers; streamed
+passes agree with the one-shot formulas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lps_eval
+import lps_eval.streaming as streaming
+from lps_eval import LpsInputError, information
+from lps_eval._validation import check_latents
+from lps_eval.independence import mutual_info_mean
+from lps_eval.io import load_array
+
+FAST = {"permutations": 20, "n_boot": 20}
+
+
+def _latents(n=3000, d=4, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, d))
+    x[:, 1] = 0.7 * x[:, 0] + 0.5 * x[:, 1]
+    x[:, 2] = np.sin(2 * x[:, 3]) + 0.3 * x[:, 2]
+    return (x + 5.0).astype(np.float32)  # an offset: moments must not lose digits
+
+
+@pytest.fixture
+def saved(tmp_path):
+    x = _latents()
+    path = tmp_path / "z.npy"
+    np.save(path, x)
+    return x, path
+
+
+@pytest.fixture
+def small_stream(monkeypatch):
+    """Make the streamed (chunked) paths run on small test arrays, in several blocks."""
+    monkeypatch.setattr(streaming, "STREAM_ELEMENTS", 1000)
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 512)
+
+
+def test_npy_is_memory_mapped_and_not_copied(saved):
+    x, path = saved
+    z = load_array(path)
+    assert isinstance(z, np.memmap)
+    assert check_latents(z, lazy=True) is z  # validated without a copy
+    np.testing.assert_array_equal(streaming.take_rows(z, [5, 0, 5, 2999]), x[[5, 0, 5, 2999]])
+
+
+def test_lazy_check_finds_bad_rows_in_a_memmap(tmp_path):
+    x = _latents()
+    x[1234, 2] = np.nan
+    x[2000, 0] = np.inf
+    np.save(tmp_path / "bad.npy", x)
+    with pytest.raises(LpsInputError, match=r"NaN or inf in 2 row\(s\) \(first: row 1234\)"):
+        lps_eval.score(load_array(tmp_path / "bad.npy"))
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_memmap_and_dask_score_equal_in_memory_exactly(saved, streamed, request):
+    if streamed:
+        request.getfixturevalue("small_stream")
+    da = pytest.importorskip("dask.array")
+    x, path = saved
+    memory = lps_eval.score(x, **FAST)
+    mapped = lps_eval.score(load_array(path), **FAST)
+    chunked = lps_eval.score(da.from_array(x, chunks=(700, 4)), **FAST)
+    pd.testing.assert_frame_equal(memory, mapped, check_exact=True)
+    pd.testing.assert_frame_equal(memory, chunked, check_exact=True)
+
+
+def test_streamed_linear_lps_matches_in_memory_fit(saved, monkeypatch):
+    x, _ = saved
+    whole = lps_eval.lps(x, predictor="linear", max_samples=None, n_boot=100)
+    monkeypatch.setattr(streaming, "STREAM_ELEMENTS", 1000)
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 256)
+    streamed = lps_eval.lps(x, predictor="linear", max_samples=None, n_boot=100)
+    assert streamed.settings["streamed"]
+    # same split, same closed-form regressions: equal up to summation order
+    np.testing.assert_allclose(streamed.per_dim, whole.per_dim, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(streamed.structure, whole.structure, rtol=0, atol=1e-10)
+    # a Poisson bootstrap: a different resampling, an interval of the same size
+    assert streamed.ci_low <= streamed.value <= streamed.ci_high
+    ratio = (streamed.ci_high - streamed.ci_low) / (whole.ci_high - whole.ci_low)
+    assert 0.5 < ratio < 2.0
+    # the null level: independent columns, so near 0 and inside the same noise band
+    assert abs(streamed.null_value) < 0.01
+    assert streamed.null_ci[0] <= streamed.null_value <= streamed.null_ci[1]
+
+
+def test_streamed_null_is_near_zero_and_interval_covers_for_independent_data(monkeypatch):
+    monkeypatch.setattr(streaming, "STREAM_ELEMENTS", 1000)
+    monkeypatch.setattr(streaming, "CHUNK_ROWS", 512)
+    z = np.random.default_rng(3).normal(size=(8000, 5))
+    res = lps_eval.lps(z, predictor="linear", max_samples=None, n_boot=200)
+    assert res.ci_low <= 0.0 <= res.ci_high + 1e-3
+    assert abs(res.value - res.null_value) < 0.01
+
+
+def test_streamed_moments_equal_numpy_covariance():
+    x = _latents(n=5000).astype(np.float64) * 1e3 + 1e6  # large mean: the pairwise update
+    moments = streaming.column_moments(x)
+    np.testing.assert_allclose(moments.mean, x.mean(axis=0), rtol=1e-14)
+    np.testing.assert_allclose(moments.covariance(), np.cov(x, rowvar=False), rtol=1e-9)
+
+
+def test_streamed_mutual_information_matches_the_one_shot_value(small_stream):
+    x = _latents(n=4000, d=5).astype(np.float64)
+    codes = information.histogram_discretize(x, 20)
+    mi = information.mutual_info_matrix(codes, codes)
+    expected = (mi.sum() - np.trace(mi)) / 20
+    # the table-by-table and the streamed pair-count MI agree to round-off
+    assert mutual_info_mean(x).value == pytest.approx(expected, rel=1e-12, abs=1e-15)
+
+
+def test_streamed_mutual_information_in_column_batches(monkeypatch):
+    x = _latents(n=3000, d=6).astype(np.float64)
+    full = mutual_info_mean(x).value
+    monkeypatch.setattr(information, "MAX_PAIR_CELLS", 6 * 400)  # one column i per pass
+    assert mutual_info_mean(x).value == full
+
+
+def test_poisson_weights_have_poisson_one_moments():
+    w = streaming.poisson_weights(np.random.default_rng(0), 50, 20_000)
+    assert abs(w.mean() - 1.0) < 0.005
+    assert abs(w.var() - 1.0) < 0.01
+    assert w.min() == 0 and np.all(w == np.round(w))
