@@ -35,10 +35,10 @@ def keyword_defaults(
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest choice (case-insensitive), else ``""``."""
+    """``" (did you mean 'x'?)"`` for the closest choice (case-insensitive), else ``""``."""
     choices = list(choices)
     lowered = {c.lower(): c for c in choices}
     if name.lower() in lowered and lowered[name.lower()] != name:
-        return f"; did you mean {lowered[name.lower()]!r}?"
+        return f" (did you mean {lowered[name.lower()]!r}?)"
     close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return f"; did you mean {lowered[close[0]]!r}?" if close else ""
+    return f" (did you mean {lowered[close[0]]!r}?)" if close else ""

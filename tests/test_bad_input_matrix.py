@@ -254,7 +254,7 @@ def case_pt_sparse(tmp):
 
 
 def case_metrics_case(tmp):
-    return _score(tmp, "--metrics", "MIG"), r"unknown metric 'MIG'; did you mean 'mig'"
+    return _score(tmp, "--metrics", "MIG"), r"unknown metric 'MIG' \(did you mean 'mig'"
 
 
 def case_float_factors(tmp):

@@ -103,7 +103,7 @@ def test_factor_names_fill_factor_name_and_dci_display():
     imp = table[table["metric"] == "dci_importance"]
     assert len(imp) == 4  # the full dim x factor matrix stays in the tidy rows
     # the formatted table shows, per dim, the factor it captures and that importance
-    from lps_eval.cli import _format_table
+    from lps_eval.cli_common import format_table as _format_table
 
     text = _format_table(table)
     block = text.split("per dimension:")[1].split("per factor:")[0]
