@@ -41,11 +41,33 @@ from lps_eval.predictors import get_predictor
 from lps_eval.predictors.linear import LinearPredictor
 from lps_eval.results import MetricResult, RowsResult, make_row
 
-__all__ = ["LpsResult", "bootstrap_r2", "linear_structure", "lps", "r2_per_column"]
+__all__ = [
+    "LpsResult",
+    "bootstrap_r2",
+    "canonical_order",
+    "expected_null_r2",
+    "linear_structure",
+    "lps",
+    "r2_per_column",
+]
 
 #: Fewest held-out and training rows LPS accepts.
 MIN_TEST_ROWS = 5
 MIN_TRAIN_ROWS = 10
+#: Cross-fitting folds used unless ``test_size`` or ``folds`` is given.
+DEFAULT_FOLDS = 5
+MAX_FOLDS = 100
+#: Upper bound on bootstrap resamples (memory is bounded anyway; this bounds time).
+MAX_BOOT = 100_000
+#: Resample counts held in memory at once by the bootstrap (float64: 16 MiB).
+BOOT_CHUNK = 2**21
+#: ``interval="auto"`` bootstraps while evaluation rows x resamples stay below this.
+BOOT_MAX_WORK = 20_000_000
+#: Matrix elements per chunk of rows in the streamed passes (8 MiB of float64).
+ROW_CHUNK = 2**20
+#: Widest inputs accepted by default (``max_dims``), linear and other predictors.
+MAX_DIMS_LINEAR = 2048
+MAX_DIMS_NONLINEAR = 256
 
 
 @dataclass(frozen=True)
@@ -128,30 +150,85 @@ def r2_per_column(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         return np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.nan)
 
 
-def bootstrap_r2(
-    y_true: np.ndarray, y_pred: np.ndarray, *, n_boot: int, rng: np.random.Generator
+def _resample_counts(
+    n: int, n_boot: int, rng: np.random.Generator, groups: list[np.ndarray] | None
 ) -> np.ndarray:
-    """R2 of every column on ``n_boot`` bootstrap resamples of the held-out rows.
+    """Resampling counts, shape (n_boot, n): how often each row enters each resample.
 
-    Vectorized with resampling counts: resample ``b`` draws ``n`` row indices uniformly
-    with replacement (``rng.integers``); with the count matrix ``W`` (n_boot x n, one
-    ``bincount``), ``SS_res_b = W r^2`` and ``SS_tot_b = W y^2 - (W y)^2 / n``, so no
-    resample is materialized.
+    Without ``groups`` every resample draws ``n`` rows uniformly with replacement. With
+    groups (the cross-fitting folds) the bootstrap is two-stage: the folds are resampled
+    with replacement (multinomial counts ``F``), then the rows within every fold, and a
+    row's count is ``F[fold] * (its count within the fold)``. The fold stage carries the
+    variability of the fitted models (each fold has its own fit) into the interval.
+    """
+    if groups is None:
+        draws = rng.integers(0, n, size=(n_boot, n))
+        flat = (draws + n * np.arange(n_boot)[:, None]).ravel()
+        return np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
+    k = len(groups)
+    fold_mult = rng.multinomial(k, np.full(k, 1.0 / k), size=n_boot).astype(np.float64)
+    counts = np.empty((n_boot, n))
+    for j, pos in enumerate(groups):
+        m = pos.size
+        draws = rng.integers(0, m, size=(n_boot, m))
+        flat = (draws + m * np.arange(n_boot)[:, None]).ravel()
+        within = np.bincount(flat, minlength=n_boot * m).reshape(n_boot, m)
+        counts[:, pos] = within * fold_mult[:, j : j + 1]
+    return counts
+
+
+def bootstrap_r2(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    n_boot: int,
+    rng: np.random.Generator,
+    groups: list[np.ndarray] | None = None,
+) -> np.ndarray:
+    """R2 of every column on ``n_boot`` bootstrap resamples of the evaluation rows.
+
+    Vectorized with resampling counts: with the count matrix ``W`` (resamples x rows,
+    see :func:`_resample_counts`), ``SS_res_b = W r^2`` and
+    ``SS_tot_b = W y^2 - (W y)^2 / sum(W_b)``, so no resample is materialized. ``W`` is
+    built in chunks of resamples holding at most :data:`BOOT_CHUNK` counts, so memory is
+    ``O(n d)`` plus a constant whatever ``n_boot`` is.
+
+    Parameters
+    ----------
+    groups : list of index arrays, optional
+        Row positions of every cross-fitting fold: resample folds, then rows within folds.
 
     Returns
     -------
     numpy.ndarray of shape (n_boot, d)
     """
-    n = y_true.shape[0]
-    draws = rng.integers(0, n, size=(n_boot, n))
-    flat = (draws + n * np.arange(n_boot)[:, None]).ravel()
-    counts = np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
+    n, d = y_true.shape
     centered = y_true - y_true.mean(axis=0)  # shift for numerical stability; R2 unchanged
-    ss_res = counts @ (y_true - y_pred) ** 2
-    s1 = counts @ centered
-    ss_tot = counts @ centered**2 - s1**2 / n
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.nan)
+    sq_res = (y_true - y_pred) ** 2
+    sq_tot = centered**2
+    out = np.empty((n_boot, d))
+    step = max(1, BOOT_CHUNK // n)
+    for start in range(0, n_boot, step):
+        b = min(step, n_boot - start)
+        counts = _resample_counts(n, b, rng, groups)
+        total = counts.sum(axis=1)[:, None]
+        s1 = counts @ centered
+        ss_tot = counts @ sq_tot - s1**2 / total
+        ss_res = counts @ sq_res
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[start : start + b] = np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.nan)
+    return out
+
+
+def linear_structure_from_covariance(cov: np.ndarray, *, ridge: float = 1e-8) -> np.ndarray:
+    """:func:`linear_structure` from a covariance matrix (see there)."""
+    prec = LinearPredictor(ridge=ridge).precision_from_covariance(cov)
+    diag = np.diag(prec)
+    r2 = 1.0 - 1.0 / (np.diag(cov) * diag)
+    partial_sq = prec**2 / np.outer(diag, diag)
+    np.fill_diagonal(partial_sq, 0.0)
+    partial_sq = np.clip(partial_sq, 0.0, 1.0 - 1e-15)
+    return (1.0 - r2)[:, None] * partial_sq / (1.0 - partial_sq)
 
 
 def linear_structure(train: np.ndarray, *, ridge: float = 1e-8) -> np.ndarray:
@@ -165,28 +242,62 @@ def linear_structure(train: np.ndarray, *, ridge: float = 1e-8) -> np.ndarray:
     -------
     numpy.ndarray of shape (d, d), zero diagonal.
     """
-    cov = np.cov(train, rowvar=False)
-    prec = LinearPredictor(ridge=ridge).precision(train)
-    diag = np.diag(prec)
-    r2 = 1.0 - 1.0 / (np.diag(cov) * diag)
-    partial_sq = prec**2 / np.outer(diag, diag)
-    np.fill_diagonal(partial_sq, 0.0)
-    partial_sq = np.clip(partial_sq, 0.0, 1.0 - 1e-15)
-    return (1.0 - r2)[:, None] * partial_sq / (1.0 - partial_sq)
+    return linear_structure_from_covariance(np.cov(train, rowvar=False), ridge=ridge)
 
 
 def canonical_order(z: np.ndarray) -> np.ndarray:
     """A row order that depends only on the set of rows, not on their given order.
 
-    Rows are sorted by their sum of squared per-column z-scores (summed in sorted order),
-    a key unchanged by reordering dimensions, affine rescaling of any dimension, and
-    reordering samples. Splits drawn on this order make LPS exactly invariant to all three.
+    The key of a row is ``sum_j s_j^2`` with ``s_j`` its per-column z-score, rounded to a
+    fixed-point grid first: every term is an integer (held exactly in float64, the grid is
+    chosen so that ``n d`` terms stay below ``2^53``), so the sum is exact in any order
+    and the key is unchanged by reordering dimensions, by affine rescaling of any
+    dimension (up to rounding of the z-scores themselves) and by reordering samples.
+    Ties are broken by ``sum_j s_j^4`` on the same kind of grid, then by the given order
+    (rows tied on both are almost always duplicates). One pass, ``O(n d)`` time, memory
+    ``O(d)`` plus a chunk of rows (no per-row sort). Splits drawn on this order make LPS
+    exactly invariant to all three.
     """
-    std = z.std(axis=0)
+    n, d = z.shape
+    mean, std = column_moments(z)
     std[std == 0] = 1.0
-    sq = ((z - z.mean(axis=0)) / std) ** 2
-    key = np.sort(sq, axis=1).sum(axis=1)
-    return np.argsort(key, kind="stable")
+    inv = 1.0 / std
+    # s^2 <= n for population z-scores: scale s by 2^e (exact) so that s^2 * 4^e * d * n < 2^53.
+    exp2 = math.floor((53 - math.log2(max(n * d, 1)) - 1) / 2)
+    scale = inv * 2.0**exp2
+    key = np.empty(n)
+    step = max(1, ROW_CHUNK // max(d, 1))
+    for start in range(0, n, step):
+        block = z[start : start + step] - mean
+        block *= scale
+        block *= block
+        np.rint(block, out=block)
+        key[start : start + block.shape[0]] = block.sum(axis=1)
+    order = np.argsort(key, kind="stable")
+    tied = np.flatnonzero(np.diff(key[order]) == 0)
+    if tied.size:
+        rows = np.unique(np.concatenate([order[tied], order[tied + 1]]))
+        exp4 = math.floor((53 - math.log2(max(n * n * d, 1)) - 1) / 4)
+        s = (z[rows] - mean) * (inv * 2.0**exp4)
+        second = np.zeros(n)
+        second[rows] = np.rint(s**4).sum(axis=1)
+        order = np.lexsort((second, key))
+    return order
+
+
+def column_moments(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and population standard deviation, streamed over row chunks."""
+    n, d = z.shape
+    step = max(1, ROW_CHUNK // max(d, 1))
+    total = np.zeros(d)
+    for start in range(0, n, step):
+        total += z[start : start + step].sum(axis=0)
+    mean = total / n
+    sq = np.zeros(d)
+    for start in range(0, n, step):
+        block = z[start : start + step] - mean
+        sq += (block * block).sum(axis=0)
+    return mean, np.sqrt(sq / n)
 
 
 def _percentile_ci(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -197,11 +308,11 @@ def _percentile_ci(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, 
     return low, high
 
 
-def _standardize(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _standardize(train: np.ndarray, test: np.ndarray):
     mean = train.mean(axis=0)
     std = train.std(axis=0)
     std[std == 0] = 1.0
-    return (train - mean) / std, (test - mean) / std
+    return (train - mean) / std, (test - mean) / std, std
 
 
 def _shuffle_columns(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -210,12 +321,141 @@ def _shuffle_columns(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.take_along_axis(z, idx, axis=0)
 
 
+def _complement(n: int, pos: np.ndarray) -> np.ndarray:
+    mask = np.ones(n, dtype=bool)
+    mask[pos] = False
+    return np.flatnonzero(mask)
+
+
+def _linear_crossfit(x: np.ndarray, folds: list[np.ndarray], ridge: float):
+    """Held-out residuals of all d linear regressions for every fold, from Gram matrices.
+
+    One streamed pass accumulates every fold's sum and Gram matrix (data centred on the
+    overall mean); a fold's training moments are the totals minus the fold's own, so the
+    K fits cost one pass over the data plus K ``d x d`` eigendecompositions. A second
+    pass forms the residuals ``(x - mean_train) P / diag(P)`` of the held-out rows.
+
+    Returns the residuals of the evaluation rows (fold by fold, in the order of
+    ``folds``) and the covariance of all rows.
+    """
+    n, d = x.shape
+    mu, _ = column_moments(x)
+    step = max(1, ROW_CHUNK // max(d, 1))
+    k = len(folds)
+    sums, grams = np.zeros((k, d)), np.zeros((k, d, d))
+    for j, pos in enumerate(folds):
+        for start in range(0, pos.size, step):
+            block = x[pos[start : start + step]] - mu
+            sums[j] += block.sum(axis=0)
+            grams[j] += block.T @ block
+    if sum(p.size for p in folds) == n:
+        s_all, g_all = sums.sum(axis=0), grams.sum(axis=0)
+    else:  # single split: the training rows are not a fold
+        rest = _complement(n, folds[0])
+        s_all, g_all = sums[0].copy(), grams[0].copy()
+        for start in range(0, rest.size, step):
+            block = x[rest[start : start + step]] - mu
+            s_all += block.sum(axis=0)
+            g_all += block.T @ block
+    cov_all = (g_all - np.outer(s_all, s_all) / n) / max(n - 1, 1)
+    model = LinearPredictor(ridge=ridge)
+    resid = np.empty((sum(p.size for p in folds), d))
+    at = 0
+    for j, pos in enumerate(folds):
+        n_tr = n - pos.size
+        s_tr = s_all - sums[j]
+        mean_tr = s_tr / n_tr
+        cov_tr = (g_all - grams[j] - np.outer(s_tr, s_tr) / n_tr) / max(n_tr - 1, 1)
+        prec = model.precision_from_covariance(cov_tr)
+        coef = prec / np.diag(prec)
+        shift = mu + mean_tr
+        for start in range(0, pos.size, step):
+            block = x[pos[start : start + step]] - shift
+            resid[at : at + block.shape[0]] = block @ coef
+            at += block.shape[0]
+    return resid, cov_all
+
+
+def _delta_ci(
+    y: np.ndarray, resid: np.ndarray, groups: list[np.ndarray] | None, confidence: float
+) -> tuple[np.ndarray, float]:
+    """Normal intervals from the influence function of R2, plus the spread over folds.
+
+    With ``a_i = mean r_i^2`` and ``b_i = mean (y_i - ybar_i)^2``, ``R2_i = 1 - a_i / b_i``
+    has influence ``-(r_i^2 - a_i) / b_i + a_i ((y_i - ybar_i)^2 - b_i) / b_i^2`` (delta
+    method); its variance over rows / n is the row-sampling variance. With folds, the
+    variance of the fold-wise R2 over the K folds, divided by K, is added for the
+    variability of the K fits. Returns per-dimension half-widths, and the LPS half-width.
+    """
+    from statistics import NormalDist
+
+    n = y.shape[0]
+    quant = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    yc = y - y.mean(axis=0)
+    sq_tot, sq_res = yc * yc, resid * resid
+    a, b = sq_res.mean(axis=0), sq_tot.mean(axis=0)
+    infl = -(sq_res - a) / b + a * (sq_tot - b) / b**2
+    var_dim = infl.var(axis=0, ddof=1) / n
+    var_lps = infl.mean(axis=1).var(ddof=1) / n
+    if groups is not None and len(groups) > 1:
+        fold_r2 = np.array([r2_per_column(y[p], y[p] - resid[p]) for p in groups])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            var_dim = var_dim + np.nanvar(fold_r2, axis=0, ddof=1) / len(groups)
+            var_lps += float(np.nanvar(np.nanmean(fold_r2, axis=1), ddof=1)) / len(groups)
+    return quant * np.sqrt(var_dim), quant * math.sqrt(var_lps)
+
+
+def expected_null_r2(n_train: np.ndarray, n_test: np.ndarray, p: int) -> float:
+    """Expected held-out R2 of least squares (with intercept) on independent data.
+
+    For ``p`` Gaussian predictors independent of the target, the expected squared error
+    of the least-squares prediction at a new point is
+    ``sigma^2 (1 + 1/m) (m - 2) / (m - p - 2)`` with ``m`` training rows (Stein 1960;
+    ``E[S^-1] = Sigma^-1 / (m - p - 2)`` for a Wishart matrix). Dividing the expected
+    residual sum over the held-out rows by the expected total sum of squares,
+    ``(N - 1) sigma^2`` over the ``N`` evaluation rows, gives the level that a
+    column-shuffled copy of the data reaches on average: the linear LPS null, without
+    shuffling or refitting. ``n_train`` and ``n_test`` hold one entry per fold (R2 pooled
+    over the folds) or one for a single split. NaN when ``m <= p + 2``.
+    """
+    n_train = np.asarray(n_train, dtype=float)
+    n_test = np.asarray(n_test, dtype=float)
+    if np.any(n_train <= p + 2):
+        return math.nan
+    factor = (1.0 + 1.0 / n_train) * (n_train - 2.0) / (n_train - p - 2.0)
+    ss_res = float((n_test * factor).sum())
+    return 1.0 - ss_res / (float(n_test.sum()) - 1.0)
+
+
+def _resolve_split(test_size, folds):
+    if test_size is not None and folds is not None:
+        raise LpsInputError(
+            f"give test_size (one held-out split) or folds (cross-fitting), not both; got "
+            f"test_size={test_size!r} and folds={folds!r}"
+        )
+    if test_size is not None:
+        return check_fraction(test_size, name="test_size"), None
+    if folds is None:
+        return None, DEFAULT_FOLDS
+    folds = check_positive_int(folds, name="folds", minimum=2)
+    if folds > MAX_FOLDS:
+        raise LpsInputError(f"folds must be at most {MAX_FOLDS}, got {folds}")
+    return None, folds
+
+
+def _max_dims(max_dims, linear: bool) -> int:
+    if max_dims is None:
+        return MAX_DIMS_LINEAR if linear else MAX_DIMS_NONLINEAR
+    return check_positive_int(max_dims, name="max_dims", minimum=2)
+
+
 def lps(
     z: Any,
     *,
     predictor: Any = "hgb",
     predictor_params: dict[str, Any] | None = None,
-    test_size: float = 0.25,
+    test_size: float | None = None,
     max_samples: int | None = 10_000,
     n_boot: int = 200,
     confidence: float = 0.95,
@@ -223,8 +463,12 @@ def lps(
     null_dims: int | None = 8,
     structure: bool = True,
     seed: int = 0,
+    folds: int | None = None,
+    null_method: str = "auto",
+    interval: str = "auto",
+    max_dims: int | None = None,
 ) -> LpsResult:
-    """Latent Predictability Score with intervals, null level and structure.
+    """Latent Predictability Score with honest intervals, null level and structure.
 
     Parameters
     ----------
@@ -233,45 +477,65 @@ def lps(
     predictor : str or object, default "hgb"
         ``"linear"`` (closed form, all d regressions from one inverse), ``"hgb"``
         (HistGradientBoosting, the default nonlinear predictor), ``"mlp"``, ``"knn"``,
-        ``"lightgbm"`` (paper's LPS-lgbm), ``"torch"`` (one batched network for all d),
-        a scikit-learn regressor instance, or any object with ``fit_predict``.
+        ``"lightgbm"`` (paper's LPS-lgbm, binning shared by the d fits), ``"torch"`` (one
+        batched network for all d), a scikit-learn regressor instance, or any object with
+        ``fit_predict``.
     predictor_params : dict, optional
-        Options for a predictor given by name (e.g. ``{"max_iter": 50}``).
-    test_size : float, default 0.25
-        Held-out fraction.
+        Options for a predictor given by name (e.g. ``{"max_iter": 50, "n_jobs": 1}``).
+    test_size : float or None, default None
+        Held-out fraction of a **single** split (the 0.1 behaviour). Leave None for
+        cross-fitting over ``folds``; give one or the other.
     max_samples : int or None, default 10_000
         Random subsample of rows used (None = all). The linear predictor is cheap enough
         for ``None`` at any size.
     n_boot : int, default 200
-        Bootstrap resamples of the held-out rows for the intervals (0 = none).
+        Bootstrap resamples for the intervals (0 = no interval). At most 100,000.
     confidence : float, default 0.95
         Interval coverage.
     null : bool, default True
         Also compute the null level: LPS of the same rows with each column shuffled
-        independently (same split, same predictor).
+        independently.
     null_dims : int or None, default 8
-        Fit the null for at most this many randomly chosen target dimensions (None = all);
-        under the null every dimension's R2 has the same role, so a subset estimates the
-        level at a fraction of the cost.
+        Fit the shuffled null for at most this many randomly chosen target dimensions
+        (None = all); under the null every dimension's R2 has the same role.
     structure : bool, default True
         Compute the d x d linear predictability structure (see :func:`linear_structure`).
     seed : int, default 0
-        Seeds the subsample, the split, the bootstrap, the shuffles and the predictor.
+        Seeds the subsample, the folds, the bootstrap, the shuffles and the predictor.
+    folds : int or None, default None (= 5)
+        K-fold cross-fitting: every row is predicted once by the model fitted on the other
+        K-1 folds and R2 is pooled over all rows. Used unless ``test_size`` is given.
+    null_method : {"auto", "shuffle", "closed_form"}, default "auto"
+        ``"shuffle"``: fit the predictor on a column-shuffled copy (one fold held out).
+        ``"closed_form"`` (linear predictor only): the expected held-out R2 of least squares
+        on independent data (:func:`expected_null_r2`), no refit. ``"auto"`` picks the
+        closed form for ``"linear"`` and the shuffle otherwise.
+    interval : {"auto", "bootstrap", "delta"}, default "auto"
+        ``"bootstrap"``: percentile interval over ``n_boot`` resamples (two-stage, folds then
+        rows, under cross-fitting). ``"delta"``: normal interval from the influence function
+        of R2 plus the spread over folds, in ``O(n d)``. ``"auto"``: bootstrap while
+        ``n_eval * n_boot <= 2e7`` resampled rows, the delta method beyond.
+    max_dims : int or None, default None
+        Refuse inputs with more dimensions (default 2048 for ``"linear"``, 256 otherwise)
+        instead of running for hours: see docs/lps.md, "Wide inputs".
 
     Returns
     -------
     LpsResult
         ``.value``, ``.per_dim``, intervals, ``.null_value``, ``.structure``,
-        ``.to_frame()``; ``.settings`` records every choice.
+        ``.to_frame()``; ``.settings`` records every choice (and a ``note`` when an
+        interval needs a word of caution).
 
     Notes
     -----
-    Inputs are standardized with training-split statistics. Rows are put in a canonical
-    order before the seeded split, so the result does not depend on the order of samples
-    or dimensions, nor on affine rescaling of a dimension (exactly so for the linear
-    predictor; the null level is one random column shuffle, so it is exactly invariant
-    to sample order only). Constant dimensions carry no information: they get R2 = NaN, are left out
-    of the mean and of every other dimension's predictors, with a warning.
+    Rows are put in a canonical order before the seeded subsample and folds, so the
+    result does not depend on the order of samples (any predictor) nor, for the linear
+    predictor, on the order of dimensions or on affine rescaling of a dimension. Inputs
+    are standardized with each fold's training statistics. Under cross-fitting the
+    interval includes the variability of the fitted models (fold stage of the
+    bootstrap, or the fold spread for the delta method); with a single ``test_size``
+    split it covers held-out-row noise only. Constant dimensions get R2 = NaN, are left
+    out of the mean and of every other dimension's predictors, with a warning.
 
     Examples
     --------
@@ -284,12 +548,20 @@ def lps(
     array([0.8, 0.8, 0. ])
     """
     z = check_latents(z, min_samples=MIN_TRAIN_ROWS + MIN_TEST_ROWS, min_dims=2)
-    test_size = check_fraction(test_size, name="test_size")
+    test_size, folds = _resolve_split(test_size, folds)
     n_boot = check_positive_int(n_boot, name="n_boot", minimum=0)
+    if n_boot > MAX_BOOT:
+        raise LpsInputError(f"n_boot must be at most {MAX_BOOT}, got {n_boot}")
     confidence = check_fraction(confidence, name="confidence")
     for flag_name, flag in (("null", null), ("structure", structure)):
         if not isinstance(flag, (bool, np.bool_)):
             raise LpsInputError(f"{flag_name} must be True or False, got {flag!r}")
+    for opt_name, opt, choices in (
+        ("null_method", null_method, ("auto", "shuffle", "closed_form")),
+        ("interval", interval, ("auto", "bootstrap", "delta")),
+    ):
+        if opt not in choices:
+            raise LpsInputError(f"{opt_name} must be one of {', '.join(choices)}; got {opt!r}")
     if predictor_params is not None and not isinstance(predictor_params, dict):
         raise LpsInputError(
             f"predictor_params must be a dict of predictor options, got {predictor_params!r}"
@@ -298,25 +570,53 @@ def lps(
     if null_dims is not None:
         null_dims = check_positive_int(null_dims, name="null_dims")
     model = get_predictor(predictor, **(predictor_params or {}))
-    rng = make_rng(seed)
+    closed_form = type(model) is LinearPredictor
+    if null_method == "closed_form" and not closed_form:
+        raise LpsInputError("null_method='closed_form' needs predictor='linear'")
     n_total, d = z.shape
-
-    z = z[canonical_order(z)]
-    keep = subsample_rows(n_total, max_samples, rng)
-    if keep is not None:
-        z = z[keep]
-    n = z.shape[0]
-    n_test = int(round(test_size * n))
-    if n_test < MIN_TEST_ROWS or n - n_test < MIN_TRAIN_ROWS:
+    limit = _max_dims(max_dims, closed_form)
+    if d > limit:
         raise LpsInputError(
-            f"{n} samples with test_size={test_size} leave {n_test} held-out and {n - n_test} "
-            f"training rows; LPS needs >= {MIN_TEST_ROWS} and >= {MIN_TRAIN_ROWS}: encode more "
-            "samples or change test_size"
+            f"z has {d} dimensions, more than max_dims={limit} for predictor "
+            f"{model.name!r}; LPS fits d regressions on d-1 inputs each, so this would take "
+            "hours and the d x d matrices gigabytes: score a subset of dimensions, reduce d "
+            "first, or pass max_dims to accept the cost"
         )
-    order = rng.permutation(n)
-    test_idx, train_idx = np.sort(order[:n_test]), np.sort(order[n_test:])
+    rng = make_rng(seed)
 
-    const = np.union1d(constant_columns(z[train_idx]), constant_columns(z[test_idx]))
+    order = canonical_order(z)
+    keep = subsample_rows(n_total, max_samples, rng)
+    rows = order if keep is None else order[keep]
+    n = rows.size
+    perm = rng.permutation(n)
+    if folds is None:
+        n_test = int(round(test_size * n))
+        if n_test < MIN_TEST_ROWS or n - n_test < MIN_TRAIN_ROWS:
+            raise LpsInputError(
+                f"{n} samples with test_size={test_size} leave {n_test} held-out and "
+                f"{n - n_test} training rows; LPS needs >= {MIN_TEST_ROWS} and >= "
+                f"{MIN_TRAIN_ROWS}: encode more samples or change test_size"
+            )
+        parts = [np.sort(perm[:n_test])]
+    else:
+        if n // folds < MIN_TEST_ROWS or n - n // folds - 1 < MIN_TRAIN_ROWS:
+            raise LpsInputError(
+                f"{n} samples in {folds} folds leave {n // folds} held-out rows per fold; LPS "
+                f"needs >= {MIN_TEST_ROWS}: encode more samples or use fewer folds"
+            )
+        fold_of = np.empty(n, dtype=np.int64)
+        fold_of[perm] = np.arange(n) % folds
+        parts = [np.flatnonzero(fold_of == k) for k in range(folds)]
+    x = z[rows]
+    del z
+    n_eval = sum(p.size for p in parts)
+
+    if folds is None:
+        const = np.union1d(
+            constant_columns(x[parts[0]]), constant_columns(x[_complement(n, parts[0])])
+        )
+    else:
+        const = constant_columns(x)
     active = np.setdiff1d(np.arange(d), const)
     if const.size:
         warnings.warn(
@@ -329,10 +629,43 @@ def lps(
         raise LpsInputError(
             f"only {active.size} non-constant dimension(s); LPS needs at least 2 varying dimensions"
         )
-    train, test = _standardize(z[train_idx][:, active], z[test_idx][:, active])
+    notes: list[str] = []
+    if n < d or n_eval < 10 * d:
+        msg = (
+            f"only {n_eval} held-out rows for {d} dimensions (n = {n}); R2 needs >= 10 "
+            "held-out rows per dimension to be stable, so LPS and its interval are rough: "
+            "encode more samples"
+            + (" (fewer samples than dimensions: every fit can interpolate)" if n < d else "")
+        )
+        warnings.warn(msg, LpsInputWarning, stacklevel=2)
+        notes.append(msg)
+    if active.size < d:
+        x = x[:, active]
+    mean, std = column_moments(x)
+    std[std == 0] = 1.0
+
     model_seed = int(rng.integers(2**31 - 1))
-    pred = model.fit_predict(train, test, seed=model_seed)
-    r2_active = r2_per_column(test, pred)
+    fold_seeds = [(model_seed + k) % (2**31 - 1) for k in range(len(parts))]
+    if closed_form:
+        resid, cov_all = _linear_crossfit(x, parts, model.ridge)
+        resid /= std
+    else:
+        xs = (x - mean) / std
+        resid = np.empty((n_eval, active.size))
+        at = 0
+        for k, pos in enumerate(parts):
+            train, test, scale = _standardize(xs[_complement(n, pos)], xs[pos])
+            pred = model.fit_predict(train, test, seed=fold_seeds[k])
+            resid[at : at + pos.size] = (test - pred) * scale
+            at += pos.size
+        cov_all = None
+    eval_rows = np.concatenate(parts)
+    y = (x[eval_rows] - mean) / std
+    r2_active = r2_per_column(y, y - resid)
+    groups = None
+    if folds is not None:
+        bounds = np.cumsum([0] + [p.size for p in parts])
+        groups = [np.arange(bounds[k], bounds[k + 1]) for k in range(len(parts))]
 
     per_dim = np.full(d, np.nan)
     per_dim[active] = r2_active
@@ -340,44 +673,100 @@ def lps(
     per_dim_ci = np.full((d, 2), np.nan)
     ci = (math.nan, math.nan)
     boot_rng = np.random.default_rng(rng.integers(2**63 - 1))
+    method = interval
+    if method == "auto":
+        method = "bootstrap" if n_eval * n_boot <= BOOT_MAX_WORK else "delta"
     if n_boot:
-        boot = bootstrap_r2(test, pred, n_boot=n_boot, rng=boot_rng)
-        low, high = _percentile_ci(boot, confidence)
+        if method == "bootstrap":
+            boot = bootstrap_r2(y, y - resid, n_boot=n_boot, rng=boot_rng, groups=groups)
+            low, high = _percentile_ci(boot, confidence)
+            ci = tuple(float(v) for v in _percentile_ci(np.nanmean(boot, axis=1), confidence))
+        else:
+            half_dim, half = _delta_ci(y, resid, groups, confidence)
+            low, high = r2_active - half_dim, r2_active + half_dim
+            ci = (value - half, value + half)
         per_dim_ci[active] = np.column_stack([low, high])
-        ci = tuple(float(v) for v in _percentile_ci(np.nanmean(boot, axis=1), confidence))
+        if not ci[0] <= value <= ci[1]:
+            msg = (
+                f"the {confidence:.0%} interval [{ci[0]:.4f}, {ci[1]:.4f}] excludes the "
+                f"estimate {value:.4f}: the resampled R2 is skewed (few held-out rows per "
+                "dimension or a few dominant rows), so the interval is unreliable here"
+            )
+            warnings.warn(msg, LpsInputWarning, stacklevel=2)
+            notes.append(msg)
+        outside = np.flatnonzero(~((low <= r2_active) & (r2_active <= high)))
+        if outside.size:
+            notes.append(
+                f"per-dimension intervals of dims {active[outside].tolist()} exclude their "
+                "estimate (skewed resampling distribution): read them with caution"
+            )
 
     null_value, null_ci, null_targets = math.nan, (math.nan, math.nan), None
     null_rng = np.random.default_rng(rng.integers(2**63 - 1))
-    if null:
+    resolved_null = null_method
+    if resolved_null == "auto":
+        resolved_null = "closed_form" if closed_form else "shuffle"
+    if null and resolved_null == "closed_form":
+        sizes = np.array([p.size for p in parts])
+        null_value = expected_null_r2(n - sizes, sizes, active.size - 1)
+    elif null:
+        xs_null = (x - mean) / std
+        pos = parts[0]
+        train, test, _ = _standardize(xs_null[_complement(n, pos)], xs_null[pos])
         null_value, null_ci, null_targets = _null_level(
-            train, test, model, null_dims, null_rng, model_seed, n_boot, confidence
+            train, test, model, null_dims, null_rng, fold_seeds[0], n_boot, confidence
         )
 
     struct = None
     if structure:
+        if cov_all is None:
+            cov_all = np.cov(x, rowvar=False)
         struct = np.full((d, d), np.nan)
-        struct[np.ix_(active, active)] = linear_structure(train)
+        struct[np.ix_(active, active)] = linear_structure_from_covariance(
+            cov_all / np.outer(std, std)
+        )
 
+    split = (
+        f"{folds}-fold cross-fitting (R2 pooled over all rows)"
+        if folds is not None
+        else f"single split, {test_size:.0%} held out"
+    )
+    if folds is None:
+        interval_desc = (
+            "over held-out rows only (predictions fixed; excludes the fit's variability)"
+        )
+    elif method == "bootstrap":
+        interval_desc = "two-stage bootstrap: folds (each with its own fit), then rows within folds"
+    else:
+        interval_desc = "delta method over rows + variance of fold-wise R2 / K"
     settings = {
         "metric": "lps",
         **model.settings(),
+        "split": split,
+        "folds": folds,
         "test_size": test_size,
         "max_samples": max_samples,
         "n_samples_total": int(n_total),
         "n_samples_used": int(n),
-        "n_train": int(n - n_test),
-        "n_test": int(n_test),
+        "n_train": int(n - parts[0].size) if folds is None else int(n - n // folds),
+        "n_test": int(n_eval),
         "n_dims": int(d),
         "constant_dims": const.tolist(),
         "standardize": True,
         "n_boot": n_boot,
         "confidence": confidence,
-        "interval": "bootstrap percentile over held-out rows (predictions fixed)",
+        "interval_method": method if n_boot else None,
+        "interval": f"{method} percentile {interval_desc}"
+        if method == "bootstrap"
+        else f"{method}: {interval_desc}",
         "null": null,
+        "null_method": resolved_null if null else None,
         "null_dims": null_dims,
         "null_target_dims": None if null_targets is None else active[null_targets].tolist(),
         "seed": seed,
     }
+    if notes:
+        settings["note"] = " | ".join(notes)
     fit_info = getattr(model, "fit_info_", None)  # e.g. the device a torch model ran on
     if fit_info:
         settings["fit_info"] = {k: v for k, v in fit_info.items() if not isinstance(v, list)}
