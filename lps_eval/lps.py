@@ -329,82 +329,163 @@ def _complement(n: int, pos: np.ndarray) -> np.ndarray:
     return np.flatnonzero(mask)
 
 
-def _linear_crossfit(x: np.ndarray, folds: list[np.ndarray], ridge: float):
-    """Held-out residuals of all d linear regressions for every fold, from Gram matrices.
-
-    One streamed pass accumulates every fold's sum and Gram matrix (data centred on the
-    overall mean); a fold's training moments are the totals minus the fold's own, so the
-    K fits cost one pass over the data plus K ``d x d`` eigendecompositions. A second
-    pass forms the residuals ``(x - mean_train) P / diag(P)`` of the held-out rows.
-
-    Returns the residuals of the evaluation rows (fold by fold, in the order of
-    ``folds``) and the covariance of all rows.
-    """
-    n, d = x.shape
-    mu, _ = column_moments(x)
+def _constant_columns_of_rows(z: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """:func:`constant_columns` of ``z[idx]``, streamed over chunks of rows."""
+    d = z.shape[1]
     step = max(1, ROW_CHUNK // max(d, 1))
-    k = len(folds)
-    sums, grams = np.zeros((k, d)), np.zeros((k, d, d))
-    for j, pos in enumerate(folds):
-        for start in range(0, pos.size, step):
-            block = x[pos[start : start + step]] - mu
-            sums[j] += block.sum(axis=0)
-            grams[j] += block.T @ block
-    if sum(p.size for p in folds) == n:
+    low, high = np.full(d, np.inf), np.full(d, -np.inf)
+    for start in range(0, idx.size, step):
+        block = z[idx[start : start + step]]
+        low = np.minimum(low, block.min(axis=0))
+        high = np.maximum(high, block.max(axis=0))
+    return np.flatnonzero(high - low == 0)
+
+
+def _rows_of(z: np.ndarray, idx: np.ndarray, active: np.ndarray | None) -> np.ndarray:
+    block = z[idx]
+    return block if active is None else block[:, active]
+
+
+def _linear_crossfit(
+    z: np.ndarray,
+    rows: np.ndarray,
+    parts: list[np.ndarray],
+    active: np.ndarray | None,
+    ridge: float,
+    mode: str,
+) -> dict[str, Any]:
+    """All d linear regressions for every fold, from per-fold sums and Gram matrices.
+
+    One streamed pass accumulates every block's sum and Gram matrix (rows centred on the
+    overall mean; blocks are the folds, or the held-out and training rows of a single
+    split); a fold's training moments are the totals minus the fold's own, so K fits cost
+    one pass over the data plus K ``d x d`` eigendecompositions. With the coefficients
+    ``B = P / diag(P)`` of the training precision ``P`` and the held-out rows' Gram
+    matrix ``A`` about the training mean, the residual sums of squares are
+    ``diag(B^T A B)``: R2 of every dimension and every fold without forming a residual.
+    ``mode`` asks for more: ``"bootstrap"`` returns the held-out rows and residuals
+    (standardized), ``"delta"`` streams the influence-function variances
+    (see :func:`_delta_from_rows`); ``"none"`` stops at R2. Memory is ``O(K d^2)`` plus a
+    chunk of rows, whatever n is; BLAS runs on one thread (small products, busy cores).
+    """
+    from threadpoolctl import threadpool_limits
+
+    n, d = rows.size, (z.shape[1] if active is None else active.size)
+    step = max(1, ROW_CHUNK // max(d, 1))
+    blocks = list(parts)
+    if sum(p.size for p in parts) < n:  # single split: the training rows are one more block
+        blocks.append(_complement(n, parts[0]))
+    with threadpool_limits(limits=1, user_api="blas"):
+        # Centre on the first row of the canonical order (the row nearest the mean in
+        # z-score norm): a data point, so the shift is the same whatever the sample order.
+        shift = _rows_of(z, rows[:1], active)[0].copy()
+        sums, grams = np.zeros((len(blocks), d)), np.zeros((len(blocks), d, d))
+        for j, pos in enumerate(blocks):
+            for start in range(0, pos.size, step):
+                block = _rows_of(z, rows[pos[start : start + step]], active) - shift
+                sums[j] += block.sum(axis=0)
+                grams[j] += block.T @ block
         s_all, g_all = sums.sum(axis=0), grams.sum(axis=0)
-    else:  # single split: the training rows are not a fold
-        rest = _complement(n, folds[0])
-        s_all, g_all = sums[0].copy(), grams[0].copy()
-        for start in range(0, rest.size, step):
-            block = x[rest[start : start + step]] - mu
-            s_all += block.sum(axis=0)
-            g_all += block.T @ block
-    cov_all = (g_all - np.outer(s_all, s_all) / n) / max(n - 1, 1)
-    model = LinearPredictor(ridge=ridge)
-    resid = np.empty((sum(p.size for p in folds), d))
-    at = 0
-    for j, pos in enumerate(folds):
-        n_tr = n - pos.size
-        s_tr = s_all - sums[j]
-        mean_tr = s_tr / n_tr
-        cov_tr = (g_all - grams[j] - np.outer(s_tr, s_tr) / n_tr) / max(n_tr - 1, 1)
-        prec = model.precision_from_covariance(cov_tr)
-        coef = prec / np.diag(prec)
-        shift = mu + mean_tr
-        for start in range(0, pos.size, step):
-            block = x[pos[start : start + step]] - shift
-            resid[at : at + block.shape[0]] = block @ coef
-            at += block.shape[0]
-    return resid, cov_all
+        cov_all = (g_all - np.outer(s_all, s_all) / n) / max(n - 1, 1)
+        ss_tot = np.diag(g_all) - s_all**2 / n
+        scale = np.sqrt(np.diag(cov_all))
+        scale[scale == 0] = 1.0
+        model = LinearPredictor(ridge=ridge)
+        coefs, train_means, ss_res, fold_r2 = [], [], np.zeros((len(parts), d)), []
+        for j, pos in enumerate(parts):
+            m, n_tr = pos.size, n - pos.size
+            s_tr = s_all - sums[j]
+            mean_tr = s_tr / n_tr
+            cov_tr = (g_all - grams[j] - np.outer(s_tr, s_tr) / n_tr) / max(n_tr - 1, 1)
+            prec = model.precision_from_covariance(cov_tr)
+            coef = prec / np.diag(prec)
+            held = grams[j] - np.outer(sums[j], mean_tr) - np.outer(mean_tr, sums[j])
+            held += m * np.outer(mean_tr, mean_tr)
+            ss_res[j] = ((held @ coef) * coef).sum(axis=0)
+            fold_tot = np.diag(grams[j]) - sums[j] ** 2 / m
+            with np.errstate(divide="ignore", invalid="ignore"):
+                fold_r2.append(np.where(fold_tot > 0, 1.0 - ss_res[j] / fold_tot, np.nan))
+            coefs.append(coef)
+            train_means.append(mean_tr)
+        eval_tot = ss_tot
+        if len(blocks) > len(parts):  # single split: R2 over the held-out rows alone
+            eval_tot = np.diag(grams[0]) - sums[0] ** 2 / parts[0].size
+        r2 = 1.0 - ss_res.sum(axis=0) / eval_tot
+        out: dict[str, Any] = {
+            "r2": r2,
+            "fold_r2": np.array(fold_r2) if len(parts) > 1 else None,
+            "cov": cov_all,
+        }
+        if mode == "none":
+            return out
+        n_eval = sum(p.size for p in parts)
+        eval_mean = (s_all if len(blocks) == len(parts) else sums[0]) / n_eval
+        a_coef = ss_res.sum(axis=0) / n_eval  # mean squared residual
+        b_coef = eval_tot / n_eval  # mean squared deviation
+        if mode == "bootstrap":
+            y, resid, at = np.empty((n_eval, d)), np.empty((n_eval, d)), 0
+        else:
+            acc = np.zeros((2, d + 1))
+        for j, pos in enumerate(parts):
+            for start in range(0, pos.size, step):
+                block = _rows_of(z, rows[pos[start : start + step]], active) - shift
+                r = (block - train_means[j]) @ coefs[j]
+                yc = block - eval_mean
+                if mode == "bootstrap":
+                    y[at : at + r.shape[0]] = yc / scale
+                    resid[at : at + r.shape[0]] = r / scale
+                    at += r.shape[0]
+                    continue
+                # influence -(r^2 - a) / b + a (yc^2 - b) / b^2 = a yc^2 / b^2 - r^2 / b
+                r *= r
+                r *= -1.0 / b_coef
+                yc *= yc
+                yc *= a_coef / b_coef**2
+                r += yc
+                row_mean = r.mean(axis=1)
+                acc[0, :d] += r.sum(axis=0)
+                acc[1, :d] += np.einsum("ij,ij->j", r, r)
+                acc[0, d] += row_mean.sum()
+                acc[1, d] += row_mean @ row_mean
+        if mode == "bootstrap":
+            out["y"], out["resid"] = y, resid
+        else:
+            var = (acc[1] - acc[0] ** 2 / n_eval) / max(n_eval - 1, 1) / n_eval
+            out["var_dim"], out["var_lps"] = var[:d], float(var[d])
+        return out
 
 
-def _delta_ci(
-    y: np.ndarray, resid: np.ndarray, groups: list[np.ndarray] | None, confidence: float
-) -> tuple[np.ndarray, float]:
-    """Normal intervals from the influence function of R2, plus the spread over folds.
+def _delta_from_rows(y: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, float]:
+    """Row-sampling variance of every R2 and of their mean, from the influence function.
 
     With ``a_i = mean r_i^2`` and ``b_i = mean (y_i - ybar_i)^2``, ``R2_i = 1 - a_i / b_i``
     has influence ``-(r_i^2 - a_i) / b_i + a_i ((y_i - ybar_i)^2 - b_i) / b_i^2`` (delta
-    method); its variance over rows / n is the row-sampling variance. With folds, the
-    variance of the fold-wise R2 over the K folds, divided by K, is added for the
-    variability of the K fits. Returns per-dimension half-widths, and the LPS half-width.
+    method); its variance over the rows, divided by n, is the sampling variance.
     """
-    from statistics import NormalDist
-
     n = y.shape[0]
-    quant = NormalDist().inv_cdf(0.5 + confidence / 2.0)
     yc = y - y.mean(axis=0)
     sq_tot, sq_res = yc * yc, resid * resid
     a, b = sq_res.mean(axis=0), sq_tot.mean(axis=0)
     infl = -(sq_res - a) / b + a * (sq_tot - b) / b**2
-    var_dim = infl.var(axis=0, ddof=1) / n
-    var_lps = infl.mean(axis=1).var(ddof=1) / n
-    if groups is not None and len(groups) > 1:
-        fold_r2 = np.array([r2_per_column(y[p], y[p] - resid[p]) for p in groups])
+    return infl.var(axis=0, ddof=1) / n, float(infl.mean(axis=1).var(ddof=1)) / n
+
+
+def _delta_halfwidths(
+    var_dim: np.ndarray, var_lps: float, fold_r2: np.ndarray | None, confidence: float
+) -> tuple[np.ndarray, float]:
+    """Normal half-widths: row-sampling variance plus the variance of fold-wise R2 / K.
+
+    The fold term carries the variability of the K fitted models into the interval.
+    """
+    from statistics import NormalDist
+
+    quant = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    if fold_r2 is not None and len(fold_r2) > 1:
+        k = len(fold_r2)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            var_dim = var_dim + np.nanvar(fold_r2, axis=0, ddof=1) / len(groups)
-            var_lps += float(np.nanvar(np.nanmean(fold_r2, axis=1), ddof=1)) / len(groups)
+            var_dim = var_dim + np.nanvar(fold_r2, axis=0, ddof=1) / k
+            var_lps += float(np.nanvar(np.nanmean(fold_r2, axis=1), ddof=1)) / k
     return quant * np.sqrt(var_dim), quant * math.sqrt(var_lps)
 
 
@@ -609,16 +690,17 @@ def lps(
         fold_of = np.empty(n, dtype=np.int64)
         fold_of[perm] = np.arange(n) % folds
         parts = [np.flatnonzero(fold_of == k) for k in range(folds)]
-    x = z[rows]
-    del z
     n_eval = sum(p.size for p in parts)
 
     if folds is None:
         const = np.union1d(
-            constant_columns(x[parts[0]]), constant_columns(x[_complement(n, parts[0])])
+            _constant_columns_of_rows(z, rows[parts[0]]),
+            _constant_columns_of_rows(z, rows[_complement(n, parts[0])]),
         )
+    elif n == n_total:  # every row: min and max need no gather
+        const = constant_columns(z)
     else:
-        const = constant_columns(x)
+        const = _constant_columns_of_rows(z, rows)
     active = np.setdiff1d(np.arange(d), const)
     if const.size:
         warnings.warn(
@@ -641,16 +723,31 @@ def lps(
         )
         warnings.warn(msg, LpsInputWarning, stacklevel=2)
         notes.append(msg)
-    if active.size < d:
-        x = x[:, active]
-    mean, std = column_moments(x)
-    std[std == 0] = 1.0
+    cols = None if active.size == d else active
+    groups = None
+    if folds is not None:
+        bounds = np.cumsum([0] + [p.size for p in parts])
+        groups = [np.arange(bounds[k], bounds[k + 1]) for k in range(len(parts))]
+    method = interval
+    if method == "auto":
+        method = "bootstrap" if n_eval * n_boot <= BOOT_MAX_WORK else "delta"
+    resolved_null = null_method
+    if resolved_null == "auto":
+        resolved_null = "closed_form" if closed_form else "shuffle"
 
     model_seed = int(rng.integers(2**31 - 1))
     fold_seeds = [(model_seed + k) % (2**31 - 1) for k in range(len(parts))]
+    x = mean = std = None
+    if not closed_form or (null and resolved_null == "shuffle"):
+        x = _rows_of(z, rows, cols)  # the nonlinear fits need the rows in memory
+        mean, std = column_moments(x)
+        std[std == 0] = 1.0
+    y = resid = var_dim = None
     if closed_form:
-        resid, cov_all = _linear_crossfit(x, parts, model.ridge)
-        resid /= std
+        fit = _linear_crossfit(z, rows, parts, cols, model.ridge, method if n_boot else "none")
+        r2_active, fold_r2, cov_all = fit["r2"], fit["fold_r2"], fit["cov"]
+        y, resid = fit.get("y"), fit.get("resid")
+        var_dim, var_lps = fit.get("var_dim"), fit.get("var_lps")
     else:
         xs = (x - mean) / std
         resid = np.empty((n_eval, active.size))
@@ -660,14 +757,12 @@ def lps(
             pred = model.fit_predict(train, test, seed=fold_seeds[k])
             resid[at : at + pos.size] = (test - pred) * scale
             at += pos.size
+        y = xs[np.concatenate(parts)]
+        r2_active = r2_per_column(y, y - resid)
+        fold_r2 = None
+        if groups is not None:
+            fold_r2 = np.array([r2_per_column(y[g], y[g] - resid[g]) for g in groups])
         cov_all = None
-    eval_rows = np.concatenate(parts)
-    y = (x[eval_rows] - mean) / std
-    r2_active = r2_per_column(y, y - resid)
-    groups = None
-    if folds is not None:
-        bounds = np.cumsum([0] + [p.size for p in parts])
-        groups = [np.arange(bounds[k], bounds[k + 1]) for k in range(len(parts))]
 
     per_dim = np.full(d, np.nan)
     per_dim[active] = r2_active
@@ -675,16 +770,15 @@ def lps(
     per_dim_ci = np.full((d, 2), np.nan)
     ci = (math.nan, math.nan)
     boot_rng = np.random.default_rng(rng.integers(2**63 - 1))
-    method = interval
-    if method == "auto":
-        method = "bootstrap" if n_eval * n_boot <= BOOT_MAX_WORK else "delta"
     if n_boot:
         if method == "bootstrap":
             boot = bootstrap_r2(y, y - resid, n_boot=n_boot, rng=boot_rng, groups=groups)
             low, high = _percentile_ci(boot, confidence)
             ci = tuple(float(v) for v in _percentile_ci(np.nanmean(boot, axis=1), confidence))
         else:
-            half_dim, half = _delta_ci(y, resid, groups, confidence)
+            if var_dim is None:
+                var_dim, var_lps = _delta_from_rows(y, resid)
+            half_dim, half = _delta_halfwidths(var_dim, var_lps, fold_r2, confidence)
             low, high = r2_active - half_dim, r2_active + half_dim
             ci = (value - half, value + half)
         per_dim_ci[active] = np.column_stack([low, high])
@@ -705,9 +799,6 @@ def lps(
 
     null_value, null_ci, null_targets = math.nan, (math.nan, math.nan), None
     null_rng = np.random.default_rng(rng.integers(2**63 - 1))
-    resolved_null = null_method
-    if resolved_null == "auto":
-        resolved_null = "closed_form" if closed_form else "shuffle"
     if null and resolved_null == "closed_form":
         sizes = np.array([p.size for p in parts])
         null_value = expected_null_r2(n - sizes, sizes, active.size - 1)
@@ -733,9 +824,7 @@ def lps(
         if cov_all is None:
             cov_all = np.cov(x, rowvar=False)
         struct = np.full((d, d), np.nan)
-        struct[np.ix_(active, active)] = linear_structure_from_covariance(
-            cov_all / np.outer(std, std)
-        )
+        struct[np.ix_(active, active)] = linear_structure_from_covariance(cov_all)
 
     split = (
         f"{folds}-fold cross-fitting (R2 pooled over all rows)"
