@@ -61,8 +61,9 @@ MAX_FOLDS = 100
 MAX_BOOT = 100_000
 #: Resample counts held in memory at once by the bootstrap (float64: 8 MiB).
 BOOT_CHUNK = 2**20
-#: ``interval="auto"`` bootstraps while evaluation rows x resamples stay below this.
-BOOT_MAX_WORK = 20_000_000
+#: ``interval="auto"`` bootstraps while evaluation rows x resamples stay below this
+#: (10,000 rows at 200 resamples); the delta method is as accurate beyond and O(n d).
+BOOT_MAX_WORK = 2_000_000
 #: Matrix elements per chunk of rows in the streamed passes (8 MiB of float64).
 ROW_CHUNK = 2**20
 #: Widest inputs accepted by default (``max_dims``), linear and other predictors.
@@ -597,7 +598,7 @@ def lps(
         ``"bootstrap"``: percentile interval over ``n_boot`` resamples (two-stage, folds then
         rows, under cross-fitting). ``"delta"``: normal interval from the influence function
         of R2 plus the spread over folds, in ``O(n d)``. ``"auto"``: bootstrap while
-        ``n_eval * n_boot <= 2e7`` resampled rows, the delta method beyond.
+        ``n_eval * n_boot <= 2e6`` resampled rows, the delta method beyond.
     max_dims : int or None, default None
         Refuse inputs with more dimensions (default 2048 for ``"linear"``, 256 otherwise)
         instead of running for hours: see docs/lps.md, "Wide inputs".
