@@ -187,7 +187,10 @@ def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
 )
 @click.option("--seed", type=int, default=None, help="Seed for every random choice. [default: 0]")
 @click.option(
-    "--test-size", type=float, default=None, help="LPS held-out fraction. [default: 0.25]"
+    "--test-size",
+    type=float,
+    default=None,
+    help="LPS held-out fraction of one split. [default: 5-fold cross-fitting]",
 )
 @click.option(
     "--n-boot", type=int, default=None, help="Bootstrap resamples for intervals. [default: 200]"

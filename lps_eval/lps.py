@@ -926,11 +926,13 @@ _SCORE_OPTIONS = (
     "predictor",
     "predictor_params",
     "test_size",
+    "folds",
     "lps_max_samples",
     "n_boot",
     "confidence",
     "null",
     "null_dims",
+    "interval",
 )
 
 
@@ -938,7 +940,9 @@ def _score_section(ctx) -> list[MetricResult]:
     """LPS with the chosen predictor, the linear LPS on every row beside it, and their gap."""
     opts = ctx.options
     common = {
-        "test_size": opts.get("test_size", 0.25),
+        "test_size": opts.get("test_size"),
+        "folds": opts.get("folds"),
+        "interval": opts.get("interval", "auto"),
         "n_boot": opts.get("n_boot", 200),
         "confidence": opts.get("confidence", 0.95),
         "null": opts.get("null", True),

@@ -45,10 +45,12 @@ class SharedBinLightgbm:
     ----------
     n_estimators, learning_rate, num_leaves, min_child_samples, max_bin
         LightGBM's own defaults (100, 0.1, 31, 20, 255), as in the paper's LPS-lgbm.
-    early_stopping : bool, default False
+    early_stopping : bool, default True
         Hold out ``validation_fraction`` of the training rows (the same seeded rows for
-        every dimension) and stop after ``n_iter_no_change`` rounds without improvement.
-        Off by default to match the paper's procedure.
+        every dimension), stop after ``n_iter_no_change`` rounds without improvement and
+        predict with the best round. The paper leaves this open; without it LightGBM's
+        100 rounds fit noise (LPS on independent data about -0.05 at 10,000 rows) and take
+        longer. ``False`` gives exactly the models of a loop of default ``LGBMRegressor``.
     validation_fraction : float, default 0.1
     n_iter_no_change : int, default 10
     n_jobs : int, default -1
@@ -65,7 +67,7 @@ class SharedBinLightgbm:
         num_leaves: int = 31,
         min_child_samples: int = 20,
         max_bin: int = 255,
-        early_stopping: bool = False,
+        early_stopping: bool = True,
         validation_fraction: float = 0.1,
         n_iter_no_change: int = 10,
         n_jobs: int = -1,
