@@ -22,7 +22,9 @@ structure (which dimensions explain which).
 from __future__ import annotations
 
 import math
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -270,12 +272,15 @@ def canonical_order(z: np.ndarray) -> np.ndarray:
     scale = inv * 2.0**exp2
     key = np.empty(n)
     step = max(1, ROW_CHUNK // max(d, 1))
-    for start in range(0, n, step):
+
+    def fill(start: int) -> None:
         block = z[start : start + step] - mean
         block *= scale
         block *= block
         np.rint(block, out=block)
         key[start : start + block.shape[0]] = block.sum(axis=1)
+
+    _map_chunks(fill, range(0, n, step))
     order = np.argsort(key, kind="stable")
     tied = np.flatnonzero(np.diff(key[order]) == 0)
     if tied.size:
@@ -288,19 +293,32 @@ def canonical_order(z: np.ndarray) -> np.ndarray:
     return order
 
 
+def _map_chunks(fn, items) -> list:
+    """``[fn(i) for i in items]`` on one thread per core (numpy and BLAS release the GIL).
+
+    Callers add partial results in item order, so the numbers never depend on the
+    number of threads.
+    """
+    items = list(items)
+    workers = min(os.cpu_count() or 1, len(items))
+    if workers <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
 def column_moments(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-column mean and population standard deviation, streamed over row chunks."""
     n, d = z.shape
     step = max(1, ROW_CHUNK // max(d, 1))
-    total = np.zeros(d)
-    for start in range(0, n, step):
-        total += z[start : start + step].sum(axis=0)
-    mean = total / n
-    sq = np.zeros(d)
-    for start in range(0, n, step):
+    starts = range(0, n, step)
+    mean = sum(_map_chunks(lambda i: z[i : i + step].sum(axis=0), starts), np.zeros(d)) / n
+
+    def squares(start: int) -> np.ndarray:
         block = z[start : start + step] - mean
-        sq += (block * block).sum(axis=0)
-    return mean, np.sqrt(sq / n)
+        return np.einsum("ij,ij->j", block, block)
+
+    return mean, np.sqrt(sum(_map_chunks(squares, starts), np.zeros(d)) / n)
 
 
 def _percentile_ci(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -381,11 +399,15 @@ def _linear_crossfit(
         # z-score norm): a data point, so the shift is the same whatever the sample order.
         shift = _rows_of(z, rows[:1], active)[0].copy()
         sums, grams = np.zeros((len(blocks), d)), np.zeros((len(blocks), d, d))
-        for j, pos in enumerate(blocks):
+
+        def accumulate(j: int) -> None:  # one block per thread, chunks in a fixed order
+            pos = blocks[j]
             for start in range(0, pos.size, step):
                 block = _rows_of(z, rows[pos[start : start + step]], active) - shift
                 sums[j] += block.sum(axis=0)
                 grams[j] += block.T @ block
+
+        _map_chunks(accumulate, range(len(blocks)))
         s_all, g_all = sums.sum(axis=0), grams.sum(axis=0)
         cov_all = (g_all - np.outer(s_all, s_all) / n) / max(n - 1, 1)
         ss_tot = np.diag(g_all) - s_all**2 / n
@@ -423,11 +445,13 @@ def _linear_crossfit(
         eval_mean = (s_all if len(blocks) == len(parts) else sums[0]) / n_eval
         a_coef = ss_res.sum(axis=0) / n_eval  # mean squared residual
         b_coef = eval_tot / n_eval  # mean squared deviation
+        offsets = np.cumsum([0] + [p.size for p in parts])
         if mode == "bootstrap":
-            y, resid, at = np.empty((n_eval, d)), np.empty((n_eval, d)), 0
-        else:
-            acc = np.zeros((2, d + 1))
-        for j, pos in enumerate(parts):
+            y, resid = np.empty((n_eval, d)), np.empty((n_eval, d))
+        acc_parts = np.zeros((len(parts), 2, d + 1))
+
+        def second_pass(j: int) -> None:
+            pos, at, acc = parts[j], offsets[j], acc_parts[j]
             for start in range(0, pos.size, step):
                 block = _rows_of(z, rows[pos[start : start + step]], active) - shift
                 r = (block - train_means[j]) @ coefs[j]
@@ -448,9 +472,12 @@ def _linear_crossfit(
                 acc[1, :d] += np.einsum("ij,ij->j", r, r)
                 acc[0, d] += row_mean.sum()
                 acc[1, d] += row_mean @ row_mean
+
+        _map_chunks(second_pass, range(len(parts)))
         if mode == "bootstrap":
             out["y"], out["resid"] = y, resid
         else:
+            acc = acc_parts.sum(axis=0)
             var = (acc[1] - acc[0] ** 2 / n_eval) / max(n_eval - 1, 1) / n_eval
             out["var_dim"], out["var_lps"] = var[:d], float(var[d])
         return out
