@@ -281,7 +281,7 @@ def canonical_order(z: np.ndarray) -> np.ndarray:
         key[start : start + block.shape[0]] = block.sum(axis=1)
 
     _map_chunks(fill, range(0, n, step))
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)  # without ties every sort gives this order; ties: lexsort below
     tied = np.flatnonzero(np.diff(key[order]) == 0)
     if tied.size:
         rows = np.unique(np.concatenate([order[tied], order[tied + 1]]))
@@ -311,14 +311,16 @@ def column_moments(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-column mean and population standard deviation, streamed over row chunks."""
     n, d = z.shape
     step = max(1, ROW_CHUNK // max(d, 1))
-    starts = range(0, n, step)
-    mean = sum(_map_chunks(lambda i: z[i : i + step].sum(axis=0), starts), np.zeros(d)) / n
+    shift = z[0].astype(np.float64)  # a data point: sums about it lose no precision
 
-    def squares(start: int) -> np.ndarray:
-        block = z[start : start + step] - mean
-        return np.einsum("ij,ij->j", block, block)
+    def moments(start: int) -> np.ndarray:
+        block = z[start : start + step] - shift
+        return np.stack([block.sum(axis=0), np.einsum("ij,ij->j", block, block)])
 
-    return mean, np.sqrt(sum(_map_chunks(squares, starts), np.zeros(d)) / n)
+    total = sum(_map_chunks(moments, range(0, n, step)), np.zeros((2, d)))
+    mean = total[0] / n
+    var = np.clip(total[1] / n - mean**2, 0.0, None)
+    return shift + mean, np.sqrt(var)
 
 
 def _percentile_ci(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
