@@ -13,8 +13,8 @@ Reference: Fruytier et al., "Sculpting Latent Spaces With MMD: Disentanglement W
 Programmable Priors", arXiv:2510.11953 (2025). Related: Schmidhuber (1992),
 predictability minimization; Yeats et al. (ECCV 2022), NashAE.
 
-Beyond the paper, every result carries how far it can be trusted: bootstrap intervals
-over the held-out rows, the *null level* (LPS of the same data with each column shuffled
+Beyond the paper, every result carries how far it can be trusted: K-fold cross-fitting
+with intervals that include the fits' own variability, the *null level* (LPS of the same data with each column shuffled
 independently: the estimator's bias at this N and d), and the linear predictability
 structure (which dimensions explain which).
 """
@@ -84,9 +84,11 @@ class LpsResult(MetricResult):
     per_dim : numpy.ndarray of shape (d,)
         Held-out R2 of every dimension (NaN for constant dimensions).
     ci_low, ci_high : float
-        Bootstrap percentile interval of LPS (NaN when ``n_boot=0``).
+        Interval of LPS (NaN when ``n_boot=0``): two-stage bootstrap or delta method under
+        cross-fitting, so it includes the fits' variability; ``settings["interval"]``
+        says which, and the upper end allows for the null level's bias.
     per_dim_ci : numpy.ndarray of shape (d, 2)
-        Bootstrap interval of every per-dimension R2.
+        The same interval for every per-dimension R2.
     null_value : float
         LPS of the column-shuffled data (NaN when ``null=False``).
     null_ci : tuple of float
@@ -394,8 +396,9 @@ def _linear_crossfit(
     n, d = rows.size, (z.shape[1] if active is None else active.size)
     step = max(1, ROW_CHUNK // max(d, 1))
     blocks = list(parts)
-    if sum(p.size for p in parts) < n:  # single split: the training rows are one more block
-        blocks.append(_complement(n, parts[0]))
+    if sum(p.size for p in parts) < n:  # single split: the training rows as more blocks
+        rest = _complement(n, parts[0])
+        blocks.extend(np.array_split(rest, max(1, round(rest.size / max(parts[0].size, 1)))))
     with threadpool_limits(limits=1, user_api="blas"):
         # Centre on the first row of the canonical order (the row nearest the mean in
         # z-score norm): a data point, so the shift is the same whatever the sample order.
