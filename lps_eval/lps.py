@@ -255,22 +255,27 @@ def linear_structure(train: np.ndarray, *, ridge: float = 1e-8) -> np.ndarray:
 def canonical_order(z: np.ndarray) -> np.ndarray:
     """A row order that depends only on the set of rows, not on their given order.
 
-    The key of a row is ``sum_j s_j^2`` with ``s_j`` its per-column z-score, rounded to a
-    fixed-point grid first: every term is an integer (held exactly in float64, the grid is
-    chosen so that ``n d`` terms stay below ``2^53``), so the sum is exact in any order
-    and the key is unchanged by reordering dimensions, by affine rescaling of any
-    dimension (up to rounding of the z-scores themselves) and by reordering samples.
-    Ties are broken by ``sum_j s_j^4`` on the same kind of grid, then by the given order
-    (rows tied on both are almost always duplicates). One pass, ``O(n d)`` time, memory
-    ``O(d)`` plus a chunk of rows (no per-row sort). Splits drawn on this order make LPS
-    exactly invariant to all three.
+    The key of a row is ``sum_j s_j^2`` with ``s_j = (z_j - mid_j) / range_j`` its value
+    rescaled by the column's midrange and range: minimum and maximum are exact whatever
+    the order of the samples (a mean or standard deviation is not, in the last bits), and
+    a sign flip only changes the sign of ``s_j``. Every term is rounded to a fixed-point
+    grid first (an integer held exactly in float64; the grid keeps ``d`` terms below
+    ``2^53``), so the sum is exact in any order and the key is unchanged by reordering
+    dimensions, by affine rescaling of any dimension (up to rounding of ``s_j`` itself)
+    and by reordering samples. Ties are broken by ``sum_j s_j^4`` on the same kind of
+    grid, then by the row values themselves (only rows tied on both keys, such as
+    ``[a, b]`` and ``[b, a]`` in a column-symmetric sample, depend on the column order
+    there). ``O(n d)`` time in two streamed passes, memory ``O(d)`` plus a chunk of rows
+    (no per-row sort). Splits drawn on this order make LPS exactly invariant to all three.
     """
     n, d = z.shape
-    mean, std = column_moments(z)
-    std[std == 0] = 1.0
-    inv = 1.0 / std
-    # s^2 <= n for population z-scores: scale s by 2^e (exact) so that s^2 * 4^e * d * n < 2^53.
-    exp2 = math.floor((53 - math.log2(max(n * d, 1)) - 1) / 2)
+    low, high = z.min(axis=0), z.max(axis=0)
+    mean = 0.5 * (low + high)
+    width = high - low
+    width[width == 0] = 1.0
+    inv = 1.0 / width
+    # |s| <= 1/2: scale s by 2^e (exact) so that d * s^2 * 4^e < 2^53.
+    exp2 = math.floor((53 + 2 - math.log2(max(d, 1)) - 1) / 2)
     scale = inv * 2.0**exp2
     key = np.empty(n)
     step = max(1, ROW_CHUNK // max(d, 1))
@@ -287,11 +292,15 @@ def canonical_order(z: np.ndarray) -> np.ndarray:
     tied = np.flatnonzero(np.diff(key[order]) == 0)
     if tied.size:
         rows = np.unique(np.concatenate([order[tied], order[tied + 1]]))
-        exp4 = math.floor((53 - math.log2(max(n * n * d, 1)) - 1) / 4)
+        exp4 = math.floor((53 + 4 - math.log2(max(d, 1)) - 1) / 4)
         s = (z[rows] - mean) * (inv * 2.0**exp4)
         second = np.zeros(n)
         second[rows] = np.rint(s**4).sum(axis=1)
         order = np.lexsort((second, key))
+        if np.any((np.diff(key[order]) == 0) & (np.diff(second[order]) == 0)):
+            # Rows tied on both keys (e.g. [a, b] and [b, a] in a column-symmetric sample):
+            # break the tie by their values, so sample order still never matters.
+            order = np.lexsort((*z.T[::-1], second, key))
     return order
 
 

@@ -197,6 +197,13 @@ def test_hgb_dimension_order_close():
     np.testing.assert_allclose(b.per_dim, a.per_dim[perm], atol=0.03)
 
 
+def test_canonical_order_breaks_symmetric_ties_without_looking_at_sample_order():
+    x = np.random.default_rng(55).normal(size=(50, 2))
+    z = np.vstack([x, x[:, ::-1]])  # rows [a, b] and [b, a]: equal keys
+    rows = np.random.default_rng(2).permutation(100)
+    np.testing.assert_array_equal(z[canonical_order(z)], z[rows][canonical_order(z[rows])])
+
+
 def test_canonical_order_ignores_row_and_column_order():
     z = np.random.default_rng(20).normal(size=(100, 3))
     rows = np.random.default_rng(1).permutation(100)
