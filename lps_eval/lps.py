@@ -853,11 +853,13 @@ def lps(
         )
 
     bias_allowance = 0.0
-    if n_boot and math.isfinite(null_value) and null_value < 0:
+    null_low = null_ci[0] if math.isfinite(null_ci[0]) else null_value
+    if n_boot and math.isfinite(null_low) and null_low < 0:
         # Held-out R2 of a fitted regressor is biased low (no fit beats E[z_i | z_-i]); the
         # null level measures that shortfall at zero dependence, so the interval for the
-        # population LPS extends its upper end by it.
-        bias_allowance = -null_value
+        # population LPS extends its upper end by it: by the low end of the null's own
+        # interval when it has one (a shuffled null is itself an estimate).
+        bias_allowance = -null_low
         ci = (ci[0], ci[1] + bias_allowance)
         per_dim_ci[:, 1] += bias_allowance
 
@@ -910,7 +912,8 @@ def lps(
     }
     if bias_allowance:
         settings["interval"] += (
-            f"; upper end raised by the null level's shortfall below 0 ({bias_allowance:.4g})"
+            f"; upper end raised by the null level's shortfall below 0 (low end of its "
+            f"interval when it has one): {bias_allowance:.4g}"
         )
     if notes:
         settings["note"] = " | ".join(notes)
