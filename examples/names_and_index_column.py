@@ -32,8 +32,6 @@ with tempfile.TemporaryDirectory() as folder:
     print("warning:", caught[0].message)
     print("columns kept:", names, "shape:", z.shape)
 
-table = lps_eval.score(
-    frame, metrics=["lps", "mmd"], predictor="linear", mmd={"permutations": 100}
-)
+table = lps_eval.score(frame, metrics=["lps", "mmd"], predictor="linear", mmd={"permutations": 100})
 per_dim = table[(table["scope"] == "dim") & table["source_dim"].isna()]
 print(per_dim[["metric", "dim", "dim_name", "value", "p_value"]].to_string(index=False))

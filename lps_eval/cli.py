@@ -155,7 +155,10 @@ def _index_col(text: str | None) -> int | str | bool | None:
 )
 @click.option("--seed", type=int, default=None, help="Seed for every random choice. [default: 0]")
 @click.option(
-    "--test-size", type=float, default=None, help="LPS held-out fraction. [default: 0.25]"
+    "--test-size",
+    type=float,
+    default=None,
+    help="LPS held-out fraction of one split. [default: 5-fold cross-fitting]",
 )
 @click.option(
     "--n-boot", type=int, default=None, help="Bootstrap resamples for intervals. [default: 200]"

@@ -318,7 +318,8 @@ def compare(
     if paired:
         lps_opts["split"] = _shared_splits(
             inputs[0].z.shape[0],
-            test_size=lps_opts["test_size"],
+            # paired differences need one shared single split (cross-fitting refits per model)
+            test_size=lps_opts["test_size"] if lps_opts["test_size"] is not None else 0.25,
             cap=lps_opts["max_samples"],
             rng=rng,
         )

@@ -15,6 +15,7 @@ from lps_eval import LpsInputError, LpsInputWarning
 from lps_eval.predictability import (
     bootstrap_r2,
     canonical_order,
+    expected_null_r2,
     linear_structure,
     lps,
     r2_per_column,
@@ -178,10 +179,14 @@ def test_affine_rescaling_invariance(scale, shift, seed):
 @given(n=st.integers(40, 300), d=st.integers(2, 6), seed=st.integers(0, 10_000))
 def test_lps_is_at_most_one_and_finite(n, d, seed):
     z = np.random.default_rng(seed).normal(size=(n, d)) ** 3
-    result = lps(z, predictor="linear", seed=seed, n_boot=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", LpsInputWarning)
+        result = lps(z, predictor="linear", seed=seed, n_boot=10)
     assert np.isfinite(result.value)
     assert np.all(result.per_dim <= 1.0)
     assert result.ci_low <= result.ci_high
+    if not result.ci_low <= result.value <= result.ci_high:  # never without a word
+        assert "excludes the estimate" in result.settings["note"]
 
 
 def test_hgb_dimension_order_close():
@@ -190,6 +195,13 @@ def test_hgb_dimension_order_close():
     a = lps(z, predictor="hgb", **FAST)
     b = lps(z[:, perm], predictor="hgb", **FAST)
     np.testing.assert_allclose(b.per_dim, a.per_dim[perm], atol=0.03)
+
+
+def test_canonical_order_breaks_symmetric_ties_without_looking_at_sample_order():
+    x = np.random.default_rng(55).normal(size=(50, 2))
+    z = np.vstack([x, x[:, ::-1]])  # rows [a, b] and [b, a]: equal keys
+    rows = np.random.default_rng(2).permutation(100)
+    np.testing.assert_array_equal(z[canonical_order(z)], z[rows][canonical_order(z[rows])])
 
 
 def test_canonical_order_ignores_row_and_column_order():
@@ -364,3 +376,167 @@ def test_lists_and_dataframes_are_accepted():
     a = lps(z, predictor="linear").value
     assert lps(z.tolist(), predictor="linear").value == a
     assert lps(pd.DataFrame(z), predictor="linear").value == a
+
+
+# --- 0.2: cross-fitting, honest intervals, closed-form null, bounded resources -------
+
+
+def test_linear_cross_fitting_equals_per_fold_least_squares():
+    z = gaussian_with_covariance(random_covariance(5, 40), 1_500, seed=41)
+    fast = lps(z, predictor="linear", folds=3, **FAST)
+    loop = lps(z, predictor=LinearRegression(), folds=3, **FAST)  # generic per-fold path
+    np.testing.assert_allclose(fast.per_dim, loop.per_dim, atol=1e-7)
+    assert fast.settings["split"].startswith("3-fold cross-fitting")
+    assert fast.settings["n_test"] == 1_500  # every row is held out once
+
+
+def test_closed_form_null_is_the_mean_linear_lps_of_independent_gaussians():
+    # Known answer: E[held-out R2] of least squares with p independent Gaussian predictors.
+    n, d, folds = 300, 10, 5
+    values = [
+        lps(gaussian_latents(n, d, seed=s), predictor="linear", folds=folds, **FAST).value
+        for s in range(40)
+    ]
+    sizes = np.full(folds, n // folds)
+    expected = expected_null_r2(n - sizes, sizes, d - 1)
+    assert expected < -0.03  # a real bias at this n and d, not zero
+    assert np.mean(values) == pytest.approx(expected, abs=3 * np.std(values) / np.sqrt(40))
+    result = lps(gaussian_latents(n, d, seed=0), predictor="linear", folds=folds, n_boot=0)
+    assert result.null_value == pytest.approx(expected)
+    assert result.settings["null_method"] == "closed_form"
+
+
+def test_closed_form_null_agrees_with_the_shuffled_null():
+    z = gaussian_with_covariance(random_covariance(6, 42), 2_000, seed=43)
+    closed = lps(z, predictor="linear", n_boot=0, structure=False).null_value
+    shuffled = [
+        lps(z, predictor="linear", null_method="shuffle", null_dims=None, n_boot=0, seed=s)
+        for s in range(10)
+    ]
+    values = np.array([r.null_value for r in shuffled])
+    assert closed == pytest.approx(values.mean(), abs=4 * values.std() / np.sqrt(10) + 1e-3)
+
+
+def test_grouped_bootstrap_equals_explicit_two_stage_resampling():
+    rng = np.random.default_rng(44)
+    y = rng.normal(size=(30, 2))
+    pred = y + rng.normal(size=(30, 2))
+    groups = [np.arange(0, 10), np.arange(10, 20), np.arange(20, 30)]
+    boot = bootstrap_r2(y, pred, n_boot=4, rng=np.random.default_rng(5), groups=groups)
+    ref = np.random.default_rng(5)
+    fold_mult = ref.multinomial(3, np.full(3, 1 / 3), size=4)
+    draws = [ref.integers(0, 10, size=(4, 10)) for _ in groups]
+    for b in range(4):
+        idx = np.concatenate(
+            [np.tile(g[draws[k][b]], fold_mult[b, k]) for k, g in enumerate(groups)]
+        )
+        np.testing.assert_allclose(boot[b], r2_per_column(y[idx], pred[idx]), atol=1e-12)
+
+
+def test_bootstrap_memory_does_not_grow_with_resamples():
+    import tracemalloc
+
+    n, d = 200_000, 4
+    rng = np.random.default_rng(45)
+    y = rng.normal(size=(n, d))
+    pred = 0.5 * y
+    peaks = []
+    for n_boot in (20, 400):
+        tracemalloc.start()
+        boot = bootstrap_r2(y, pred, n_boot=n_boot, rng=rng)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert boot.shape == (n_boot, d)
+    assert peaks[1] < peaks[0] + 2**20  # 20x the resamples, no more memory
+    assert peaks[1] < 0.1 * 400 * n * 8  # far below one n_boot x n matrix of floats
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"n_boot": 10**7}, "n_boot must be at most"),
+        ({"folds": 1}, "folds"),
+        ({"folds": 3, "test_size": 0.2}, "not both"),
+        ({"null_method": "exact"}, "null_method"),
+        ({"interval": "jackknife"}, "interval"),
+        ({"predictor": "hgb", "null_method": "closed_form"}, "needs predictor='linear'"),
+    ],
+)
+def test_new_options_are_validated(kwargs, message):
+    z = np.random.default_rng(46).normal(size=(200, 3))
+    with pytest.raises(LpsInputError, match=message):
+        lps(z, **kwargs)
+
+
+def test_wide_input_is_refused_at_once():
+    z = np.random.default_rng(47).normal(size=(50, 10_000))
+    with pytest.raises(LpsInputError, match="max_dims"):
+        lps(z, predictor="linear")
+    with pytest.raises(LpsInputError, match="max_dims"):
+        lps(z[:, :300])  # default hgb: 256 dimensions at most
+
+
+def test_more_dimensions_than_samples_warns_and_still_returns_finite_numbers():
+    z = np.random.default_rng(48).normal(size=(50, 200))
+    with pytest.warns(LpsInputWarning, match="held-out rows"):
+        result = lps(z, predictor="linear")
+    assert "fewer samples than dimensions" in result.settings["note"]
+    assert np.isfinite(result.value) and result.value <= 1.0
+
+
+def test_delta_and_bootstrap_intervals_agree_at_large_n():
+    z = gaussian_with_covariance(random_covariance(4, 49), 20_000, seed=50)
+    boot = lps(z, predictor="linear", max_samples=None, interval="bootstrap", null=False)
+    delta = lps(z, predictor="linear", max_samples=None, interval="delta", null=False)
+    assert boot.value == delta.value
+    ratio = (delta.ci_high - delta.ci_low) / (boot.ci_high - boot.ci_low)
+    assert 0.6 < ratio < 1.6
+    assert delta.settings["interval_method"] == "delta"
+
+
+@pytest.mark.parametrize("name", ["hgb", "lightgbm"])
+def test_numbers_do_not_depend_on_the_number_of_workers(name):
+    pytest.importorskip("lightgbm") if name == "lightgbm" else None
+    z, _ = nonlinear_pair(1_200, extra_dims=2, seed=51)
+    one = lps(z, predictor=name, predictor_params={"n_jobs": 1}, n_boot=20, structure=False)
+    two = lps(z, predictor=name, predictor_params={"n_jobs": 2}, n_boot=20, structure=False)
+    assert one.value == two.value and one.null_value == two.null_value
+    np.testing.assert_array_equal(one.per_dim, two.per_dim)
+    np.testing.assert_array_equal(one.per_dim_ci, two.per_dim_ci)
+
+
+def test_shared_bin_lightgbm_equals_a_loop_of_lgbm_regressors():
+    lgb = pytest.importorskip("lightgbm")
+    from lps_eval.predictors import get_predictor
+
+    z, _ = nonlinear_pair(1_500, extra_dims=2, seed=52)
+    train, test = z[:1_000], z[1_000:]
+    ours = get_predictor("lightgbm", early_stopping=False, n_jobs=2).fit_predict(
+        train, test, seed=0
+    )
+    for i in range(z.shape[1]):
+        others = np.delete(np.arange(z.shape[1]), i)
+        ref = lgb.LGBMRegressor(verbose=-1, n_jobs=1).fit(train[:, others], train[:, i])
+        np.testing.assert_allclose(ours[:, i], ref.predict(test[:, others]), atol=1e-12)
+
+
+@pytest.mark.slow
+def test_column_order_moves_hgb_lps_less_than_its_half_width():
+    z, _ = nonlinear_pair(2_000, noise=0.3, extra_dims=4, seed=53)
+    assert z.shape == (2_000, 6)
+    base = lps(z, predictor="hgb", null=False, structure=False)
+    half = (base.ci_high - base.ci_low) / 2
+    rng = np.random.default_rng(54)
+    for _ in range(20):
+        perm = rng.permutation(6)
+        moved = lps(z[:, perm], predictor="hgb", n_boot=0, null=False, structure=False)
+        assert abs(moved.value - base.value) < half
+
+
+@pytest.mark.slow
+def test_interval_covers_zero_on_independent_data():
+    for seed in range(5):
+        z = np.random.default_rng(100 + seed).normal(size=(5_000, 4))
+        result = lps(z, predictor="hgb", structure=False, seed=seed)
+        assert result.ci_low <= 0.0 <= result.ci_high, seed
+        assert result.ci_low <= result.value <= result.ci_high

@@ -13,8 +13,8 @@ Reference: Fruytier et al., "Sculpting Latent Spaces With MMD: Disentanglement W
 Programmable Priors", arXiv:2510.11953 (2025). Related: Schmidhuber (1992),
 predictability minimization; Yeats et al. (ECCV 2022), NashAE.
 
-Beyond the paper, every result carries how far it can be trusted: bootstrap intervals
-over the held-out rows, the *null level* (LPS of the same data with each column shuffled
+Beyond the paper, every result carries how far it can be trusted: K-fold cross-fitting
+with intervals that include the fits' own variability, the *null level* (LPS of the same data with each column shuffled
 independently: the estimator's bias at this N and d), and the linear predictability
 structure (which dimensions explain which).
 """
@@ -22,13 +22,14 @@ structure (which dimensions explain which).
 from __future__ import annotations
 
 import math
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from lps_eval import streaming
 from lps_eval._random import make_rng, subsample_rows
 from lps_eval._validation import (
     LpsInputError,
@@ -39,35 +40,39 @@ from lps_eval._validation import (
     constant_columns,
 )
 from lps_eval.predictors import get_predictor
-from lps_eval.predictors.linear import LinearPredictor, precision_from_correlation
+from lps_eval.predictors.linear import LinearPredictor
 from lps_eval.results import MetricResult, make_row
-from lps_eval.streaming import (
-    Moments,
-    column_moments,
-    iter_chunks,
-    map_rows,
-    poisson_weights,
-    read_all,
-    streams,
-    take_rows,
-)
+from lps_eval.streaming import column_range, read_all, streams, take_rows
 
 __all__ = [
     "LpsResult",
     "bootstrap_r2",
     "canonical_order",
     "doubling_converged",
+    "expected_null_r2",
     "linear_structure",
     "lps",
     "r2_per_column",
-    "structure_from_precision",
 ]
 
-#: Consecutive rows read together by the streamed null level (see ``_lps_linear_streamed``).
-NULL_RUN = 64
 #: Fewest held-out and training rows LPS accepts.
 MIN_TEST_ROWS = 5
 MIN_TRAIN_ROWS = 10
+#: Cross-fitting folds used unless ``test_size`` or ``folds`` is given.
+DEFAULT_FOLDS = 5
+MAX_FOLDS = 100
+#: Upper bound on bootstrap resamples (memory is bounded anyway; this bounds time).
+MAX_BOOT = 100_000
+#: Resample counts held in memory at once by the bootstrap (float64: 8 MiB).
+BOOT_CHUNK = 2**20
+#: ``interval="auto"`` bootstraps while evaluation rows x resamples stay below this
+#: (10,000 rows at 200 resamples); the delta method is as accurate beyond and O(n d).
+BOOT_MAX_WORK = 2_000_000
+#: Matrix elements per chunk of rows in the streamed passes (8 MiB of float64).
+ROW_CHUNK = 2**20
+#: Widest inputs accepted by default (``max_dims``), linear and other predictors.
+MAX_DIMS_LINEAR = 2048
+MAX_DIMS_NONLINEAR = 256
 
 
 @dataclass(frozen=True)
@@ -81,9 +86,11 @@ class LpsResult(MetricResult):
     per_dim : numpy.ndarray of shape (d,)
         Held-out R2 of every dimension (NaN for constant dimensions).
     ci_low, ci_high : float
-        Bootstrap percentile interval of LPS (NaN when ``n_boot=0``).
+        Interval of LPS (NaN when ``n_boot=0``): two-stage bootstrap or delta method under
+        cross-fitting, so it includes the fits' variability; ``settings["interval"]``
+        says which, and the upper end allows for the null level's bias.
     per_dim_ci : numpy.ndarray of shape (d, 2)
-        Bootstrap interval of every per-dimension R2.
+        The same interval for every per-dimension R2.
     null_value : float
         LPS of the column-shuffled data (NaN when ``null=False``).
     null_ci : tuple of float
@@ -92,10 +99,10 @@ class LpsResult(MetricResult):
         ``structure[i, j]`` = drop in linear R2 of dimension ``i`` when dimension ``j`` is
         removed from its predictors (unique linear contribution of ``j``; 0 on the diagonal).
     heldout : tuple of numpy.ndarray or None
-        ``(rows, y_true, y_pred)``: the original row index of every held-out row, and the
-        standardized held-out targets and predictions of the non-constant dimensions
-        (one column each). Lets callers resample the held-out rows themselves, e.g. a
-        paired bootstrap of two models scored on the same ``split``.
+        ``(rows, y_true, y_pred)``: the original row index of every evaluated row, and the
+        standardized targets and out-of-fold predictions of the non-constant dimensions
+        (one column each). Lets callers resample the rows themselves, e.g. a paired
+        bootstrap of two models scored on the same ``split``.
     """
 
     per_dim: np.ndarray = field(default_factory=lambda: np.empty(0), repr=False)
@@ -105,8 +112,8 @@ class LpsResult(MetricResult):
     null_value: float = math.nan
     null_ci: tuple[float, float] = (math.nan, math.nan)
     structure: np.ndarray | None = field(default=None, repr=False)
-    metric: str = "lps"
     heldout: tuple[np.ndarray, np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    metric: str = "lps"
 
     def rows(self) -> list[dict[str, Any]]:
         predictor = self.settings.get("predictor", "")
@@ -156,30 +163,87 @@ def r2_per_column(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
         return np.where(ss_tot > 0, 1.0 - ss_res / np.where(ss_tot > 0, ss_tot, 1.0), np.nan)
 
 
-def bootstrap_r2(
-    y_true: np.ndarray, y_pred: np.ndarray, *, n_boot: int, rng: np.random.Generator
+def _resample_counts(
+    n: int, n_boot: int, rng: np.random.Generator, groups: list[np.ndarray] | None
 ) -> np.ndarray:
-    """R2 of every column on ``n_boot`` bootstrap resamples of the held-out rows.
+    """Resampling counts, shape (n_boot, n): how often each row enters each resample.
 
-    Vectorized with resampling counts: resample ``b`` draws ``n`` row indices uniformly
-    with replacement (``rng.integers``); with the count matrix ``W`` (n_boot x n, one
-    ``bincount``), ``SS_res_b = W r^2`` and ``SS_tot_b = W y^2 - (W y)^2 / n``, so no
-    resample is materialized.
+    Without ``groups`` every resample draws ``n`` rows uniformly with replacement. With
+    groups (the cross-fitting folds) the bootstrap is two-stage: the folds are resampled
+    with replacement (multinomial counts ``F``), then the rows within every fold, and a
+    row's count is ``F[fold] * (its count within the fold)``. The fold stage carries the
+    variability of the fitted models (each fold has its own fit) into the interval.
+    """
+    if groups is None:
+        draws = rng.integers(0, n, size=(n_boot, n))
+        draws += n * np.arange(n_boot)[:, None]
+        counts = np.bincount(draws.ravel(), minlength=n_boot * n)
+        del draws
+        return counts.reshape(n_boot, n).astype(np.float64)
+    k = len(groups)
+    fold_mult = rng.multinomial(k, np.full(k, 1.0 / k), size=n_boot).astype(np.float64)
+    counts = np.empty((n_boot, n))
+    for j, pos in enumerate(groups):
+        m = pos.size
+        draws = rng.integers(0, m, size=(n_boot, m))
+        draws += m * np.arange(n_boot)[:, None]
+        within = np.bincount(draws.ravel(), minlength=n_boot * m).reshape(n_boot, m)
+        counts[:, pos] = within * fold_mult[:, j : j + 1]
+    return counts
+
+
+def bootstrap_r2(
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    *,
+    n_boot: int,
+    rng: np.random.Generator,
+    groups: list[np.ndarray] | None = None,
+) -> np.ndarray:
+    """R2 of every column on ``n_boot`` bootstrap resamples of the evaluation rows.
+
+    Vectorized with resampling counts: with the count matrix ``W`` (resamples x rows,
+    see :func:`_resample_counts`), ``SS_res_b = W r^2`` and
+    ``SS_tot_b = W y^2 - (W y)^2 / sum(W_b)``, so no resample is materialized. ``W`` is
+    built in chunks of resamples holding at most :data:`BOOT_CHUNK` counts, so memory is
+    ``O(n d)`` plus a constant whatever ``n_boot`` is.
+
+    Parameters
+    ----------
+    groups : list of index arrays, optional
+        Row positions of every cross-fitting fold: resample folds, then rows within folds.
 
     Returns
     -------
     numpy.ndarray of shape (n_boot, d)
     """
-    n = y_true.shape[0]
-    draws = rng.integers(0, n, size=(n_boot, n))
-    flat = (draws + n * np.arange(n_boot)[:, None]).ravel()
-    counts = np.bincount(flat, minlength=n_boot * n).reshape(n_boot, n).astype(np.float64)
+    n, d = y_true.shape
     centered = y_true - y_true.mean(axis=0)  # shift for numerical stability; R2 unchanged
-    ss_res = counts @ (y_true - y_pred) ** 2
-    s1 = counts @ centered
-    ss_tot = counts @ centered**2 - s1**2 / n
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.nan)
+    sq_res = (y_true - y_pred) ** 2
+    sq_tot = centered**2
+    out = np.empty((n_boot, d))
+    step = max(1, BOOT_CHUNK // n)
+    for start in range(0, n_boot, step):
+        b = min(step, n_boot - start)
+        counts = _resample_counts(n, b, rng, groups)
+        total = counts.sum(axis=1)[:, None]
+        s1 = counts @ centered
+        ss_tot = counts @ sq_tot - s1**2 / total
+        ss_res = counts @ sq_res
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[start : start + b] = np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.nan)
+    return out
+
+
+def linear_structure_from_covariance(cov: np.ndarray, *, ridge: float = 1e-8) -> np.ndarray:
+    """:func:`linear_structure` from a covariance matrix (see there)."""
+    prec = LinearPredictor(ridge=ridge).precision_from_covariance(cov)
+    diag = np.diag(prec)
+    r2 = 1.0 - 1.0 / (np.diag(cov) * diag)
+    partial_sq = prec**2 / np.outer(diag, diag)
+    np.fill_diagonal(partial_sq, 0.0)
+    partial_sq = np.clip(partial_sq, 0.0, 1.0 - 1e-15)
+    return (1.0 - r2)[:, None] * partial_sq / (1.0 - partial_sq)
 
 
 def linear_structure(train: np.ndarray, *, ridge: float = 1e-8) -> np.ndarray:
@@ -193,45 +257,89 @@ def linear_structure(train: np.ndarray, *, ridge: float = 1e-8) -> np.ndarray:
     -------
     numpy.ndarray of shape (d, d), zero diagonal.
     """
-    cov = np.cov(train, rowvar=False)
-    prec = LinearPredictor(ridge=ridge).precision(train)
-    return structure_from_precision(cov, prec)
-
-
-def structure_from_precision(cov: np.ndarray, prec: np.ndarray) -> np.ndarray:
-    """:func:`linear_structure` from the covariance and precision of the training rows."""
-    diag = np.diag(prec)
-    r2 = 1.0 - 1.0 / (np.diag(cov) * diag)
-    partial_sq = prec**2 / np.outer(diag, diag)
-    np.fill_diagonal(partial_sq, 0.0)
-    partial_sq = np.clip(partial_sq, 0.0, 1.0 - 1e-15)
-    return (1.0 - r2)[:, None] * partial_sq / (1.0 - partial_sq)
-
-
-#: Most bootstrap resamples accepted (percentile intervals settle long before).
-MAX_N_BOOT = 100_000
+    return linear_structure_from_covariance(np.cov(train, rowvar=False), ridge=ridge)
 
 
 def canonical_order(z: np.ndarray) -> np.ndarray:
     """A row order that depends only on the set of rows, not on their given order.
 
-    Rows are sorted by their sum of squared per-column z-scores (summed in sorted order),
-    a key unchanged by reordering dimensions, affine rescaling of any dimension, and
-    reordering samples. Splits drawn on this order make LPS exactly invariant to all three.
+    The key of a row is ``sum_j s_j^2`` with ``s_j = (z_j - mid_j) / range_j`` its value
+    rescaled by the column's midrange and range: minimum and maximum are exact whatever
+    the order of the samples (a mean or standard deviation is not, in the last bits), and
+    a sign flip only changes the sign of ``s_j``. Every term is rounded to a fixed-point
+    grid first (an integer held exactly in float64; the grid keeps ``d`` terms below
+    ``2^53``), so the sum is exact in any order and the key is unchanged by reordering
+    dimensions, by affine rescaling of any dimension (up to rounding of ``s_j`` itself)
+    and by reordering samples. Ties are broken by ``sum_j s_j^4`` on the same kind of
+    grid, then by the row values themselves (only rows tied on both keys, such as
+    ``[a, b]`` and ``[b, a]`` in a column-symmetric sample, depend on the column order
+    there). ``O(n d)`` time in two streamed passes, memory ``O(d)`` plus a chunk of rows
+    (no per-row sort). Splits drawn on this order make LPS exactly invariant to all three.
     """
-    if streams(z.shape) or type(z) is not np.ndarray:  # big or lazy: two chunked passes
-        stats = column_moments(z)
-        mean, std = stats.mean, np.sqrt(stats.variance(ddof=0))
-        std[std == 0] = 1.0
-        return np.argsort(map_rows(z, lambda block: _order_key(block, mean, std)), kind="stable")
-    std = z.std(axis=0)
-    std[std == 0] = 1.0
-    return np.argsort(_order_key(z, z.mean(axis=0), std), kind="stable")
+    n, d = z.shape
+    low, high = column_range(z)  # streamed: a memmap is read once, pages released
+    mean = 0.5 * (low + high)
+    width = high - low
+    width[width == 0] = 1.0
+    inv = 1.0 / width
+    # |s| <= 1/2: scale s by 2^e (exact) so that d * s^2 * 4^e < 2^53.
+    exp2 = math.floor((53 + 2 - math.log2(max(d, 1)) - 1) / 2)
+    scale = inv * 2.0**exp2
+    key = np.empty(n)
+    step = max(1, ROW_CHUNK // max(d, 1))
+
+    def fill(start: int) -> None:
+        block = z[start : start + step] - mean
+        block *= scale
+        block *= block
+        np.rint(block, out=block)
+        key[start : start + block.shape[0]] = block.sum(axis=1)
+
+    _map_chunks(fill, range(0, n, step))
+    order = np.argsort(key)  # without ties every sort gives this order; ties: lexsort below
+    tied = np.flatnonzero(np.diff(key[order]) == 0)
+    if tied.size:
+        rows = np.unique(np.concatenate([order[tied], order[tied + 1]]))
+        exp4 = math.floor((53 + 4 - math.log2(max(d, 1)) - 1) / 4)
+        s = (z[rows] - mean) * (inv * 2.0**exp4)
+        second = np.zeros(n)
+        second[rows] = np.rint(s**4).sum(axis=1)
+        order = np.lexsort((second, key))
+        if np.any((np.diff(key[order]) == 0) & (np.diff(second[order]) == 0)):
+            # Rows tied on both keys (e.g. [a, b] and [b, a] in a column-symmetric sample):
+            # break the tie by their values, so sample order still never matters.
+            order = np.lexsort((*z.T[::-1], second, key))
+    return order
 
 
-def _order_key(z: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    sq = ((z - mean) / std) ** 2
-    return np.sort(sq, axis=1).sum(axis=1)
+def _map_chunks(fn, items) -> list:
+    """``[fn(i) for i in items]`` on one thread per core (numpy and BLAS release the GIL).
+
+    Callers add partial results in item order, so the numbers never depend on the
+    number of threads.
+    """
+    items = list(items)
+    workers = min(os.cpu_count() or 1, len(items))
+    if workers <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
+def column_moments(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and population standard deviation, streamed over row chunks."""
+    n, d = z.shape
+    step = max(1, ROW_CHUNK // max(d, 1))
+    shift = z[0].astype(np.float64)  # a data point: sums about it lose no precision
+
+    def moments(start: int) -> np.ndarray:
+        block = z[start : start + step] - shift
+        return np.stack([block.sum(axis=0), np.einsum("ij,ij->j", block, block)])
+
+    total = sum(_map_chunks(moments, range(0, n, step)), np.zeros((2, d)))
+    mean = total[0] / n
+    var = np.clip(total[1] / n - mean**2, 0.0, None)
+    return shift + mean, np.sqrt(var)
 
 
 def _percentile_ci(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -242,11 +350,11 @@ def _percentile_ci(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, 
     return low, high
 
 
-def _standardize(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _standardize(train: np.ndarray, test: np.ndarray):
     mean = train.mean(axis=0)
     std = train.std(axis=0)
     std[std == 0] = 1.0
-    return (train - mean) / std, (test - mean) / std
+    return (train - mean) / std, (test - mean) / std, std
 
 
 def _shuffle_columns(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -255,12 +363,232 @@ def _shuffle_columns(z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.take_along_axis(z, idx, axis=0)
 
 
+def _complement(n: int, pos: np.ndarray) -> np.ndarray:
+    mask = np.ones(n, dtype=bool)
+    mask[pos] = False
+    return np.flatnonzero(mask)
+
+
+def _constant_columns_of_rows(z: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """:func:`constant_columns` of ``z[idx]``, streamed over chunks of rows."""
+    d = z.shape[1]
+    step = max(1, ROW_CHUNK // max(d, 1))
+    low, high = np.full(d, np.inf), np.full(d, -np.inf)
+    for start in range(0, idx.size, step):
+        block = take_rows(z, idx[start : start + step])
+        low = np.minimum(low, block.min(axis=0))
+        high = np.maximum(high, block.max(axis=0))
+    return np.flatnonzero(high - low == 0)
+
+
+def _rows_of(z: np.ndarray, idx: np.ndarray, active: np.ndarray | None) -> np.ndarray:
+    block = take_rows(z, idx)  # in memory: z[idx]; a memmap: sorted reads, pages released
+    return block if active is None else block[:, active]
+
+
+def _linear_crossfit(
+    z: np.ndarray,
+    rows: np.ndarray,
+    parts: list[np.ndarray],
+    active: np.ndarray | None,
+    ridge: float,
+    mode: str,
+) -> dict[str, Any]:
+    """All d linear regressions for every fold, from per-fold sums and Gram matrices.
+
+    One streamed pass accumulates every block's sum and Gram matrix (rows centred on the
+    overall mean; blocks are the folds, or the held-out and training rows of a single
+    split); a fold's training moments are the totals minus the fold's own, so K fits cost
+    one pass over the data plus K ``d x d`` eigendecompositions. With the coefficients
+    ``B = P / diag(P)`` of the training precision ``P`` and the held-out rows' Gram
+    matrix ``A`` about the training mean, the residual sums of squares are
+    ``diag(B^T A B)``: R2 of every dimension and every fold without forming a residual.
+    ``mode`` asks for more: ``"bootstrap"`` returns the held-out rows and residuals
+    (standardized), ``"delta"`` streams the influence-function variances
+    (see :func:`_delta_from_rows`); ``"none"`` stops at R2. Memory is ``O(K d^2)`` plus a
+    chunk of rows, whatever n is; BLAS runs on one thread (small products, busy cores).
+    """
+    from threadpoolctl import threadpool_limits
+
+    n, d = rows.size, (z.shape[1] if active is None else active.size)
+    step = max(1, ROW_CHUNK // max(d, 1))
+    blocks = list(parts)
+    if sum(p.size for p in parts) < n:  # single split: the training rows as more blocks
+        rest = _complement(n, parts[0])
+        blocks.extend(np.array_split(rest, max(1, round(rest.size / max(parts[0].size, 1)))))
+    with threadpool_limits(limits=1, user_api="blas"):
+        # Centre on the first row of the canonical order (the row nearest the mean in
+        # z-score norm): a data point, so the shift is the same whatever the sample order.
+        shift = _rows_of(z, rows[:1], active)[0].copy()
+        sums, grams = np.zeros((len(blocks), d)), np.zeros((len(blocks), d, d))
+
+        def accumulate(j: int) -> None:  # one block per thread, chunks in a fixed order
+            pos = blocks[j]
+            for start in range(0, pos.size, step):
+                block = _rows_of(z, rows[pos[start : start + step]], active) - shift
+                sums[j] += block.sum(axis=0)
+                grams[j] += block.T @ block
+
+        _map_chunks(accumulate, range(len(blocks)))
+        s_all, g_all = sums.sum(axis=0), grams.sum(axis=0)
+        cov_all = (g_all - np.outer(s_all, s_all) / n) / max(n - 1, 1)
+        ss_tot = np.diag(g_all) - s_all**2 / n
+        scale = np.sqrt(np.diag(cov_all))
+        scale[scale == 0] = 1.0
+        model = LinearPredictor(ridge=ridge)
+        coefs, train_means, ss_res, fold_r2 = [], [], np.zeros((len(parts), d)), []
+        for j, pos in enumerate(parts):
+            m, n_tr = pos.size, n - pos.size
+            s_tr = s_all - sums[j]
+            mean_tr = s_tr / n_tr
+            cov_tr = (g_all - grams[j] - np.outer(s_tr, s_tr) / n_tr) / max(n_tr - 1, 1)
+            prec = model.precision_from_covariance(cov_tr)
+            coef = prec / np.diag(prec)
+            held = grams[j] - np.outer(sums[j], mean_tr) - np.outer(mean_tr, sums[j])
+            held += m * np.outer(mean_tr, mean_tr)
+            ss_res[j] = ((held @ coef) * coef).sum(axis=0)
+            fold_tot = np.diag(grams[j]) - sums[j] ** 2 / m
+            with np.errstate(divide="ignore", invalid="ignore"):
+                fold_r2.append(np.where(fold_tot > 0, 1.0 - ss_res[j] / fold_tot, np.nan))
+            coefs.append(coef)
+            train_means.append(mean_tr)
+        eval_tot = ss_tot
+        if len(blocks) > len(parts):  # single split: R2 over the held-out rows alone
+            eval_tot = np.diag(grams[0]) - sums[0] ** 2 / parts[0].size
+        r2 = 1.0 - ss_res.sum(axis=0) / eval_tot
+        out: dict[str, Any] = {
+            "r2": r2,
+            "fold_r2": np.array(fold_r2) if len(parts) > 1 else None,
+            "cov": cov_all,
+        }
+        if mode == "none":
+            return out
+        n_eval = sum(p.size for p in parts)
+        eval_mean = (s_all if len(blocks) == len(parts) else sums[0]) / n_eval
+        a_coef = ss_res.sum(axis=0) / n_eval  # mean squared residual
+        b_coef = eval_tot / n_eval  # mean squared deviation
+        offsets = np.cumsum([0] + [p.size for p in parts])
+        if mode == "bootstrap":
+            y, resid = np.empty((n_eval, d)), np.empty((n_eval, d))
+        acc_parts = np.zeros((len(parts), 2, d + 1))
+
+        def second_pass(j: int) -> None:
+            pos, at, acc = parts[j], offsets[j], acc_parts[j]
+            for start in range(0, pos.size, step):
+                block = _rows_of(z, rows[pos[start : start + step]], active) - shift
+                r = (block - train_means[j]) @ coefs[j]
+                yc = block - eval_mean
+                if mode == "bootstrap":
+                    y[at : at + r.shape[0]] = yc / scale
+                    resid[at : at + r.shape[0]] = r / scale
+                    at += r.shape[0]
+                    continue
+                # influence -(r^2 - a) / b + a (yc^2 - b) / b^2 = a yc^2 / b^2 - r^2 / b
+                r *= r
+                r *= -1.0 / b_coef
+                yc *= yc
+                yc *= a_coef / b_coef**2
+                r += yc
+                row_mean = r.mean(axis=1)
+                acc[0, :d] += r.sum(axis=0)
+                acc[1, :d] += np.einsum("ij,ij->j", r, r)
+                acc[0, d] += row_mean.sum()
+                acc[1, d] += row_mean @ row_mean
+
+        _map_chunks(second_pass, range(len(parts)))
+        if mode == "bootstrap":
+            out["y"], out["resid"] = y, resid
+        else:
+            acc = acc_parts.sum(axis=0)
+            var = (acc[1] - acc[0] ** 2 / n_eval) / max(n_eval - 1, 1) / n_eval
+            out["var_dim"], out["var_lps"] = var[:d], float(var[d])
+        return out
+
+
+def _delta_from_rows(y: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, float]:
+    """Row-sampling variance of every R2 and of their mean, from the influence function.
+
+    With ``a_i = mean r_i^2`` and ``b_i = mean (y_i - ybar_i)^2``, ``R2_i = 1 - a_i / b_i``
+    has influence ``-(r_i^2 - a_i) / b_i + a_i ((y_i - ybar_i)^2 - b_i) / b_i^2`` (delta
+    method); its variance over the rows, divided by n, is the sampling variance.
+    """
+    n = y.shape[0]
+    yc = y - y.mean(axis=0)
+    sq_tot, sq_res = yc * yc, resid * resid
+    a, b = sq_res.mean(axis=0), sq_tot.mean(axis=0)
+    infl = -(sq_res - a) / b + a * (sq_tot - b) / b**2
+    return infl.var(axis=0, ddof=1) / n, float(infl.mean(axis=1).var(ddof=1)) / n
+
+
+def _delta_halfwidths(
+    var_dim: np.ndarray, var_lps: float, fold_r2: np.ndarray | None, confidence: float
+) -> tuple[np.ndarray, float]:
+    """Normal half-widths: row-sampling variance plus the variance of fold-wise R2 / K.
+
+    The fold term carries the variability of the K fitted models into the interval.
+    """
+    from statistics import NormalDist
+
+    quant = NormalDist().inv_cdf(0.5 + confidence / 2.0)
+    if fold_r2 is not None and len(fold_r2) > 1:
+        k = len(fold_r2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            var_dim = var_dim + np.nanvar(fold_r2, axis=0, ddof=1) / k
+            var_lps += float(np.nanvar(np.nanmean(fold_r2, axis=1), ddof=1)) / k
+    return quant * np.sqrt(var_dim), quant * math.sqrt(var_lps)
+
+
+def expected_null_r2(n_train: np.ndarray, n_test: np.ndarray, p: int) -> float:
+    """Expected held-out R2 of least squares (with intercept) on independent data.
+
+    For ``p`` Gaussian predictors independent of the target, the expected squared error
+    of the least-squares prediction at a new point is
+    ``sigma^2 (1 + 1/m) (m - 2) / (m - p - 2)`` with ``m`` training rows (Stein 1960;
+    ``E[S^-1] = Sigma^-1 / (m - p - 2)`` for a Wishart matrix). Dividing the expected
+    residual sum over the held-out rows by the expected total sum of squares,
+    ``(N - 1) sigma^2`` over the ``N`` evaluation rows, gives the level that a
+    column-shuffled copy of the data reaches on average: the linear LPS null, without
+    shuffling or refitting. ``n_train`` and ``n_test`` hold one entry per fold (R2 pooled
+    over the folds) or one for a single split. NaN when ``m <= p + 2``.
+    """
+    n_train = np.asarray(n_train, dtype=float)
+    n_test = np.asarray(n_test, dtype=float)
+    if np.any(n_train <= p + 2):
+        return math.nan
+    factor = (1.0 + 1.0 / n_train) * (n_train - 2.0) / (n_train - p - 2.0)
+    ss_res = float((n_test * factor).sum())
+    return 1.0 - ss_res / (float(n_test.sum()) - 1.0)
+
+
+def _resolve_split(test_size, folds):
+    if test_size is not None and folds is not None:
+        raise LpsInputError(
+            f"give test_size (one held-out split) or folds (cross-fitting), not both; got "
+            f"test_size={test_size!r} and folds={folds!r}"
+        )
+    if test_size is not None:
+        return check_fraction(test_size, name="test_size"), None
+    if folds is None:
+        return None, DEFAULT_FOLDS
+    folds = check_positive_int(folds, name="folds", minimum=2)
+    if folds > MAX_FOLDS:
+        raise LpsInputError(f"folds must be at most {MAX_FOLDS}, got {folds}")
+    return None, folds
+
+
+def _max_dims(max_dims, linear: bool) -> int:
+    if max_dims is None:
+        return MAX_DIMS_LINEAR if linear else MAX_DIMS_NONLINEAR
+    return check_positive_int(max_dims, name="max_dims", minimum=2)
+
+
 def lps(
     z: Any,
     *,
     predictor: Any = "hgb",
     predictor_params: dict[str, Any] | None = None,
-    test_size: float = 0.25,
+    test_size: float | None = None,
     max_samples: int | None = 10_000,
     n_boot: int = 200,
     confidence: float = 0.95,
@@ -268,69 +596,86 @@ def lps(
     null_dims: int | None = 8,
     structure: bool = True,
     seed: int = 0,
+    folds: int | None = None,
+    null_method: str = "auto",
+    interval: str = "auto",
+    max_dims: int | None = None,
     split: tuple[Any, Any] | None = None,
 ) -> LpsResult:
-    """Latent Predictability Score with intervals, null level and structure.
+    """Latent Predictability Score with honest intervals, null level and structure.
 
     Parameters
     ----------
     z : array-like of shape (n_samples, n_dims)
-        Latent codes, rows are samples; at least 2 dimensions. A numpy memmap or a
-        ``dask.array`` is read by rows (the subsample only, or in chunks), with the same
-        numbers as the array in memory.
+        Latent codes, rows are samples; at least 2 dimensions.
     predictor : str or object, default "hgb"
         ``"linear"`` (closed form, all d regressions from one inverse), ``"hgb"``
         (HistGradientBoosting, the default nonlinear predictor), ``"mlp"``, ``"knn"``,
-        ``"lightgbm"`` (paper's LPS-lgbm), ``"torch"`` (one batched network for all d),
-        a scikit-learn regressor instance, or any object with ``fit_predict``.
+        ``"lightgbm"`` (paper's LPS-lgbm, binning shared by the d fits), ``"torch"`` (one
+        batched network for all d), a scikit-learn regressor instance, or any object with
+        ``fit_predict``.
     predictor_params : dict, optional
-        Options for a predictor given by name (e.g. ``{"max_iter": 50}``).
-    test_size : float, default 0.25
-        Held-out fraction.
+        Options for a predictor given by name (e.g. ``{"max_iter": 50, "n_jobs": 1}``).
+    test_size : float or None, default None
+        Held-out fraction of a **single** split (the 0.1 behaviour). Leave None for
+        cross-fitting over ``folds``; give one or the other.
     max_samples : int or None, default 10_000
         Random subsample of rows used (None = all). The linear predictor is cheap enough
         for ``None`` at any size.
     n_boot : int, default 200
-        Bootstrap resamples of the held-out rows for the intervals (0 = none).
+        Bootstrap resamples for the intervals (0 = no interval). At most 100,000.
     confidence : float, default 0.95
         Interval coverage.
     null : bool, default True
         Also compute the null level: LPS of the same rows with each column shuffled
-        independently (same split, same predictor).
+        independently.
     null_dims : int or None, default 8
-        Fit the null for at most this many randomly chosen target dimensions (None = all);
-        under the null every dimension's R2 has the same role, so a subset estimates the
-        level at a fraction of the cost.
+        Fit the shuffled null for at most this many randomly chosen target dimensions
+        (None = all); under the null every dimension's R2 has the same role.
     structure : bool, default True
         Compute the d x d linear predictability structure (see :func:`linear_structure`).
     seed : int, default 0
-        Seeds the subsample, the split, the bootstrap, the shuffles and the predictor.
+        Seeds the subsample, the folds, the bootstrap, the shuffles and the predictor.
+    folds : int or None, default None (= 5)
+        K-fold cross-fitting: every row is predicted once by the model fitted on the other
+        K-1 folds and R2 is pooled over all rows. Used unless ``test_size`` is given.
+    null_method : {"auto", "shuffle", "closed_form"}, default "auto"
+        ``"shuffle"``: fit the predictor on a column-shuffled copy (one fold held out).
+        ``"closed_form"`` (linear predictor only): the expected held-out R2 of least squares
+        on independent data (:func:`expected_null_r2`), no refit. ``"auto"`` picks the
+        closed form for ``"linear"`` and the shuffle otherwise.
+    interval : {"auto", "bootstrap", "delta"}, default "auto"
+        ``"bootstrap"``: percentile interval over ``n_boot`` resamples (two-stage, folds then
+        rows, under cross-fitting). ``"delta"``: normal interval from the influence function
+        of R2 plus the spread over folds, in ``O(n d)``. ``"auto"``: bootstrap while
+        ``n_eval * n_boot <= 2e6`` resampled rows, the delta method beyond.
+    max_dims : int or None, default None
+        Refuse inputs with more dimensions (default 2048 for ``"linear"``, 256 otherwise)
+        instead of running for hours: see docs/lps.md, "Wide inputs".
     split : (train_rows, test_rows), optional
-        Use exactly this split: two disjoint integer arrays of row indices into ``z``.
-        The canonical reordering and the ``max_samples`` subsample are then skipped (the
-        caller chose the rows). Several models given the same split are scored on the
-        same rows, so their per-row held-out errors can be compared pairwise
-        (see :attr:`LpsResult.heldout` and :func:`lps_eval.compare`).
+        Use exactly this single split: two disjoint integer arrays of row indices into
+        ``z`` (``test_size``, ``folds``, the canonical reordering and the ``max_samples``
+        subsample are then not used: the caller chose the rows). Several models given the
+        same split are scored on the same rows, so their per-row errors can be compared
+        pairwise (see :attr:`LpsResult.heldout` and :func:`lps_eval.compare`).
 
     Returns
     -------
     LpsResult
         ``.value``, ``.per_dim``, intervals, ``.null_value``, ``.structure``,
-        ``.to_frame()``; ``.settings`` records every choice.
+        ``.to_frame()``; ``.settings`` records every choice (and a ``note`` when an
+        interval needs a word of caution).
 
     Notes
     -----
-    Inputs are standardized with training-split statistics. Rows are put in a canonical
-    order before the seeded split, so the result does not depend on the order of samples
-    or dimensions, nor on affine rescaling of a dimension (exactly so for the linear
-    predictor; the null level is one random column shuffle, so it is exactly invariant
-    to sample order only). Constant dimensions carry no information: they get R2 = NaN, are left out
-    of the mean and of every other dimension's predictors, with a warning.
-
-    Above :data:`lps_eval.streaming.STREAM_ELEMENTS` values (n x d), the linear
-    predictor on every row runs streamed: the same split and closed-form fit from
-    chunked moments, a Poisson bootstrap of the held-out rows, and a null level that
-    shuffles columns within blocks of random rows (recorded in ``settings``).
+    Rows are put in a canonical order before the seeded subsample and folds, so the
+    result does not depend on the order of samples (any predictor) nor, for the linear
+    predictor, on the order of dimensions or on affine rescaling of a dimension. Inputs
+    are standardized with each fold's training statistics. Under cross-fitting the
+    interval includes the variability of the fitted models (fold stage of the
+    bootstrap, or the fold spread for the delta method); with a single ``test_size``
+    split it covers held-out-row noise only. Constant dimensions get R2 = NaN, are left
+    out of the mean and of every other dimension's predictors, with a warning.
 
     Examples
     --------
@@ -342,15 +687,28 @@ def lps(
     >>> np.round(res.per_dim, 1)
     array([0.8, 0.8, 0. ])
     """
+    # lazy: a memmap or dask array stays one (rows are read when used); small inputs are
+    # read into memory at once
     z = check_latents(z, min_samples=MIN_TRAIN_ROWS + MIN_TEST_ROWS, min_dims=2, lazy=True)
     if not streams(z.shape):
-        z = read_all(z)  # small: in memory, exactly as before
-    test_size = check_fraction(test_size, name="test_size")
-    n_boot = check_positive_int(n_boot, name="n_boot", minimum=0, maximum=MAX_N_BOOT)
+        z = read_all(z)
+    if split is not None:
+        test_size, folds = None, None
+    else:
+        test_size, folds = _resolve_split(test_size, folds)
+    n_boot = check_positive_int(n_boot, name="n_boot", minimum=0)
+    if n_boot > MAX_BOOT:
+        raise LpsInputError(f"n_boot must be at most {MAX_BOOT}, got {n_boot}")
     confidence = check_fraction(confidence, name="confidence")
     for flag_name, flag in (("null", null), ("structure", structure)):
         if not isinstance(flag, (bool, np.bool_)):
             raise LpsInputError(f"{flag_name} must be True or False, got {flag!r}")
+    for opt_name, opt, choices in (
+        ("null_method", null_method, ("auto", "shuffle", "closed_form")),
+        ("interval", interval, ("auto", "bootstrap", "delta")),
+    ):
+        if opt not in choices:
+            raise LpsInputError(f"{opt_name} must be one of {', '.join(choices)}; got {opt!r}")
     if predictor_params is not None and not isinstance(predictor_params, dict):
         raise LpsInputError(
             f"predictor_params must be a dict of predictor options, got {predictor_params!r}"
@@ -359,50 +717,66 @@ def lps(
     if null_dims is not None:
         null_dims = check_positive_int(null_dims, name="null_dims")
     model = get_predictor(predictor, **(predictor_params or {}))
-    rng = make_rng(seed)
+    closed_form = type(model) is LinearPredictor
+    if null_method == "closed_form" and not closed_form:
+        raise LpsInputError("null_method='closed_form' needs predictor='linear'")
     n_total, d = z.shape
+    limit = _max_dims(max_dims, closed_form)
+    if d > limit:
+        raise LpsInputError(
+            f"z has {d} dimensions, more than max_dims={limit} for predictor "
+            f"{model.name!r}; LPS fits d regressions on d-1 inputs each, so this would take "
+            "hours and the d x d matrices gigabytes: score a subset of dimensions, reduce d "
+            "first, or pass max_dims to accept the cost"
+        )
+    rng = make_rng(seed)
 
     if split is not None:
         train_idx, test_idx = _check_split(split, n_total)
-        n_test = test_idx.size
-        n = n_test + train_idx.size
-        original_rows = np.arange(n_total)
-        z = take_rows(z, original_rows)
-    else:
-        original_rows = canonical_order(z)
-        keep = subsample_rows(n_total, max_samples, rng)
-        if keep is None and streams(z.shape) and isinstance(model, LinearPredictor):
-            return _lps_linear_streamed(
-                z,
-                original_rows,
-                rng,
-                model=model,
-                test_size=test_size,
-                max_samples=max_samples,
-                n_boot=n_boot,
-                confidence=confidence,
-                null=null,
-                null_dims=null_dims,
-                structure=structure,
-                seed=seed,
+        rows = np.concatenate([test_idx, train_idx])
+        n = rows.size
+        if test_idx.size < MIN_TEST_ROWS or train_idx.size < MIN_TRAIN_ROWS:
+            raise LpsInputError(
+                f"split has {test_idx.size} held-out and {train_idx.size} training rows; LPS "
+                f"needs >= {MIN_TEST_ROWS} and >= {MIN_TRAIN_ROWS}"
             )
-        if keep is not None:
-            original_rows = original_rows[keep]
-        # only the rows used are read (a memmap or dask array is never loaded whole)
-        z = take_rows(z, original_rows)
-        n = z.shape[0]
+        parts = [np.arange(test_idx.size)]
+        test_size = test_idx.size / n
+    else:
+        order = canonical_order(z)
+        keep = subsample_rows(n_total, max_samples, rng)
+        rows = order if keep is None else order[keep]
+        n = rows.size
+        perm = rng.permutation(n)
+    if split is None and folds is None:  # one seeded held-out split
         n_test = int(round(test_size * n))
-    if n_test < MIN_TEST_ROWS or n - n_test < MIN_TRAIN_ROWS:
-        raise LpsInputError(
-            f"{n} samples with test_size={test_size} leave {n_test} held-out and {n - n_test} "
-            f"training rows; LPS needs >= {MIN_TEST_ROWS} and >= {MIN_TRAIN_ROWS}: encode more "
-            "samples or change test_size"
-        )
-    if split is None:
-        order = rng.permutation(n)
-        test_idx, train_idx = np.sort(order[:n_test]), np.sort(order[n_test:])
+        if n_test < MIN_TEST_ROWS or n - n_test < MIN_TRAIN_ROWS:
+            raise LpsInputError(
+                f"{n} samples with test_size={test_size} leave {n_test} held-out and "
+                f"{n - n_test} training rows; LPS needs >= {MIN_TEST_ROWS} and >= "
+                f"{MIN_TRAIN_ROWS}: encode more samples or change test_size"
+            )
+        parts = [np.sort(perm[:n_test])]
+    elif split is None:  # K-fold cross-fitting
+        if n // folds < MIN_TEST_ROWS or n - n // folds - 1 < MIN_TRAIN_ROWS:
+            raise LpsInputError(
+                f"{n} samples in {folds} folds leave {n // folds} held-out rows per fold; LPS "
+                f"needs >= {MIN_TEST_ROWS}: encode more samples or use fewer folds"
+            )
+        fold_of = np.empty(n, dtype=np.int64)
+        fold_of[perm] = np.arange(n) % folds
+        parts = [np.flatnonzero(fold_of == k) for k in range(folds)]
+    n_eval = sum(p.size for p in parts)
 
-    const = np.union1d(constant_columns(z[train_idx]), constant_columns(z[test_idx]))
+    if folds is None:
+        const = np.union1d(
+            _constant_columns_of_rows(z, rows[parts[0]]),
+            _constant_columns_of_rows(z, rows[_complement(n, parts[0])]),
+        )
+    elif n == n_total:  # every row: min and max need no gather
+        const = constant_columns(z)
+    else:
+        const = _constant_columns_of_rows(z, rows)
     active = np.setdiff1d(np.arange(d), const)
     if const.size:
         warnings.warn(
@@ -415,10 +789,59 @@ def lps(
         raise LpsInputError(
             f"only {active.size} non-constant dimension(s); LPS needs at least 2 varying dimensions"
         )
-    train, test = _standardize(z[train_idx][:, active], z[test_idx][:, active])
+    notes: list[str] = []
+    if n < d or n_eval < 10 * d:
+        msg = (
+            f"only {n_eval} held-out rows for {d} dimensions (n = {n}); R2 needs >= 10 "
+            "held-out rows per dimension to be stable, so LPS and its interval are rough: "
+            "encode more samples"
+            + (" (fewer samples than dimensions: every fit can interpolate)" if n < d else "")
+        )
+        warnings.warn(msg, LpsInputWarning, stacklevel=2)
+        notes.append(msg)
+    cols = None if active.size == d else active
+    groups = None
+    if folds is not None:
+        bounds = np.cumsum([0] + [p.size for p in parts])
+        groups = [np.arange(bounds[k], bounds[k + 1]) for k in range(len(parts))]
+    method = interval
+    if method == "auto":
+        method = "bootstrap" if n_eval * n_boot <= BOOT_MAX_WORK else "delta"
+    if split is not None:
+        method = "bootstrap"  # the caller resamples the evaluated rows: keep them
+    resolved_null = null_method
+    if resolved_null == "auto":
+        resolved_null = "closed_form" if closed_form else "shuffle"
+
     model_seed = int(rng.integers(2**31 - 1))
-    pred = model.fit_predict(train, test, seed=model_seed)
-    r2_active = r2_per_column(test, pred)
+    fold_seeds = [(model_seed + k) % (2**31 - 1) for k in range(len(parts))]
+    x = mean = std = None
+    if not closed_form or (null and resolved_null == "shuffle"):
+        x = _rows_of(z, rows, cols)  # the nonlinear fits need the rows in memory
+        mean, std = column_moments(x)
+        std[std == 0] = 1.0
+    y = resid = var_dim = None
+    if closed_form:
+        mode = method if (n_boot or split is not None) else "none"
+        fit = _linear_crossfit(z, rows, parts, cols, model.ridge, mode)
+        r2_active, fold_r2, cov_all = fit["r2"], fit["fold_r2"], fit["cov"]
+        y, resid = fit.get("y"), fit.get("resid")
+        var_dim, var_lps = fit.get("var_dim"), fit.get("var_lps")
+    else:
+        xs = (x - mean) / std
+        resid = np.empty((n_eval, active.size))
+        at = 0
+        for k, pos in enumerate(parts):
+            train, test, scale = _standardize(xs[_complement(n, pos)], xs[pos])
+            pred = model.fit_predict(train, test, seed=fold_seeds[k])
+            resid[at : at + pos.size] = (test - pred) * scale
+            at += pos.size
+        y = xs[np.concatenate(parts)]
+        r2_active = r2_per_column(y, y - resid)
+        fold_r2 = None
+        if groups is not None:
+            fold_r2 = np.array([r2_per_column(y[g], y[g] - resid[g]) for g in groups])
+        cov_all = None
 
     per_dim = np.full(d, np.nan)
     per_dim[active] = r2_active
@@ -427,44 +850,115 @@ def lps(
     ci = (math.nan, math.nan)
     boot_rng = np.random.default_rng(rng.integers(2**63 - 1))
     if n_boot:
-        boot = bootstrap_r2(test, pred, n_boot=n_boot, rng=boot_rng)
-        low, high = _percentile_ci(boot, confidence)
+        if method == "bootstrap":
+            boot = bootstrap_r2(y, y - resid, n_boot=n_boot, rng=boot_rng, groups=groups)
+            low, high = _percentile_ci(boot, confidence)
+            ci = tuple(float(v) for v in _percentile_ci(np.nanmean(boot, axis=1), confidence))
+        else:
+            if var_dim is None:
+                var_dim, var_lps = _delta_from_rows(y, resid)
+            half_dim, half = _delta_halfwidths(var_dim, var_lps, fold_r2, confidence)
+            low, high = r2_active - half_dim, r2_active + half_dim
+            ci = (value - half, value + half)
         per_dim_ci[active] = np.column_stack([low, high])
-        ci = tuple(float(v) for v in _percentile_ci(np.nanmean(boot, axis=1), confidence))
+        if not ci[0] <= value <= ci[1]:
+            msg = (
+                f"the {confidence:.0%} interval [{ci[0]:.4f}, {ci[1]:.4f}] excludes the "
+                f"estimate {value:.4f}: the resampled R2 is skewed (few held-out rows per "
+                "dimension or a few dominant rows), so the interval is unreliable here"
+            )
+            warnings.warn(msg, LpsInputWarning, stacklevel=2)
+            notes.append(msg)
+        outside = np.flatnonzero(~((low <= r2_active) & (r2_active <= high)))
+        if outside.size:
+            notes.append(
+                f"per-dimension intervals of dims {active[outside].tolist()} exclude their "
+                "estimate (skewed resampling distribution): read them with caution"
+            )
 
     null_value, null_ci, null_targets = math.nan, (math.nan, math.nan), None
     null_rng = np.random.default_rng(rng.integers(2**63 - 1))
-    if null:
+    if null and resolved_null == "closed_form":
+        sizes = np.array([p.size for p in parts])
+        null_value = expected_null_r2(n - sizes, sizes, active.size - 1)
+    elif null:
+        xs_null = (x - mean) / std
+        pos = parts[0]
+        train, test, _ = _standardize(xs_null[_complement(n, pos)], xs_null[pos])
         null_value, null_ci, null_targets = _null_level(
-            train, test, model, null_dims, null_rng, model_seed, n_boot, confidence
+            train, test, model, null_dims, null_rng, fold_seeds[0], n_boot, confidence
         )
+
+    bias_allowance = 0.0
+    null_low = null_ci[0] if math.isfinite(null_ci[0]) else null_value
+    if n_boot and math.isfinite(null_low) and null_low < 0:
+        # Held-out R2 of a fitted regressor is biased low (no fit beats E[z_i | z_-i]); the
+        # null level measures that shortfall at zero dependence, so the interval for the
+        # population LPS extends its upper end by it: by the low end of the null's own
+        # interval when it has one (a shuffled null is itself an estimate).
+        bias_allowance = -null_low
+        ci = (ci[0], ci[1] + bias_allowance)
+        per_dim_ci[:, 1] += bias_allowance
+
+    heldout = None
+    if y is not None and resid is not None:
+        heldout = (rows[np.concatenate(parts)], y, y - resid)
 
     struct = None
     if structure:
+        if cov_all is None:
+            cov_all = np.cov(x, rowvar=False)
         struct = np.full((d, d), np.nan)
-        struct[np.ix_(active, active)] = linear_structure(train)
+        struct[np.ix_(active, active)] = linear_structure_from_covariance(cov_all)
 
+    if split is not None:
+        split_desc = f"given by the caller ({test_size:.0%} held out)"
+    elif folds is not None:
+        split_desc = f"{folds}-fold cross-fitting (R2 pooled over all rows)"
+    else:
+        split_desc = f"single split, {test_size:.0%} held out"
+    if folds is None:
+        interval_desc = (
+            "over held-out rows only (predictions fixed; excludes the fit's variability)"
+        )
+    elif method == "bootstrap":
+        interval_desc = "two-stage bootstrap: folds (each with its own fit), then rows within folds"
+    else:
+        interval_desc = "delta method over rows + variance of fold-wise R2 / K"
     settings = {
         "metric": "lps",
         **model.settings(),
+        "split": split_desc,
+        "folds": folds,
         "test_size": test_size,
         "max_samples": max_samples,
         "n_samples_total": int(n_total),
         "n_samples_used": int(n),
-        "n_train": int(n - n_test),
-        "n_test": int(n_test),
+        "n_train": int(n - parts[0].size) if folds is None else int(n - n // folds),
+        "n_test": int(n_eval),
         "n_dims": int(d),
         "constant_dims": const.tolist(),
         "standardize": True,
         "n_boot": n_boot,
         "confidence": confidence,
-        "interval": "bootstrap percentile over held-out rows (predictions fixed)",
+        "interval_method": method if n_boot else None,
+        "interval_upper_bias_allowance": bias_allowance,
+        "interval": f"{method} percentile {interval_desc}"
+        if method == "bootstrap"
+        else f"{method}: {interval_desc}",
         "null": null,
+        "null_method": resolved_null if null else None,
         "null_dims": null_dims,
         "null_target_dims": None if null_targets is None else active[null_targets].tolist(),
-        "split": "given by the caller" if split is not None else "seeded, canonical row order",
         "seed": seed,
     }
+    if bias_allowance:
+        settings["interval"] += (
+            f"; upper end raised by the null level's shortfall below 0 (low end of its "
+            f"interval when it has one): {bias_allowance:.4g}"
+        )
+    if notes:
+        settings["note"] = " | ".join(notes)
     fit_info = getattr(model, "fit_info_", None)  # e.g. the device a torch model ran on
     if fit_info:
         settings["fit_info"] = {k: v for k, v in fit_info.items() if not isinstance(v, list)}
@@ -478,7 +972,7 @@ def lps(
         null_value=null_value,
         null_ci=null_ci,
         structure=struct,
-        heldout=(original_rows[test_idx], test, pred),
+        heldout=heldout,
     )
 
 
@@ -499,6 +993,17 @@ def _check_split(split: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     if np.intersect1d(train, test).size:
         raise LpsInputError("split: the train and test rows overlap; they must be disjoint")
     return train, test
+
+
+def doubling_converged(value: float, ci: tuple[float, float], half_value: float) -> bool:
+    """Has LPS converged in N? True when the last doubling of the sample moved it less
+    than the half-width of its interval: ``|LPS(n) - LPS(n/2)| < (ci_high - ci_low) / 2``.
+
+    False when any input is NaN (no interval, no verdict).
+    """
+    half_width = (ci[1] - ci[0]) / 2.0
+    change = abs(value - half_value)
+    return bool(np.isfinite(change) and np.isfinite(half_width) and change < half_width)
 
 
 def _null_level(train, test, model, null_dims, rng, model_seed, n_boot, confidence):
@@ -530,223 +1035,3 @@ def _predict_targets(model, train, test, targets, seed):
     if fit_columns is not None:
         return fit_columns(train, test, targets, seed=seed)
     return model.fit_predict(train, test, seed=seed)[:, targets]
-
-
-def doubling_converged(value: float, ci: tuple[float, float], half_value: float) -> bool:
-    """Has LPS converged in N? True when the last doubling of the sample moved it less
-    than the half-width of its interval: ``|LPS(n) - LPS(n/2)| < (ci_high - ci_low) / 2``.
-    False when any input is NaN (no interval, no verdict).
-    """
-    half_width = (ci[1] - ci[0]) / 2.0
-    change = abs(value - half_value)
-    return bool(np.isfinite(change) and np.isfinite(half_width) and change < half_width)
-
-
-# --- streamed linear LPS (every row of a big or memory-mapped array) ----------------
-
-
-def _lps_linear_streamed(
-    z,
-    order,
-    rng,
-    *,
-    model,
-    test_size,
-    max_samples,
-    n_boot,
-    confidence,
-    null,
-    null_dims,
-    structure,
-    seed,
-):
-    """Linear LPS over every row in chunked passes: memory O(n) for the split, not O(n d).
-
-    The same split, standardization and closed-form regressions as :func:`lps`: training
-    moments (mean, centred Gram matrix) accumulated block by block (pass 1), then the
-    held-out residuals ``r = t P / diag(P)`` of standardized held-out rows ``t`` block by
-    block (pass 2), with ``SS_tot`` from the held-out moments. The interval is a Poisson
-    bootstrap of the held-out rows (independent Poisson(1) weights per row, drawn per
-    block from ``(seed, block)``), so no resample is ever stored. The null level shuffles
-    every column independently within blocks of randomly chosen rows, which samples the
-    product of the marginals as a full shuffle does, without random access per value
-    (blocks are built from random runs of ``NULL_RUN`` consecutive rows).
-    """
-    n, d = z.shape
-    n_test = int(round(test_size * n))
-    if n_test < MIN_TEST_ROWS or n - n_test < MIN_TRAIN_ROWS:
-        raise LpsInputError(f"test_size={test_size} leaves too few held-out or training rows")
-    perm = rng.permutation(n)
-    is_test = np.zeros(n, dtype=bool)
-    is_test[order[perm[:n_test]]] = True  # split drawn on the canonical order, as in lps()
-    del perm, order
-    rng.integers(2**31 - 1)  # the model seed of lps(): keeps the later draws aligned
-    boot_seed = int(rng.integers(2**63 - 1))
-    null_seed = int(rng.integers(2**63 - 1))
-
-    def file_blocks():
-        for first, block in iter_chunks(z):
-            yield block, is_test[first : first + block.shape[0]]
-
-    fit = _streamed_linear_fit(file_blocks, d, model.ridge, n_boot, boot_seed, None)
-    const, active = fit["const"], fit["active"]
-    if const.size:
-        warnings.warn(
-            f"constant latent dimension(s) {const.tolist()} (in the training or held-out "
-            "split) have no R2; they are left out of LPS and of the other predictors",
-            LpsInputWarning,
-            stacklevel=3,
-        )
-    if active.size < 2:
-        raise LpsInputError(
-            f"only {active.size} non-constant dimension(s); LPS needs at least 2 varying dimensions"
-        )
-    per_dim = np.full(d, np.nan)
-    per_dim[active] = fit["r2"]
-    value = float(np.nanmean(fit["r2"]))
-    per_dim_ci = np.full((d, 2), np.nan)
-    ci = (math.nan, math.nan)
-    if n_boot:
-        low, high = _percentile_ci(fit["boot"], confidence)
-        per_dim_ci[active] = np.column_stack([low, high])
-        ci = tuple(float(v) for v in _percentile_ci(np.nanmean(fit["boot"], axis=1), confidence))
-
-    null_value, null_ci, null_targets = math.nan, (math.nan, math.nan), None
-    if null:
-        null_rng = np.random.default_rng(null_seed)
-        targets = np.arange(active.size)
-        if null_dims is not None and null_dims < active.size:
-            targets = np.sort(null_rng.choice(active.size, size=null_dims, replace=False))
-        null_targets = targets
-        # Blocks of random runs of NULL_RUN consecutive rows: reads stay sequential
-        # within a run, while file position (e.g. latents stored class by class) is
-        # scattered over the whole file, so the shuffle pairs values of unrelated rows.
-        run_perm = null_rng.permutation(-(-n // NULL_RUN))
-        runs_per_block = max(1, streaming.CHUNK_ROWS // NULL_RUN)
-
-        def shuffled_blocks():
-            for k, first in enumerate(range(0, run_perm.size, runs_per_block)):
-                starts = np.sort(run_perm[first : first + runs_per_block]) * NULL_RUN
-                rows = (starts[:, None] + np.arange(NULL_RUN)).ravel()
-                rows = rows[rows < n]
-                block = take_rows(z, rows)[:, active]
-                shuffle = np.random.default_rng([null_seed, k])
-                yield shuffle.permuted(block, axis=0), is_test[rows]
-
-        null_fit = _streamed_linear_fit(
-            shuffled_blocks, active.size, model.ridge, n_boot, null_seed + 1, fit
-        )
-        null_value = float(np.nanmean(null_fit["r2"][targets]))
-        if n_boot:
-            boot = null_fit["boot"][:, targets]
-            null_ci = tuple(float(v) for v in _percentile_ci(np.nanmean(boot, axis=1), confidence))
-
-    struct = None
-    if structure:
-        struct = np.full((d, d), np.nan)
-        struct[np.ix_(active, active)] = structure_from_precision(fit["cov"], fit["prec"])
-    settings = {
-        "metric": "lps",
-        **model.settings(),
-        "test_size": test_size,
-        "max_samples": max_samples,
-        "n_samples_total": int(n),
-        "n_samples_used": int(n),
-        "n_train": int(n - n_test),
-        "n_test": int(n_test),
-        "n_dims": int(d),
-        "constant_dims": const.tolist(),
-        "standardize": True,
-        "n_boot": n_boot,
-        "confidence": confidence,
-        "interval": "Poisson bootstrap over held-out rows (predictions fixed; streamed)",
-        "null": null,
-        "null_dims": null_dims,
-        "null_target_dims": None if null_targets is None else active[null_targets].tolist(),
-        "null_shuffle": (
-            f"each column within blocks of {streaming.CHUNK_ROWS} rows made of random runs "
-            f"of {NULL_RUN} consecutive rows"
-        ),
-        "streamed": {"chunk_rows": streaming.CHUNK_ROWS},
-        "seed": seed,
-    }
-    return LpsResult(
-        value=value,
-        settings=settings,
-        per_dim=per_dim,
-        ci_low=ci[0],
-        ci_high=ci[1],
-        per_dim_ci=per_dim_ci,
-        null_value=null_value,
-        null_ci=null_ci,
-        structure=struct,
-    )
-
-
-def _streamed_linear_fit(blocks, d, ridge, n_boot, boot_seed, reference):
-    """Two passes over ``blocks()`` (``(rows, is_test)`` pairs): moments, then residuals.
-
-    ``reference``: the real data's fit, whose standardization (training mean and std) and
-    active columns the null reuses, as :func:`lps` shuffles the standardized split.
-    """
-    train_m = test_m = Moments(0, np.zeros(d), np.zeros((d, d)))
-    bounds = [np.full(d, np.inf), np.full(d, -np.inf), np.full(d, np.inf), np.full(d, -np.inf)]
-    for block, test_mask in blocks():  # pass 1: moments and ranges of both splits
-        for which, part in ((0, block[~test_mask]), (2, block[test_mask])):
-            if part.shape[0]:
-                bounds[which] = np.minimum(bounds[which], part.min(axis=0))
-                bounds[which + 1] = np.maximum(bounds[which + 1], part.max(axis=0))
-        train_m = train_m.merge(Moments.of(block[~test_mask]))
-        test_m = test_m.merge(Moments.of(block[test_mask]))
-    if reference is None:
-        const = np.flatnonzero((bounds[0] == bounds[1]) | (bounds[2] == bounds[3]))
-        active = np.setdiff1d(np.arange(d), const)
-        mean = train_m.mean[active]
-        std = np.sqrt(train_m.variance(ddof=0)[active])
-        std[std == 0] = 1.0
-    else:  # the null: the real split's standardization, columns already the active ones
-        const, active = np.empty(0, dtype=np.int64), np.arange(d)
-        mean, std = reference["mean"], reference["std"]
-    if active.size < 2:
-        return {"const": const, "active": active}
-    # standardized training moments: t = (x - mean) / std is affine, so the Gram scales
-    t_mean = (train_m.mean[active] - mean) / std
-    cross = train_m.cross[np.ix_(active, active)] / np.outer(std, std)
-    cov = cross / max(train_m.n - 1, 1)
-    scale = np.sqrt(np.diag(cov))
-    scale[scale == 0] = 1.0
-    prec = precision_from_correlation(cov / np.outer(scale, scale), ridge) / np.outer(scale, scale)
-    test_mean = (test_m.mean[active] - mean) / std
-    ss_tot = np.diag(test_m.cross)[active] / std**2
-    k = active.size
-    ss_res = np.zeros(k)
-    sums = np.zeros((n_boot, 3 * k))
-    weight_total = np.zeros(n_boot)
-    for b, (block, test_mask) in enumerate(blocks()):  # pass 2: held-out residuals
-        t = (block[test_mask][:, active] - mean) / std
-        if t.shape[0] == 0:
-            continue
-        resid = (t - t_mean) @ prec / np.diag(prec)  # y - prediction, every column at once
-        ss_res += (resid**2).sum(axis=0)
-        if n_boot:
-            w = poisson_weights(np.random.default_rng([boot_seed, b]), n_boot, t.shape[0])
-            c = t - test_mean
-            sums += w @ np.hstack([resid**2, c, c**2])
-            weight_total += w.sum(axis=1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r2 = np.where(ss_tot > 0, 1.0 - ss_res / ss_tot, np.nan)
-        boot = None
-        if n_boot:
-            s_res, s1, s2 = sums[:, :k], sums[:, k : 2 * k], sums[:, 2 * k :]
-            tot = s2 - s1**2 / weight_total[:, None]
-            boot = np.where(tot > 0, 1.0 - s_res / tot, np.nan)
-    return {
-        "const": const,
-        "active": active,
-        "mean": mean,
-        "std": std,
-        "r2": r2,
-        "boot": boot,
-        "cov": cov,
-        "prec": prec,
-    }

@@ -17,8 +17,9 @@ from typing import Any
 from lps_eval._validation import LpsInputError
 from lps_eval.options import did_you_mean, keyword_defaults
 from lps_eval.predictors.base import Predictor
+from lps_eval.predictors.gbm_shared import SharedBinLightgbm
 from lps_eval.predictors.linear import LinearPredictor
-from lps_eval.predictors.sklearn_models import SklearnPredictor, hgb, knn, lightgbm, mlp
+from lps_eval.predictors.sklearn_models import SklearnPredictor, hgb, knn, mlp
 from lps_eval.predictors.torch_batched import TorchBatchedPredictor
 
 __all__ = [
@@ -100,9 +101,9 @@ register_predictor("mlp", mlp, description="scikit-learn MLP per dimension (the 
 register_predictor("knn", knn, description="k-nearest-neighbour regression per dimension")
 register_predictor(
     "lightgbm",
-    lightgbm,
+    SharedBinLightgbm,
     properties=("seeded", "needs_lightgbm"),
-    description="LightGBM per dimension (the paper's LPS-lgbm)",
+    description="LightGBM per dimension on one shared binning (the paper's LPS-lgbm)",
 )
 register_predictor(
     "torch",

@@ -55,8 +55,11 @@ class LinearPredictor:
         """Precision matrix of the (standardized) training data."""
         n = train.shape[0]
         centered = train - train.mean(axis=0)
-        cov = centered.T @ centered / max(n - 1, 1)
-        scale = np.sqrt(np.diag(cov))
+        return self.precision_from_covariance(centered.T @ centered / max(n - 1, 1))
+
+    def precision_from_covariance(self, cov: np.ndarray) -> np.ndarray:
+        """Ridge precision from a covariance matrix: the ridge acts on the correlation."""
+        scale = np.sqrt(np.clip(np.diag(cov), 0.0, None))
         scale[scale == 0] = 1.0
         corr = cov / np.outer(scale, scale)
         return precision_from_correlation(corr, self.ridge) / np.outer(scale, scale)

@@ -6,6 +6,8 @@ over the d dimensions only; each fit is vectorized inside the library.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from typing import Any
 
@@ -13,7 +15,14 @@ import numpy as np
 
 from lps_eval._validation import LpsInputError
 
-__all__ = ["SklearnPredictor", "hgb", "knn", "lightgbm", "mlp"]
+__all__ = ["SklearnPredictor", "hgb", "knn", "mlp", "resolve_n_jobs"]
+
+
+def resolve_n_jobs(n_jobs: Any) -> int:
+    """Worker threads for the per-dimension fits: ``-1`` = every core, else a count >= 1."""
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or (n_jobs < 1 and n_jobs != -1):
+        raise LpsInputError(f"n_jobs must be -1 (all cores) or an integer >= 1, got {n_jobs!r}")
+    return (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
 
 
 class SklearnPredictor:
@@ -31,9 +40,25 @@ class SklearnPredictor:
         or oversubscribed cores slows HistGradientBoosting and LightGBM down by 10-20x
         (measured on 2 cores), so one thread per fit is the robust default. None leaves
         the libraries' own defaults.
+    rollback : bool, default False
+        For early-stopped boosting (``validation_score_``): predict with the iteration that
+        scored best on the validation rows, not the last one (scikit-learn keeps the
+        ``n_iter_no_change`` iterations after the best, which fit noise).
+    n_jobs : int, default 1
+        Per-dimension fits run in this many threads at once (-1: one per core). Every fit
+        is seeded by the seed alone and runs single-threaded, so the numbers do not
+        depend on ``n_jobs``.
     """
 
-    def __init__(self, estimator: Any, *, name: str | None = None, threads: int | None = 1) -> None:
+    def __init__(
+        self,
+        estimator: Any,
+        *,
+        name: str | None = None,
+        threads: int | None = 1,
+        n_jobs: int = 1,
+        rollback: bool = False,
+    ) -> None:
         if not (hasattr(estimator, "fit") and hasattr(estimator, "predict")):
             raise LpsInputError(
                 f"predictor {estimator!r} has no fit/predict; pass a predictor name "
@@ -42,6 +67,9 @@ class SklearnPredictor:
         self.estimator = estimator
         self.name = name or type(estimator).__name__
         self.threads = threads
+        self.n_jobs = n_jobs
+        self.rollback = rollback
+        resolve_n_jobs(n_jobs)
 
     def check_params(self) -> None:
         """Validate the estimator's parameters now (one clear line), not at the first fit.
@@ -69,6 +97,8 @@ class SklearnPredictor:
             "estimator": type(self.estimator).__name__,
             "predictor_params": params,
             "threads": self.threads,
+            "n_jobs": self.n_jobs,
+            **({"rollback_to_best_iteration": True} if self.rollback else {}),
         }
 
     def fit_predict(self, train: np.ndarray, test: np.ndarray, *, seed: int = 0) -> np.ndarray:
@@ -82,22 +112,60 @@ class SklearnPredictor:
         from threadpoolctl import threadpool_limits
 
         d = train.shape[1]
-        predictions = np.empty((test.shape[0], len(targets)))
+        jobs = min(resolve_n_jobs(self.n_jobs), len(targets))
+        if self.threads is None and jobs > 1:
+            jobs = 1  # library threads and our threads would oversubscribe the cores
+
+        def fit_one(i: int) -> np.ndarray:
+            others = np.delete(np.arange(d), i)
+            model = clone(self.estimator)
+            if "random_state" in model.get_params(deep=False):
+                # One seed for every target: results depend neither on which targets are
+                # fitted nor on the order of the dimensions.
+                model.set_params(random_state=seed % (2**31 - 1))
+            limit = nullcontext()
+            if self.threads is not None and jobs > 1:  # OpenMP limits are per thread
+                limit = threadpool_limits(limits=self.threads, user_api="openmp")
+            try:
+                with limit:
+                    model.fit(train[:, others], train[:, i])
+                    if self.rollback:
+                        return _best_iteration_predict(model, test[:, others], train[:, i].mean())
+                    return model.predict(test[:, others])
+            except ValueError as exc:  # options that do not fit this data (n_neighbors > n)
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else "ValueError"
+                raise LpsInputError(f"predictor {self.name!r} could not fit: {first}") from None
+
         limit = nullcontext() if self.threads is None else threadpool_limits(limits=self.threads)
         with limit:
-            for k, i in enumerate(targets):
-                others = np.delete(np.arange(d), i)
-                model = clone(self.estimator)
-                if "random_state" in model.get_params(deep=False):
-                    # Seed by target index: results do not depend on which targets are fitted.
-                    model.set_params(random_state=(seed + int(i)) % (2**31 - 1))
-                try:
-                    model.fit(train[:, others], train[:, i])
-                    predictions[:, k] = model.predict(test[:, others])
-                except ValueError as exc:  # options that do not fit this data (n_neighbors > n)
-                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else "ValueError"
-                    raise LpsInputError(f"predictor {self.name!r} could not fit: {first}") from None
+            if jobs == 1:
+                columns = [fit_one(int(i)) for i in targets]
+            else:
+                with ThreadPoolExecutor(max_workers=jobs) as pool:
+                    columns = list(pool.map(fit_one, [int(i) for i in targets]))
+        predictions = np.empty((test.shape[0], len(targets)))
+        for k, column in enumerate(columns):
+            predictions[:, k] = column
         return predictions
+
+
+def _best_iteration_predict(model: Any, x: np.ndarray, y_mean: float) -> np.ndarray:
+    """Predictions of a boosted model truncated at its best validation iteration.
+
+    When no iteration beats the constant start, the prediction is the training mean.
+    """
+    scores = getattr(model, "validation_score_", None)
+    if scores is None or len(scores) < 2:
+        return model.predict(x)
+    best = int(np.argmax(scores))  # scores[0] is the constant baseline, before iteration 1
+    if best == len(scores) - 1:
+        return model.predict(x)
+    if best == 0:
+        return np.full(x.shape[0], float(y_mean))
+    for stage, pred in enumerate(model.staged_predict(x), start=1):
+        if stage == best:
+            return pred
+    return model.predict(x)
 
 
 def hgb(
@@ -109,6 +177,7 @@ def hgb(
     early_stopping: bool = True,
     validation_fraction: float = 0.1,
     n_iter_no_change: int = 10,
+    n_jobs: int = -1,
 ) -> SklearnPredictor:
     """Histogram gradient boosting (``HistGradientBoostingRegressor``): the default nonlinear
     predictor.
@@ -129,7 +198,7 @@ def hgb(
         validation_fraction=validation_fraction,
         n_iter_no_change=n_iter_no_change,
     )
-    return SklearnPredictor(est, name="hgb")
+    return SklearnPredictor(est, name="hgb", n_jobs=n_jobs, rollback=early_stopping)
 
 
 def mlp(
@@ -138,6 +207,7 @@ def mlp(
     max_iter: int = 200,
     early_stopping: bool = True,
     alpha: float = 1e-4,
+    n_jobs: int = -1,
 ) -> SklearnPredictor:
     """A small multilayer perceptron per dimension (the paper's LPS-mlp variant)."""
     from sklearn.neural_network import MLPRegressor
@@ -148,37 +218,13 @@ def mlp(
         early_stopping=early_stopping,
         alpha=alpha,
     )
-    return SklearnPredictor(est, name="mlp")
+    return SklearnPredictor(est, name="mlp", n_jobs=n_jobs)
 
 
-def knn(*, n_neighbors: int = 20, weights: str = "distance") -> SklearnPredictor:
+def knn(*, n_neighbors: int = 20, weights: str = "distance", n_jobs: int = -1) -> SklearnPredictor:
     """k-nearest-neighbour regression: assumption-free but weak in high dimension."""
     from sklearn.neighbors import KNeighborsRegressor
 
     return SklearnPredictor(
-        KNeighborsRegressor(n_neighbors=n_neighbors, weights=weights), name="knn"
+        KNeighborsRegressor(n_neighbors=n_neighbors, weights=weights), name="knn", n_jobs=n_jobs
     )
-
-
-def lightgbm(
-    *,
-    n_estimators: int = 100,
-    learning_rate: float = 0.1,
-    num_leaves: int = 31,
-    n_jobs: int = 1,
-) -> SklearnPredictor:
-    """LightGBM gradient boosting: the paper's LPS-lgbm (needs ``lps-eval[lightgbm]``)."""
-    try:
-        from lightgbm import LGBMRegressor
-    except ImportError:
-        raise LpsInputError(
-            "predictor 'lightgbm' needs LightGBM: pip install 'lps-eval[lightgbm]'"
-        ) from None
-    est = LGBMRegressor(
-        n_estimators=n_estimators,
-        learning_rate=learning_rate,
-        num_leaves=num_leaves,
-        n_jobs=n_jobs,
-        verbose=-1,
-    )
-    return SklearnPredictor(est, name="lightgbm")
