@@ -236,7 +236,14 @@ def bootstrap_r2(
 
 
 def linear_structure_from_covariance(cov: np.ndarray, *, ridge: float = 1e-8) -> np.ndarray:
-    """:func:`linear_structure` from a covariance matrix (see there)."""
+    """:func:`linear_structure` from a covariance matrix (see there).
+
+    Computed on the correlation matrix: R2 and partial correlations do not depend on the
+    scale of a dimension, and latents of magnitude 1e95 would overflow ``prec**2``.
+    """
+    sd = np.sqrt(np.diag(cov))
+    sd[sd == 0] = 1.0
+    cov = cov / np.outer(sd, sd)
     prec = LinearPredictor(ridge=ridge).precision_from_covariance(cov)
     diag = np.diag(prec)
     r2 = 1.0 - 1.0 / (np.diag(cov) * diag)

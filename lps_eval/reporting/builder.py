@@ -263,7 +263,8 @@ def _curve(
     lps_opts = resolve_options(section_options, namespace_defaults())["lps"]
     cap = lps_opts["max_samples"]
     n_cap = z.shape[0] if cap is None else min(z.shape[0], int(cap))
-    test_size = lps_opts["test_size"]
+    # the curve holds one held-out set fixed (cross-fitting would refit it per size)
+    test_size = lps_opts["test_size"] if lps_opts["test_size"] is not None else 0.25
     n_train = n_cap - int(round(test_size * n_cap))
     return lps_curve(
         z,
