@@ -421,14 +421,15 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _score_one(task: tuple[str, Any, dict[str, Any]]) -> dict[str, Any]:
+def _score_one(task: tuple[str, Any, dict[str, Any], int | None]) -> dict[str, Any]:
     """Worker function: load one model, score it, return the plain-record payload.
 
     Any failure becomes ``{"status": "error", "error": "..."}`` so one bad model never
     stops the sweep. Module-level so that process pools and Dask workers can pickle it.
     """
-    _name, source, kwargs = task
+    _name, source, kwargs, cores = task
     try:
+        from lps_eval.predictors.sklearn_models import cores_per_model
         from lps_eval.scoring import score
 
         kwargs = dict(kwargs)
@@ -439,7 +440,8 @@ def _score_one(task: tuple[str, Any, dict[str, Any]]) -> dict[str, Any]:
             z = load_array(source, key=key)
         else:
             z = source
-        return _payload(score(z, **kwargs))
+        with cores_per_model(cores):  # parallel sweeps: models are the unit of work
+            return _payload(score(z, **kwargs))
     except (LpsInputError, OSError, MemoryError) as exc:
         return {"status": "error", "error": f"{type(exc).__name__}: {exc}", "rows": [], "attrs": {}}
     except Exception as exc:  # an unexpected failure of one model: report it, keep going
@@ -524,10 +526,12 @@ def score_many(
         fac, names = load_factors(factors)
         kwargs["factors"] = fac
         kwargs.setdefault("factor_names", names)
-    tasks = [(item.name, item.source, kwargs) for item in items]
+    # several models at once: each fits its dimensions on one core (same numbers)
+    cores = None if scheduler in (None, "serial") or len(items) < 2 else 1
+    tasks = [(item.name, item.source, kwargs, cores) for item in items]
 
-    def cache_key(task: tuple[str, Any, dict[str, Any]]) -> str | None:
-        _, source, opts = task
+    def cache_key(task: tuple[str, Any, dict[str, Any], int | None]) -> str | None:
+        _, source, opts, _cores = task
         if isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
             return None  # a missing file is an error row, never cached
         settings = dict(opts)

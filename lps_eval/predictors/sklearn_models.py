@@ -7,22 +7,50 @@ over the d dimensions only; each fit is vectorized inside the library.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from typing import Any
 
 import numpy as np
 
 from lps_eval._validation import LpsInputError
 
-__all__ = ["SklearnPredictor", "hgb", "knn", "mlp", "resolve_n_jobs"]
+__all__ = [
+    "CORES_PER_MODEL",
+    "SklearnPredictor",
+    "cores_per_model",
+    "hgb",
+    "knn",
+    "mlp",
+    "resolve_n_jobs",
+]
+
+
+#: Cores that ``n_jobs=-1`` means in this context (None: every core of the machine). A
+#: sweep that runs several models at once sets it to 1 around each model: models are then
+#: the unit of parallel work. The numbers never depend on it (every fit is seeded alike).
+CORES_PER_MODEL: ContextVar[int | None] = ContextVar("lps_eval_cores_per_model", default=None)
+
+
+@contextmanager
+def cores_per_model(cores: int | None) -> Iterator[None]:
+    """Within the block, ``n_jobs=-1`` uses ``cores`` worker threads (None: every core)."""
+    token = CORES_PER_MODEL.set(cores)
+    try:
+        yield
+    finally:
+        CORES_PER_MODEL.reset(token)
 
 
 def resolve_n_jobs(n_jobs: Any) -> int:
     """Worker threads for the per-dimension fits: ``-1`` = every core, else a count >= 1."""
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or (n_jobs < 1 and n_jobs != -1):
         raise LpsInputError(f"n_jobs must be -1 (all cores) or an integer >= 1, got {n_jobs!r}")
-    return (os.cpu_count() or 1) if n_jobs == -1 else n_jobs
+    if n_jobs != -1:
+        return n_jobs
+    return CORES_PER_MODEL.get() or os.cpu_count() or 1
 
 
 class SklearnPredictor:
