@@ -40,7 +40,7 @@ for name in good bad; do
   status=$?
   set -e
   echo "$name.npy: exit code $status"
-  python -c 'import json, sys; g = json.load(open(sys.argv[1]))["gate"]; print("  passed:", g["passed"]); [print("  ", c["reason"]) for c in g["checks"]]' "$work/$name.json"
+  python -c 'import json, pathlib, sys; g = json.loads(pathlib.Path(sys.argv[1]).read_text())["gate"]; print("  passed:", g["passed"]); [print("  ", c["reason"]) for c in g["checks"]]' "$work/$name.json"
 done
 
 # A malformed expression is a usage error (exit 2), reported before any work is done.

@@ -13,10 +13,10 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from lps_eval.datasets import digits_latents
 
 import lps_eval
 from lps_eval.comparison import format_summary, summarize
+from lps_eval.simulations import digits_latents
 
 
 def main() -> None:

@@ -24,7 +24,8 @@ import numpy as np
 import lps_eval
 from lps_eval.io import load_array
 
-FAST = {"permutations": 50, "n_boot": 50}  # a quick demo; the defaults are 200 / 200
+# a quick demo; the defaults are 200 permutations and 200 bootstrap resamples
+FAST = {"lps": {"n_boot": 50}, "mmd": {"permutations": 50}, "independence": {"permutations": 50}}
 
 
 def main(scheduler: str = "processes:2") -> None:
