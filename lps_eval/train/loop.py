@@ -603,7 +603,7 @@ def _train(
             prior=obj.prior if obj.prior is not None else "gaussian",
             every=s["eval_every"],
             budget=s["eval_budget"],
-            hgb_rows=2000,
+            hgb_rows=s["eval_subset"],
             seed=s["eval_seed"],
             device=device,
         )

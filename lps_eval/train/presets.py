@@ -33,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "hidden": 256,
     "eval_size": 10000,
     "eval_every": None,  # None = about 10 evaluations per run (steps // 10)
-    "eval_subset": 2000,
+    "eval_subset": 1000,
     "eval_budget": 0.10,
     "checkpoint_every": 500,
     "num_threads": None,
@@ -46,7 +46,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "width": 16,
         "hidden": 128,
         "eval_every": 250,
-        "eval_subset": 2000,
+        "eval_subset": 1000,
         "checkpoint_every": 500,
         "num_threads": 1,
     },

@@ -1,23 +1,25 @@
 """Reproduce the direction of the paper's Table 7 on procedural dSprites (d = 5).
 
-Trains, with one architecture and one budget: AE + MMD (Gaussian prior), beta-VAE
-(beta = 4), VAE (beta = 1), plain AE, and AE + MMD with a per-dimension hybrid prior
-(the programmable-prior demonstration); then scores every model with the toolkit (LPS,
-MMD to the prior, MIG, DCI, NMSE).
+Trains, with one architecture and the trainer's CPU preset (batch 64, width 16, hidden
+128, 3000 Adam steps at lr 5e-4, one torch thread): AE + MMD (Gaussian prior), beta-VAE
+(beta = 4), VAE (beta = 1), plain AE, and optionally AE + MMD with a per-dimension
+hybrid prior, over several training seeds; then scores every model with the toolkit.
 
-Usage (two stages, so scoring can be re-run without retraining)::
+Stages::
 
-    python benchmarks/train_dsprites.py train   # writes runs/dsprites/<model>/
-    python benchmarks/train_dsprites.py score   # writes benchmarks/results/dsprites_*.csv
+    python experiments/train_dsprites.py train --seeds 0-4   # grid into runs/dsprites_cpu/
+    python experiments/train_dsprites.py summary             # mean +- std, LPS-vs-steps curve
+    python experiments/train_dsprites.py score --seed 0      # full toolkit scoring of seed 0
+    python experiments/train_dsprites.py hybrid --seed 0     # hybrid-prior marginals
 
-Budget defaults fit a 2-core CPU shared with other jobs (each model ~14 minutes there):
-64x64 images, width-16 conv net, batch 64, 1500 Adam steps at lr 5e-4, one torch thread
-(with several processes sharing two cores, one thread per process was 10-20x faster per
-step than two in our measurements). ``--steps``, ``--batch-size``, ``--width`` and
-``--seed`` change it. The documented run used two processes in parallel::
-
-    python benchmarks/train_dsprites.py train --models ae_mmd_gaussian beta_vae_4 ae_mmd_hybrid &
-    python benchmarks/train_dsprites.py train --models vae ae &
+``train`` runs the grid seed-major (every model's seed 0, then seed 1, ...), so a grid
+stopped early still covers every model; rerunning it skips finished runs and resumes
+interrupted ones. Right after each run it computes the headline scores (LPS-lgbm,
+LPS-hgb, LPS-linear, MMD^2 with permutation p-value, MIG, NMSE) into
+``experiments/results/dsprites_cpu/<run>.json``. ``summary`` aggregates those files and
+the in-training evaluations (history.csv) into
+``experiments/results/dsprites_cpu_summary.csv`` and ``dsprites_cpu_curve.csv``.
+Run it with ``nice -n 19``: on the 2-core machine each model takes about 4-10 minutes.
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = ROOT / "runs" / "dsprites"
-RESULTS = ROOT / "benchmarks" / "results"
+RUNS = ROOT / "runs" / "dsprites_cpu"
+RESULTS = ROOT / "experiments" / "results"
 
 HYBRID = "hybrid(uniform(-5, 5); gaussian(0, 2); bimodal(5, 1); bimodal(10, 1); gaussian(0, 1))"
 
@@ -63,38 +65,118 @@ PAPER = {
 }
 
 
-def train(args: argparse.Namespace) -> None:
-    from lps_eval.train import fit
+def _quick_scores(run: Path, prior: str) -> dict:
+    """Headline scores of one finished run (seconds, not minutes)."""
+    import lps_eval
+    from lps_eval.metrics import mig
 
-    for name in args.models:
-        objective, prior, extra = MODELS[name]
-        out = args.runs / name
-        if (out / "metrics.json").exists() and not args.force:
-            print(f"[skip] {name}: {out} exists", file=sys.stderr)
-            continue
+    saved = np.load(run / "latents.npz", allow_pickle=False)
+    z, factors = saved["z"].astype(np.float64), saved["factors"]
+    metrics = json.loads((run / "metrics.json").read_text())
+    config = json.loads((run / "config.json").read_text())
+    common = {"null": False, "structure": False, "seed": 0}
+    out = {
+        "run": run.name,
+        "seed": config["seed"],
+        "steps": config["steps"],
+        "preset": config["preset"],
+        "n": int(z.shape[0]),
+        "lps_lgbm": lps_eval.lps(
+            z, predictor="lightgbm", predictor_params={"n_jobs": 1}, n_boot=0, **common
+        ).value,
+        "lps_hgb": lps_eval.lps(z, predictor="hgb", n_boot=0, **common).value,
+        "lps_linear": lps_eval.lps(z, predictor="linear", n_boot=0, **common).value,
+        "nmse_db": metrics["nmse_db"],
+        "train_seconds": metrics["train_seconds"],
+        "eval_seconds": metrics["eval_seconds"],
+        "eval_fraction": metrics["eval_fraction"],
+    }
+    m = lps_eval.mmd(z, prior, permutations=200, per_dim=False, seed=0)
+    out["mmd2"], out["mmd2_p"] = m.value, m.p_value
+    out["mig"] = mig(z, factors, seed=0).value
+    return out
+
+
+def train(args: argparse.Namespace) -> None:
+    from lps_eval.train.grid import parse_seeds, run_grid
+
+    seeds = parse_seeds(args.seeds)
+    runs = [
+        {
+            "name": f"{name}_seed{seed}",
+            "objective": MODELS[name][0],
+            "prior": MODELS[name][1],
+            "seed": seed,
+            **MODELS[name][2],
+        }
+        for seed in seeds
+        for name in args.models
+    ]
+    overrides = {
+        k: getattr(args, k)
+        for k in ("steps", "batch_size", "width", "hidden", "eval_every")
+        if getattr(args, k) is not None
+    }
+    common = {"dataset": "dsprites", "latent_dim": 5, "preset": args.preset, **overrides}
+    out_dir = RESULTS / args.runs.name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for spec in runs:  # one run per call, so each is scored as soon as it finishes
         t0 = time.perf_counter()
-        result = fit(
-            "dsprites",
-            objective=objective,
-            prior=prior,
-            latent_dim=5,
-            steps=args.steps,
-            batch_size=args.batch_size,
-            lr=args.lr,
-            width=args.width,
-            hidden=args.hidden,
-            eval_size=args.eval_size,
-            seed=args.seed,
-            num_threads=args.threads,
-            out=out,
-            progress=True,
-            **extra,
-        )
-        print(
-            f"[done] {name}: {time.perf_counter() - t0:.0f} s, NMSE {result.nmse_db:.2f} dB",
-            file=sys.stderr,
-            flush=True,
-        )
+        run_grid([spec], args.runs, common=common, progress=not args.quiet)
+        run = args.runs / spec["name"]
+        target = out_dir / f"{spec['name']}.json"
+        if (run / "metrics.json").exists() and not target.exists():
+            scores = _quick_scores(run, spec["prior"])
+            target.write_text(json.dumps(scores, indent=2) + "\n")
+            print(
+                f"[done] {spec['name']}: {time.perf_counter() - t0:.0f} s, "
+                f"LPS-hgb {scores['lps_hgb']:.3f}, NMSE {scores['nmse_db']:.2f} dB",
+                file=sys.stderr,
+                flush=True,
+            )
+
+
+def summary(args: argparse.Namespace) -> None:
+    """Mean +- std over the seeds that finished, and the in-training LPS curve."""
+    out_dir = RESULTS / args.runs.name
+    rows = []
+    for path in sorted(out_dir.glob("*.json")):
+        rec = json.loads(path.read_text())
+        rec["model"] = rec["run"].rsplit("_seed", 1)[0]
+        rows.append(rec)
+    if not rows:
+        print(f"[summary] no scored runs in {out_dir}", file=sys.stderr)
+        return
+    runs = pd.DataFrame(rows)
+    cols = [
+        "lps_lgbm",
+        "lps_hgb",
+        "lps_linear",
+        "mmd2",
+        "mig",
+        "nmse_db",
+        "train_seconds",
+        "eval_fraction",
+    ]
+    agg = runs.groupby("model")[cols].agg(["mean", "std", "count"])
+    agg = agg.reindex([m for m in MODELS if m in agg.index])
+    agg.columns = [f"{c}_{s}" for c, s in agg.columns]
+    agg["seeds"] = runs.groupby("model")["seed"].apply(lambda s: ",".join(map(str, sorted(s))))
+    agg.to_csv(RESULTS / f"{args.runs.name}_summary.csv")
+    runs.to_csv(RESULTS / f"{args.runs.name}_runs.csv", index=False)
+    print(agg.to_string(float_format=lambda v: f"{v:.3f}"))
+    curves = []
+    for rec in rows:
+        hist = pd.read_csv(args.runs / rec["run"] / "history.csv")
+        ev = hist.dropna(subset=["lps_hgb"])[["step", "lps_linear", "lps_hgb", "mmd2", "nmse_db"]]
+        curves.append(ev.assign(model=rec["model"], seed=rec["seed"]))
+    curve = pd.concat(curves)
+    table = curve.groupby(["model", "step"])[["lps_hgb", "lps_linear", "mmd2", "nmse_db"]].agg(
+        ["mean", "std", "count"]
+    )
+    table.columns = [f"{c}_{s}" for c, s in table.columns]
+    table.to_csv(RESULTS / f"{args.runs.name}_curve.csv")
+    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
 
 
 _COLS = ("metric", "scope", "dim", "factor", "value", "ci_low", "ci_high", "p_value")
@@ -144,7 +226,7 @@ def _score_one(name: str, z: np.ndarray, factors: np.ndarray, prior: str, seed: 
 def score(args: argparse.Namespace) -> None:
     long_rows = []
     for name in args.models:
-        run = args.runs / name
+        run = args.runs / f"{name}_seed{args.seed}"
         if not (run / "latents.npz").exists():
             print(f"[skip] {name}: no run at {run}", file=sys.stderr)
             continue
@@ -235,7 +317,7 @@ def _marginal_rows(label: str, z: np.ndarray, prior, seed: int) -> list[dict]:
 
 def _plot_marginals(args: argparse.Namespace, prior) -> None:
     """Histogram of each learned dimension over a prior sample (docs figure), if possible."""
-    path = args.runs / "ae_mmd_hybrid" / "latents.npz"
+    path = args.runs / f"ae_mmd_hybrid_seed{args.seed}" / "latents.npz"
     try:
         import matplotlib
 
@@ -277,7 +359,7 @@ def hybrid(args: argparse.Namespace) -> None:
     prior = parse_prior(HYBRID, n_dims=5)
     rows = []
     for name in ("ae_mmd_hybrid", "ae_mmd_gaussian"):
-        path = args.runs / name / "latents.npz"
+        path = args.runs / f"{name}_seed{args.seed}" / "latents.npz"
         if path.exists():
             z = np.load(path, allow_pickle=False)["z"].astype(np.float64)
             # the eval set is sorted by dataset index (= by shape first): subsample at random
@@ -310,27 +392,27 @@ def hybrid(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("stage", choices=["train", "score", "hybrid", "all"])
-    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
-    parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=5e-4)
-    parser.add_argument("--width", type=int, default=16)
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--eval-size", type=int, default=10000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("stage", choices=["train", "summary", "score", "hybrid"])
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=[m for m in MODELS if m != "ae_mmd_hybrid"],
+        choices=list(MODELS),
+    )
+    parser.add_argument("--preset", default="cpu", choices=["cpu", "paper"])
+    parser.add_argument("--seeds", default="0-4", help="Training seeds of the grid.")
+    parser.add_argument("--steps", type=int, default=None, help="Override the preset.")
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--width", type=int, default=None)
+    parser.add_argument("--hidden", type=int, default=None)
+    parser.add_argument("--eval-every", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=0, help="Run scored by score/hybrid.")
     parser.add_argument("--runs", type=Path, default=RUNS)
-    parser.add_argument("--force", action="store_true")
+    parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--hybrid-n", type=int, default=5000)
-    parser.add_argument("--prefix", default="dsprites", help="Result CSV name prefix.")
+    parser.add_argument("--prefix", default="dsprites_cpu", help="Result CSV name prefix.")
     args = parser.parse_args(argv)
-    if args.stage in ("train", "all"):
-        train(args)
-    if args.stage in ("score", "all"):
-        score(args)
-    if args.stage in ("hybrid", "all"):
-        hybrid(args)
+    {"train": train, "summary": summary, "score": score, "hybrid": hybrid}[args.stage](args)
 
 
 if __name__ == "__main__":
