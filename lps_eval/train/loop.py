@@ -291,6 +291,22 @@ def _check_settings(s: dict[str, Any]) -> dict[str, Any]:
     return s
 
 
+def _validate_objective(s: dict[str, Any], prior: Any) -> None:
+    from lps_eval.train.objectives import make_objective
+
+    make_objective(
+        s["objective"],
+        latent_dim=s["latent_dim"],
+        prior=prior,
+        mmd_weight=s["mmd_weight"],
+        kernel=s["kernel"],
+        beta=s["beta"],
+        recon=s["recon"],
+        recon_reduction=s["recon_reduction"],
+        rng=np.random.default_rng(0),
+    )
+
+
 def fit(
     dataset: str | np.ndarray | ImageSource = "dsprites",
     *,
@@ -426,6 +442,7 @@ def fit(
     settings = _check_settings(settings)
     source = make_source(dataset)
     dataset_name = str(dataset) if isinstance(dataset, (str, Path)) else source.name
+    _validate_objective(settings, prior)  # refuse bad input before touching `out`
     run_dir = None
     if out is not None:
         run_dir = prepare_run_dir(out, overwrite=overwrite)

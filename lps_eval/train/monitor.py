@@ -28,8 +28,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["EVAL_COLUMNS", "EvalMonitor"]
+from lps_eval.train.encoding import encode_images, nmse_db
 
+__all__ = ["EVAL_COLUMNS", "MIN_ROWS", "EvalMonitor"]
+
+#: Fewest evaluation images for which LPS and MMD^2 are computed (NaN below).
+MIN_ROWS = 40
 EVAL_COLUMNS = ("lps_linear", "lps_hgb", "mmd2", "nmse_db", "eval_seconds")
 
 
@@ -83,7 +87,9 @@ class EvalMonitor:
             return True
         if self.every <= 0 or step % self.every != 0:
             return False
-        if self.seconds + self.last_cost > self.budget * train_seconds:
+        # the previous evaluation's cost estimates this one's (the first one is unknown, so
+        # it runs whenever the budget is positive and is counted like the others)
+        if self.budget <= 0 or self.seconds + self.last_cost > self.budget * train_seconds:
             self.skipped += 1
             return False
         return True
@@ -91,21 +97,23 @@ class EvalMonitor:
     def evaluate(self, model: Any, step: int) -> dict[str, float]:
         """Score ``model`` on the subset, append and return the row (model left in train mode)."""
         from lps_eval import lps, mmd
-        from lps_eval.train.encoding import encode_images, nmse_db
 
         start = time.perf_counter()
         z, x_hat = encode_images(model, self.images, device=self.device)
         model.train()
         z = z.astype(np.float64)
         row: dict[str, float] = {"step": float(step), "nmse_db": nmse_db(self.images, x_hat)}
-        if np.all(np.isfinite(z)) and np.all(z.std(axis=0) > 0):
+        # LPS needs enough rows for a held-out split and non-constant columns; otherwise
+        # the numbers are undefined and logged as NaN rather than guessed
+        usable = z.shape[0] >= MIN_ROWS and z.shape[1] >= 2
+        if usable and np.all(np.isfinite(z)) and np.all(z.std(axis=0) > 0):
             common = {"null": False, "structure": False, "n_boot": 0, "seed": self.seed}
             row["lps_linear"] = lps(z, predictor="linear", max_samples=None, **common).value
             row["lps_hgb"] = lps(z, predictor="hgb", max_samples=self.hgb_rows, **common).value
             row["mmd2"] = mmd(
                 z, self.prior, permutations=0, per_dim=False, seed=self.seed, max_samples=None
             ).value
-        else:  # a collapsed or diverged dimension: LPS is undefined, say so with NaN
+        else:
             row.update(lps_linear=np.nan, lps_hgb=np.nan, mmd2=np.nan)
         cost = time.perf_counter() - start
         row["eval_seconds"] = cost
