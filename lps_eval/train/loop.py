@@ -7,6 +7,11 @@ seeded with ``torch.manual_seed(seed)`` and deterministic algorithms are request
 evaluation set comes from ``eval_seed`` (default 0) so that models trained with different
 seeds are scored on the same images. On the CPU, with the same thread count, two runs
 with the same arguments give bit-identical weights and latents.
+
+Checkpoints (:mod:`lps_eval.train.checkpoint`) hold the weights, the Adam state and every
+random state (torch, numpy global, python, the batch and prior samplers), so
+:func:`resume` continues a run bit-identically; SIGINT/SIGTERM finish the current step,
+write a checkpoint and raise :class:`TrainingInterrupted`.
 """
 
 from __future__ import annotations
@@ -58,7 +63,9 @@ class TrainResult:
     factors : ndarray (n_eval, n_factors) or None
         Ground-truth factors of the evaluation set, when the dataset has them.
     history : DataFrame
-        One row per step: ``step, loss, recon, reg, seconds``.
+        One row per step: ``step, loss, recon, reg, seconds`` (cumulative training time),
+        plus ``lps_linear, lps_hgb, mmd2, nmse_db, eval_seconds`` at the in-training
+        evaluation steps (NaN elsewhere).
     nmse_db : float
         Reconstruction NMSE in dB on the evaluation set:
         10 log10(sum ||x - x_hat||^2 / sum ||x||^2), x_hat = sigmoid(decoder(mu(x))).
