@@ -177,6 +177,74 @@ def summary(args: argparse.Namespace) -> None:
     table.columns = [f"{c}_{s}" for c, s in table.columns]
     table.to_csv(RESULTS / f"{args.runs.name}_curve.csv")
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    md = _markdown(runs, curve)
+    (RESULTS / f"{args.runs.name}_summary.md").write_text(md)
+    print(md)
+
+
+LABELS = {
+    "ae_mmd_gaussian": "AE + MMD (N(0, I))",
+    "beta_vae_4": "beta-VAE (beta 4)",
+    "vae": "VAE (beta 1)",
+    "ae": "AE",
+    "ae_mmd_hybrid": "AE + MMD (hybrid prior)",
+}
+
+
+def _pm(values: pd.Series, digits: int = 3) -> str:
+    """'mean +- std' over seeds (std with ddof 1; just the value for one seed)."""
+    v = values.dropna()
+    if len(v) == 0:
+        return ""
+    if len(v) == 1:
+        return f"{v.iloc[0]:.{digits}f}"
+    return f"{v.mean():.{digits}f} +- {v.std(ddof=1):.{digits}f}"
+
+
+def _markdown(runs: pd.DataFrame, curve: pd.DataFrame) -> str:
+    """The tables of docs/dsprites_results.md: final scores and the LPS-vs-steps curve."""
+    models = [m for m in MODELS if m in set(runs["model"])]
+    lines = [
+        "| model | seeds | LPS-lgbm | LPS-hgb | LPS-linear | MMD^2 (unbiased) | MIG | NMSE dB "
+        "| train min | eval share |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for m in models:
+        r = runs[runs["model"] == m].sort_values("seed")
+        lines.append(
+            f"| {LABELS[m]} | {len(r)} ({','.join(map(str, r['seed']))}) | {_pm(r['lps_lgbm'])} "
+            f"| {_pm(r['lps_hgb'])} | {_pm(r['lps_linear'])} | {_pm(r['mmd2'], 4)} "
+            f"| {_pm(r['mig'])} | {_pm(r['nmse_db'], 2)} | {_pm(r['train_seconds'] / 60, 1)} "
+            f"| {_pm(100 * r['eval_fraction'], 1)} % |"
+        )
+    steps = sorted(curve["step"].unique())
+    lines += [
+        "",
+        "LPS-hgb on the fixed 1000-image evaluation subset during training (mean +- std "
+        "over the seeds):",
+        "",
+        "| step | " + " | ".join(LABELS[m] for m in models) + " |",
+        "| --- |" + " --- |" * len(models),
+    ]
+    for step in steps:
+        cells = [
+            _pm(curve[(curve["model"] == m) & (curve["step"] == step)]["lps_hgb"]) for m in models
+        ]
+        lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "MMD^2 to N(0, I) and NMSE (dB) on the same subset:",
+        "",
+        "| step | " + " | ".join(f"{LABELS[m]} MMD^2 / NMSE" for m in models) + " |",
+        "| --- |" + " --- |" * len(models),
+    ]
+    for step in steps:
+        cells = []
+        for m in models:
+            sel = curve[(curve["model"] == m) & (curve["step"] == step)]
+            cells.append(f"{_pm(sel['mmd2'], 4)} / {_pm(sel['nmse_db'], 2)}" if len(sel) else "")
+        lines.append(f"| {step} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 _COLS = ("metric", "scope", "dim", "factor", "value", "ci_low", "ci_high", "p_value")

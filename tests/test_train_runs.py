@@ -316,3 +316,18 @@ def test_grid_refuses_a_foreign_directory(tmp_path):
         train_cmd, [*TINY_CLI, "--steps", "2", "--seeds", "0-1", "--out", str(tmp_path)]
     )
     assert res.exit_code == 2 and "not a grid directory" in res.output
+
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@given(st.lists(st.integers(0, 10**6), unique=True, max_size=20))
+def test_parse_seeds_roundtrips_lists(seeds):
+    if seeds:
+        assert parse_seeds(",".join(map(str, seeds))) == seeds
+
+
+@given(st.integers(0, 1000), st.integers(0, 50))
+def test_parse_seeds_range_is_inclusive(lo, width):
+    assert parse_seeds(f"{lo}-{lo + width}") == list(range(lo, lo + width + 1))
