@@ -632,13 +632,14 @@ def _train(
             device=device,
         )
         rows: list[list[float]] = []
-        done, train_seconds = 0, 0.0
+        done, train_seconds, train_cpu = 0, 0.0, 0.0
         if checkpoint is not None:
             model.load_state_dict(checkpoint["model"])
             optimizer.load_state_dict(checkpoint["optimizer"])
             _set_rng_state(checkpoint["rng"], data_rng, prior_rng)
             done = int(checkpoint["step"])
             train_seconds = float(checkpoint["train_seconds"])
+            train_cpu = float(checkpoint.get("train_cpu_seconds", train_seconds))
             rows = checkpoint["history"].tolist()
             names = ["step", *EVAL_COLUMNS]
             monitor.rows = [
@@ -646,6 +647,7 @@ def _train(
                 for r in checkpoint["evals"].tolist()
             ]
             monitor.seconds = float(checkpoint["eval_seconds"])
+            monitor.cpu_seconds = float(checkpoint.get("eval_cpu_seconds", monitor.seconds))
             monitor.skipped = int(checkpoint["evals_skipped"])
 
         def snapshot(step: int) -> None:
@@ -660,7 +662,9 @@ def _train(
                     "optimizer": optimizer.state_dict(),
                     "rng": _rng_state(data_rng, prior_rng),
                     "train_seconds": train_seconds,
+                    "train_cpu_seconds": train_cpu,
                     "eval_seconds": monitor.seconds,
+                    "eval_cpu_seconds": monitor.cpu_seconds,
                     "evals_skipped": monitor.skipped,
                     "history": torch.tensor(rows, dtype=torch.float64).reshape(-1, 5),
                     "evals": torch.tensor(ev, dtype=torch.float64).reshape(
@@ -672,7 +676,7 @@ def _train(
 
         bar = _progress_bar(obj.name, done, steps, progress)
         model.train()
-        tick = time.perf_counter()
+        tick, cpu_tick = time.perf_counter(), time.process_time()
         for step in range(done + 1, steps + 1):
             x = torch.as_tensor(
                 source.images(source.sample_index(s["batch_size"], data_rng)), device=device
@@ -686,15 +690,15 @@ def _train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            now = time.perf_counter()
-            train_seconds += now - tick
+            train_seconds += time.perf_counter() - tick
+            train_cpu += time.process_time() - cpu_tick
             rows.append([step, parts["loss"], parts["recon"], parts["reg"], train_seconds])
-            if monitor.due(step, steps, train_seconds):
+            if monitor.due(step, steps, train_cpu):
                 row = monitor.evaluate(model, step)
                 bar.set_postfix(
                     loss=f"{parts['loss']:.4g}",
                     lps_hgb=f"{row['lps_hgb']:.3f}",
-                    eval=f"{monitor.seconds / max(train_seconds, 1e-9):.0%}",
+                    eval=f"{monitor.cpu_seconds / max(train_cpu, 1e-9):.0%}",
                 )
             elif step % 50 == 0:
                 bar.set_postfix(loss=f"{parts['loss']:.4g}", reg=f"{parts['reg']:.3g}")
@@ -705,7 +709,7 @@ def _train(
                 bar.close()
                 snapshot(step)
                 raise TrainingInterrupted(guard.signum, step, run_dir)
-            tick = time.perf_counter()
+            tick, cpu_tick = time.perf_counter(), time.process_time()
         bar.close()
         if done == steps and not monitor.rows:  # resumed an already finished run
             monitor.evaluate(model, steps)
@@ -730,7 +734,10 @@ def _train(
             "nmse_db": nmse,
             "train_seconds": train_seconds,
             "eval_seconds": monitor.seconds,
-            "eval_fraction": monitor.seconds / train_seconds if train_seconds > 0 else None,
+            "train_cpu_seconds": train_cpu,
+            "eval_cpu_seconds": monitor.cpu_seconds,
+            "eval_fraction": monitor.cpu_seconds / train_cpu if train_cpu > 0 else None,
+            "eval_fraction_wall": monitor.seconds / train_seconds if train_seconds > 0 else None,
             "evals": len(monitor.rows),
             "evals_skipped": monitor.skipped,
             "final_loss": float(history["loss"].iloc[-5:].mean()),

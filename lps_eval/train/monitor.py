@@ -16,9 +16,10 @@ permutation test are computed here (they would multiply the cost); score the fin
 ``latents.npz`` for those.
 
 **Cost bound.** An evaluation is skipped when running it would push the total evaluation
-time above ``budget`` x the training time so far (the cost of the previous evaluation is
-the estimate); the evaluation after the last step always runs. ``metrics.json`` records
-``eval_seconds``, ``train_seconds`` and their ratio ``eval_fraction``.
+CPU time above ``budget`` x the training CPU time so far (the cost of the previous
+evaluation is the estimate; CPU time, so that a busy shared machine or a paused process
+does not distort the ratio); the evaluation after the last step always runs.
+``metrics.json`` records ``eval_fraction`` (CPU), ``eval_fraction_wall`` and the times.
 """
 
 from __future__ import annotations
@@ -76,20 +77,27 @@ class EvalMonitor:
         self.hgb_rows = int(hgb_rows)
         self.seed = int(seed)
         self.device = device
-        self.seconds = 0.0
+        self.seconds = 0.0  # wall-clock time of all evaluations
+        self.cpu_seconds = 0.0  # their CPU time (what the budget counts)
         self.last_cost = 0.0
         self.skipped = 0
         self.rows: list[dict[str, float]] = []
 
-    def due(self, step: int, total_steps: int, train_seconds: float) -> bool:
-        """Is an evaluation scheduled after ``step``, and does the budget allow it?"""
+    def due(self, step: int, total_steps: int, train_cpu_seconds: float) -> bool:
+        """Is an evaluation scheduled after ``step``, and does the budget allow it?
+
+        The budget compares CPU times (``time.process_time``), not wall-clock times, so
+        that other jobs on a shared machine or a paused process (SIGSTOP) do not distort
+        the ratio.
+        """
         if step == total_steps:
             return True
         if self.every <= 0 or step % self.every != 0:
             return False
         # the previous evaluation's cost estimates this one's (the first one is unknown, so
         # it runs whenever the budget is positive and is counted like the others)
-        if self.budget <= 0 or self.seconds + self.last_cost > self.budget * train_seconds:
+        spent = self.cpu_seconds + self.last_cost
+        if self.budget <= 0 or spent > self.budget * train_cpu_seconds:
             self.skipped += 1
             return False
         return True
@@ -98,7 +106,7 @@ class EvalMonitor:
         """Score ``model`` on the subset, append and return the row (model left in train mode)."""
         from lps_eval import lps, mmd
 
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         z, x_hat = encode_images(model, self.images, device=self.device)
         model.train()
         z = z.astype(np.float64)
@@ -116,8 +124,10 @@ class EvalMonitor:
         else:
             row.update(lps_linear=np.nan, lps_hgb=np.nan, mmd2=np.nan)
         cost = time.perf_counter() - start
+        cpu_cost = time.process_time() - cpu_start
         row["eval_seconds"] = cost
         self.seconds += cost
-        self.last_cost = cost
+        self.cpu_seconds += cpu_cost
+        self.last_cost = cpu_cost
         self.rows.append(row)
         return row
