@@ -98,6 +98,7 @@ def _quick_scores(run: Path, prior: str) -> dict:
 
 
 def train(args: argparse.Namespace) -> None:
+    from lps_eval.train import TrainingInterrupted
     from lps_eval.train.grid import parse_seeds, run_grid
 
     seeds = parse_seeds(args.seeds)
@@ -122,7 +123,13 @@ def train(args: argparse.Namespace) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for spec in runs:  # one run per call, so each is scored as soon as it finishes
         t0 = time.perf_counter()
-        run_grid([spec], args.runs, common=common, progress=not args.quiet)
+        try:
+            run_grid([spec], args.runs, common=common, progress=not args.quiet)
+        except TrainingInterrupted as exc:
+            import signal
+
+            print(f"{exc}; or rerun this command to continue the grid", file=sys.stderr)
+            sys.exit(143 if exc.signum == signal.SIGTERM else 130)
         run = args.runs / spec["name"]
         target = out_dir / f"{spec['name']}.json"
         if (run / "metrics.json").exists() and not target.exists():
