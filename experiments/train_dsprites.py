@@ -150,6 +150,10 @@ def summary(args: argparse.Namespace) -> None:
     for path in sorted(out_dir.glob("*.json")):
         rec = json.loads(path.read_text())
         rec["model"] = rec["run"].rsplit("_seed", 1)[0]
+        # CPU time of training (robust to other jobs and to SIGSTOP pauses; absent in runs
+        # written before the trainer recorded it)
+        metrics = json.loads((args.runs / rec["run"] / "metrics.json").read_text())
+        rec["train_cpu_seconds"] = metrics.get("train_cpu_seconds", np.nan)
         rows.append(rec)
     if not rows:
         print(f"[summary] no scored runs in {out_dir}", file=sys.stderr)
@@ -213,7 +217,7 @@ def _markdown(runs: pd.DataFrame, curve: pd.DataFrame) -> str:
     models = [m for m in MODELS if m in set(runs["model"])]
     lines = [
         "| model | seeds | LPS-lgbm | LPS-hgb | LPS-linear | MMD^2 (unbiased) | MIG | NMSE dB "
-        "| train min | eval share |",
+        "| train CPU min | eval share |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for m in models:
@@ -221,7 +225,7 @@ def _markdown(runs: pd.DataFrame, curve: pd.DataFrame) -> str:
         lines.append(
             f"| {LABELS[m]} | {len(r)} ({','.join(map(str, r['seed']))}) | {_pm(r['lps_lgbm'])} "
             f"| {_pm(r['lps_hgb'])} | {_pm(r['lps_linear'])} | {_pm(r['mmd2'], 4)} "
-            f"| {_pm(r['mig'])} | {_pm(r['nmse_db'], 2)} | {_pm(r['train_seconds'] / 60, 1)} "
+            f"| {_pm(r['mig'])} | {_pm(r['nmse_db'], 2)} | {_pm(r['train_cpu_seconds'] / 60, 1)} "
             f"| {_pm(100 * r['eval_fraction'], 1)} % |"
         )
     steps = sorted(curve["step"].unique())
