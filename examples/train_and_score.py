@@ -3,7 +3,7 @@
 AE + MMD (Gaussian prior) and a VAE on scikit-learn's bundled 8x8 digits (nothing is
 downloaded), same architecture and budget, then LPS and MMD-to-prior from the toolkit.
 Runs in well under a minute on a laptop CPU; the dSprites comparison of the paper's
-Table 7 is benchmarks/train_dsprites.py.
+Table 7 is experiments/train_dsprites.py.
 
     python examples/train_and_score.py
 """

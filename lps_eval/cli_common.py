@@ -8,13 +8,19 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from typing import Any
 
 import click
 import pandas as pd
 
 from lps_eval._validation import LpsInputError
+from lps_eval.console import (  # the exit codes and the one-line error, shared by every command
+    EXIT_GATE_FAILED,
+    EXIT_INPUT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    fail,
+)
 from lps_eval.results import jsonable
 
 __all__ = [
@@ -30,14 +36,6 @@ __all__ = [
     "show_warning",
     "split_metrics",
 ]
-
-EXIT_OK, EXIT_GATE_FAILED, EXIT_INPUT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
-
-
-def fail(message: str, code: int = EXIT_INPUT_ERROR) -> None:
-    """One line on stderr (``error: ...``), then exit with ``code`` (default 2)."""
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -72,7 +72,7 @@ TRAINER_MAY_IMPORT = {
     "lps_eval._validation",
     "lps_eval._random",
     "lps_eval.results",
-    "lps_eval.cli_common",
+    "lps_eval.console",
     "lps_eval._version",
     "lps_eval.simulations",
 }

@@ -329,7 +329,7 @@ def test_cli_train_prints_json_summary(tmp_path):
     summary = json.loads(res.stdout.strip().splitlines()[-1])
     assert summary["n_eval"] == 50 and summary["latent_dim"] == 2
     assert (out / "latents.npz").exists()
-    bad = CliRunner().invoke(train_cmd, [*args[:-2], "--prior", "uniform", "--out", str(out)])
+    bad = CliRunner().invoke(train_cmd, [*args[:-2], "--prior", "uniform", "--out", str(out) + "2"])
     assert bad.exit_code == 2 and "gaussian prior" in bad.output
 
 

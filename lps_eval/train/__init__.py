@@ -10,11 +10,12 @@ Requires torch (``pip install lps-eval[torch]``); the rest of lps_eval does not.
 
 from lps_eval.train.checkpoint import load_model, read_config
 from lps_eval.train.data import ProceduralDSprites, digits, make_source, render_dsprites
-from lps_eval.train.loop import TrainResult, encode, fit, nmse_db
+from lps_eval.train.loop import TrainingInterrupted, TrainResult, encode, fit, nmse_db, resume
 
 __all__ = [
     "ProceduralDSprites",
     "TrainResult",
+    "TrainingInterrupted",
     "digits",
     "encode",
     "fit",
@@ -23,4 +24,5 @@ __all__ = [
     "nmse_db",
     "read_config",
     "render_dsprites",
+    "resume",
 ]

@@ -8,12 +8,23 @@ Layout of ``RUN_DIR``::
     history.csv   one row per step: step, loss, recon, reg, seconds
     latents.npz   z (posterior mean), index (rows of the dataset), factors and
                   factor_names when the dataset has them
-    metrics.json  reconstruction NMSE in dB on the evaluation set, training time
+    metrics.json  reconstruction NMSE in dB on the evaluation set, training and
+                  evaluation time; written last, so its presence marks a finished run
+    checkpoint.pt weights, optimizer state, every RNG state (torch, numpy global, python,
+                  the batch sampler, the prior sampler), step and the log so far: what
+                  ``--resume`` needs for a bit-identical continuation on the CPU
+
+Every file is written to a temporary name in the same directory and then moved into
+place with :func:`os.replace` (atomic on POSIX), so an interrupted write never leaves a
+truncated file behind. The trainer writes and replaces only the files named above;
+anything else in a run directory is left alone.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +34,23 @@ from lps_eval._validation import LpsInputError
 from lps_eval.io import load_tensors
 
 __all__ = [
+    "CHECKPOINT_FILE",
     "CONFIG_FILE",
+    "HISTORY_FILE",
     "LATENTS_FILE",
     "METRICS_FILE",
+    "TRAINER_FILES",
     "WEIGHTS_FILE",
+    "atomic_write",
+    "is_finished",
+    "load_checkpoint",
     "load_model",
+    "prepare_run_dir",
     "read_config",
+    "save_checkpoint",
     "save_run",
+    "write_config",
+    "write_history",
 ]
 
 WEIGHTS_FILE = "model.pt"
@@ -37,6 +58,97 @@ CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.csv"
 LATENTS_FILE = "latents.npz"
 METRICS_FILE = "metrics.json"
+CHECKPOINT_FILE = "checkpoint.pt"
+#: Every file the trainer writes into a run directory (and the only ones it replaces).
+TRAINER_FILES = (
+    WEIGHTS_FILE,
+    CONFIG_FILE,
+    HISTORY_FILE,
+    LATENTS_FILE,
+    METRICS_FILE,
+    CHECKPOINT_FILE,
+)
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it to ``path``.
+
+    The rename (:func:`os.replace`) is atomic on POSIX, so readers see either the old
+    file or the complete new one, never a partial write.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
+
+
+def _write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text))
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    _write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def is_finished(run_dir: str | Path) -> bool:
+    """True when ``run_dir`` holds a completed run (``metrics.json`` is written last)."""
+    return (Path(run_dir) / METRICS_FILE).is_file()
+
+
+def prepare_run_dir(out: str | Path, *, overwrite: bool = False, resume: bool = False) -> Path:
+    """Create or check a run directory before training writes anything.
+
+    * a missing or empty directory is used as is (created with its parents);
+    * a non-empty one is refused unless ``overwrite`` (the trainer's own files, and only
+      those, are removed first so no stale checkpoint can be resumed) or ``resume`` (it
+      must hold a checkpoint).
+    """
+    run_dir = Path(out)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise LpsInputError(f"--out {run_dir} exists and is not a directory")
+    if resume:
+        if not (run_dir / CHECKPOINT_FILE).is_file():
+            raise LpsInputError(
+                f"cannot resume {run_dir}: no {CHECKPOINT_FILE} there (was it written by "
+                "`lps-eval train`?)"
+            )
+        return run_dir
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        if not overwrite:
+            raise LpsInputError(
+                f"--out {run_dir} is not empty; pass --overwrite to replace the trainer's "
+                f"files there (nothing else is touched), --resume {run_dir} to continue it, "
+                "or choose another directory"
+            )
+        for name in TRAINER_FILES:
+            (run_dir / name).unlink(missing_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def save_checkpoint(run_dir: str | Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` (tensors, numbers, strings, lists, dicts) to ``checkpoint.pt`` atomically."""
+    import torch
+
+    return atomic_write(Path(run_dir) / CHECKPOINT_FILE, lambda tmp: torch.save(state, tmp))
+
+
+def load_checkpoint(run_dir: str | Path, *, device: str = "cpu") -> dict[str, Any]:
+    """Read ``checkpoint.pt`` with ``torch.load(weights_only=True)`` (no arbitrary objects)."""
+    import torch
+
+    path = Path(run_dir) / CHECKPOINT_FILE
+    if not path.is_file():
+        raise LpsInputError(f"{path} not found; nothing to resume")
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # a damaged or foreign file: refuse, do not guess
+        raise LpsInputError(f"cannot read checkpoint {path}: {exc}") from exc
 
 
 def save_run(
@@ -54,12 +166,27 @@ def save_run(
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    torch.save(state, run_dir / WEIGHTS_FILE)
-    (run_dir / CONFIG_FILE).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
-    history.to_csv(run_dir / HISTORY_FILE, index=False)
-    np.savez(run_dir / LATENTS_FILE, **latents)
-    (run_dir / METRICS_FILE).write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    atomic_write(run_dir / WEIGHTS_FILE, lambda tmp: torch.save(state, tmp))
+    _write_json(run_dir / CONFIG_FILE, config)
+    write_history(run_dir, history)
+
+    def _savez(tmp: Path) -> None:
+        with open(tmp, "wb") as fh:  # a file object: np.savez would append ".npz" to a name
+            np.savez(fh, **latents)
+
+    atomic_write(run_dir / LATENTS_FILE, _savez)
+    _write_json(run_dir / METRICS_FILE, metrics)  # last: marks the run finished
     return run_dir
+
+
+def write_config(run_dir: str | Path, config: dict[str, Any]) -> None:
+    """Write ``config.json`` atomically."""
+    _write_json(Path(run_dir) / CONFIG_FILE, config)
+
+
+def write_history(run_dir: str | Path, history: Any) -> None:
+    """Write the history DataFrame to ``history.csv`` atomically."""
+    atomic_write(Path(run_dir) / HISTORY_FILE, lambda tmp: history.to_csv(tmp, index=False))
 
 
 def read_config(run_dir: str | Path) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """``lps-eval train`` and ``lps-eval encode``: click commands for the reference trainer.
 
-Both are standalone :class:`click.Command` objects; the top-level group registers them
-with ``main.add_command(train)`` and ``main.add_command(encode)``. torch is imported only
+Both are standalone :class:`click.Command` objects registered lazily by the top-level
+group. torch is imported only
 when a command runs. stdout carries data only (a JSON summary for ``train``); progress
-and messages go to stderr. Exit status 2 with one line on stderr for bad input.
+and messages go to stderr. Exit status 2 with one line on stderr for bad input, 130
+(SIGINT) or 143 (SIGTERM) after writing a checkpoint, with one line saying how to resume.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import click
 
 from lps_eval._validation import LpsInputError
-from lps_eval.cli import _fail  # one way to report input errors: one stderr line, exit 2
+from lps_eval.console import EXIT_INTERRUPTED, EXIT_TERMINATED, fail
 
 __all__ = ["encode", "train"]
 
@@ -30,16 +31,43 @@ def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             import torch  # noqa: F401
         except ImportError:
-            _fail("the trainer needs torch; install it with `pip install lps-eval[torch]`")
+            fail("the trainer needs torch; install it with `pip install 'lps-eval[torch]'`")
         try:
             return func(*args, **kwargs)
         except (LpsInputError, FileNotFoundError, NotADirectoryError) as exc:
-            _fail(str(exc))
+            fail(str(exc))
 
     return wrapper
 
 
+#: Options a preset fills when they are not given (click default None = "not given").
+_PRESET_OPTIONS = (
+    "steps",
+    "batch_size",
+    "lr",
+    "width",
+    "hidden",
+    "eval_size",
+    "eval_every",
+    "eval_subset",
+    "eval_budget",
+    "checkpoint_every",
+    "threads",
+)
+#: Options that --resume may change (everything else comes from the run's config.json).
+_RESUME_OPTIONS = {"resume_dir", "steps", "quiet", "device"}
+
+
 @click.command("train")
+@click.option(
+    "--preset",
+    type=click.Choice(["cpu", "paper"]),
+    default="cpu",
+    show_default=True,
+    help="cpu: batch 64, width 16, hidden 128, 3000 steps, 1 thread (about 4-10 min per "
+    "dSprites model on a laptop); paper: batch 512, width 32, hidden 256, 20000 steps "
+    "(a GPU). Explicit options override it.",
+)
 @click.option(
     "--dataset",
     default="dsprites",
@@ -49,10 +77,10 @@ def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
 )
 @click.option(
     "--objective",
-    type=click.Choice(["ae", "mmd", "kl"]),
     default="mmd",
     show_default=True,
-    help="ae: plain autoencoder; mmd: AE + MMD to --prior; kl: VAE (--beta).",
+    help="ae: plain autoencoder; mmd: AE + MMD to --prior; kl: VAE (--beta). A comma "
+    "list (mmd,kl,ae) trains a grid.",
 )
 @click.option(
     "--prior",
@@ -61,16 +89,10 @@ def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     help="Prior spec for --objective mmd: gaussian, uniform(-5, 5), bimodal(5, 1), "
     "hybrid(p1; p2; ...), samples:PATH ...",
 )
-@click.option("--latent-dim", type=click.IntRange(min=1), default=5, show_default=True)
-@click.option("--steps", type=click.IntRange(min=1), default=5000, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=512, show_default=True)
-@click.option(
-    "--lr",
-    type=click.FloatRange(min=0, max=1.0, min_open=True),
-    default=5e-4,
-    show_default=True,
-    help="Adam learning rate.",
-)
+@click.option("--latent-dim", type=int, default=5, show_default=True)
+@click.option("--steps", type=int, default=None, help="Optimizer steps [preset].")
+@click.option("--batch-size", type=int, default=None, help="[preset]")
+@click.option("--lr", type=float, default=None, help="Adam learning rate [5e-4].")
 @click.option(
     "--mmd-weight",
     type=click.FloatRange(min=0),
@@ -79,14 +101,17 @@ def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     help="lambda in AE loss + lambda MMD^2.",
 )
 @click.option(
-    "--kernel", default="rbf_multiscale", show_default=True, help="MMD kernel (see lps_eval.mmd)."
+    "--kernel",
+    default="rbf_multiscale",
+    show_default=True,
+    help="MMD kernel (see lps_eval.prior_matching.kernels).",
 )
 @click.option(
     "--beta",
-    type=click.FloatRange(min=0),
-    default=1.0,
+    default="1",
     show_default=True,
-    help="KL weight for --objective kl (1 = VAE, 4 = beta-VAE).",
+    help="KL weight for --objective kl (1 = VAE, 4 = beta-VAE); a comma list (1,4) trains "
+    "one kl model per value.",
 )
 @click.option(
     "--recon",
@@ -95,68 +120,182 @@ def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
     show_default=True,
     help="Reconstruction loss.",
 )
+@click.option("--width", type=int, default=None, help="Conv channels [preset].")
+@click.option("--hidden", type=int, default=None, help="FC width [preset].")
 @click.option(
-    "--width", type=click.IntRange(min=1), default=32, show_default=True, help="Conv channels."
+    "--eval-size", type=int, default=None, help="Images encoded into latents.npz [10000]."
 )
 @click.option(
-    "--hidden", type=click.IntRange(min=1), default=256, show_default=True, help="FC width."
+    "--eval-every",
+    type=int,
+    default=None,
+    help="In-training LPS/MMD/NMSE every this many steps; 0 = only at the end [preset].",
 )
 @click.option(
-    "--eval-size",
-    type=click.IntRange(min=1),
-    default=10000,
-    show_default=True,
-    help="Images encoded into latents.npz.",
+    "--eval-subset", type=int, default=None, help="Images of the in-training evaluation [2000]."
+)
+@click.option(
+    "--eval-budget",
+    type=float,
+    default=None,
+    help="Skip in-training evaluations beyond this fraction of training time [0.1].",
+)
+@click.option(
+    "--checkpoint-every", type=int, default=None, help="Steps between checkpoints [preset]."
 )
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seeds", default=None, help="Train a grid over seeds: 0-4 or 0,2,5.")
 @click.option(
     "--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True
 )
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
+@click.option("--threads", type=int, default=None, help="torch CPU threads [preset].")
 @click.option(
-    "--out", "out", type=click.Path(file_okay=False), required=True, help="Run directory to write."
+    "--out", "out", type=click.Path(file_okay=False), default=None, help="Run directory to write."
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Allow a non-empty --out: replace the trainer's own files there (nothing else).",
+)
+@click.option(
+    "--resume",
+    "resume_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Continue the run in this directory from its checkpoint (--steps may extend it).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.pass_context
 @_guarded
-def train(**opts: Any) -> None:
+def train(ctx: click.Context, **opts: Any) -> None:
     """Train an AE, AE + MMD (programmable prior) or (beta-)VAE; write a run directory.
 
     The run directory holds model.pt (weights, loadable without pickle), config.json,
-    history.csv, latents.npz (z and factors of the evaluation set) and metrics.json
-    (reconstruction NMSE in dB). A JSON summary is printed on stdout.
+    history.csv (per-step loss; LPS, MMD^2 and NMSE at evaluation steps), latents.npz
+    (z and factors of the evaluation set), metrics.json and checkpoint.pt. A JSON summary
+    is printed on stdout. Ctrl-C or SIGTERM writes a checkpoint and exits 130 / 143;
+    continue with --resume DIR.
     """
-    from lps_eval.train.loop import fit
+    from lps_eval.train.loop import TrainingInterrupted
 
-    result = fit(
-        opts["dataset"],
-        objective=opts["objective"],
-        prior=opts["prior"],
-        latent_dim=opts["latent_dim"],
-        steps=opts["steps"],
-        batch_size=opts["batch_size"],
-        lr=opts["lr"],
-        mmd_weight=opts["mmd_weight"],
-        kernel=opts["kernel"],
-        beta=opts["beta"],
-        recon=opts["recon"],
-        width=opts["width"],
-        hidden=opts["hidden"],
-        eval_size=opts["eval_size"],
-        seed=opts["seed"],
-        device=opts["device"],
-        num_threads=opts["threads"],
-        out=opts["out"],
-        progress=not opts["quiet"],
-    )
+    try:
+        if opts["resume_dir"] is not None:
+            result = _resume(ctx, opts)
+        else:
+            if opts["out"] is None:
+                fail("--out is required (or --resume DIR)")
+            objectives = [o.strip() for o in opts["objective"].split(",") if o.strip()]
+            betas = _betas(opts["beta"])
+            if opts["seeds"] is not None or len(objectives) > 1 or len(betas) > 1:
+                _grid(ctx, opts, objectives, betas)
+                return
+            result = _fit(opts, objective=objectives[0], beta=betas[0], seed=opts["seed"])
+    except TrainingInterrupted as exc:
+        import signal
+
+        code = EXIT_TERMINATED if exc.signum == signal.SIGTERM else EXIT_INTERRUPTED
+        fail(str(exc), code=code)
     summary = {
         "run_dir": str(result.run_dir),
         "objective": result.config["objective"],
+        "preset": result.config["preset"],
+        "steps": result.config["steps"],
         "nmse_db": result.nmse_db,
         "final_loss": float(result.history["loss"].iloc[-5:].mean()),
         "n_eval": int(result.z.shape[0]),
         "latent_dim": int(result.z.shape[1]),
     }
     click.echo(json.dumps(summary))
+
+
+def _betas(text: str) -> list[float]:
+    from lps_eval.train.grid import parse_list
+
+    return parse_list(text, cast=float, name="--beta")
+
+
+def _common(opts: dict[str, Any]) -> dict[str, Any]:
+    """fit() arguments shared by a single run and every run of a grid."""
+    explicit = {k: opts[k] for k in _PRESET_OPTIONS}
+    explicit["num_threads"] = explicit.pop("threads")
+    return {
+        "dataset": opts["dataset"],
+        "prior": opts["prior"],
+        "latent_dim": opts["latent_dim"],
+        "preset": opts["preset"],
+        "mmd_weight": opts["mmd_weight"],
+        "kernel": opts["kernel"],
+        "recon": opts["recon"],
+        "device": opts["device"],
+        **explicit,
+    }
+
+
+def _fit(opts: dict[str, Any], **varying: Any) -> Any:
+    from lps_eval.train.loop import fit
+
+    return fit(
+        **_common(opts),
+        **varying,
+        out=opts["out"],
+        overwrite=opts["overwrite"],
+        progress=not opts["quiet"],
+    )
+
+
+def _resume(ctx: click.Context, opts: dict[str, Any]) -> Any:
+    from click.core import ParameterSource
+
+    from lps_eval.train.loop import resume
+
+    given = [
+        name
+        for name in opts
+        if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE
+        and name not in _RESUME_OPTIONS
+        and not (name == "out" and opts["out"] == opts["resume_dir"])
+    ]
+    if given:
+        flags = ", ".join("--" + g.replace("_", "-") for g in sorted(given))
+        fail(
+            f"--resume continues a run with its recorded settings; drop {flags} "
+            "(only --steps, --device and --quiet may be given)"
+        )
+    device = (
+        opts["device"]
+        if ctx.get_parameter_source("device") == ParameterSource.COMMANDLINE
+        else None
+    )
+    return resume(
+        opts["resume_dir"], steps=opts["steps"], device=device, progress=not opts["quiet"]
+    )
+
+
+def _grid(
+    ctx: click.Context, opts: dict[str, Any], objectives: list[str], betas: list[float]
+) -> None:
+    from lps_eval.train.grid import INDEX_FILE, expand_grid, parse_seeds, run_grid
+
+    seeds = parse_seeds(opts["seeds"]) if opts["seeds"] is not None else [opts["seed"]]
+    runs = expand_grid(objectives, seeds, betas)
+    click.echo(f"grid of {len(runs)} runs into {opts['out']}", err=True)
+    index = run_grid(
+        runs,
+        opts["out"],
+        common=_common(opts),
+        overwrite=opts["overwrite"],
+        progress=not opts["quiet"],
+    )
+    click.echo(
+        json.dumps(
+            {
+                "grid_dir": str(opts["out"]),
+                "index": str(Path(opts["out"]) / INDEX_FILE),
+                "runs": len(index),
+                "status": index["status"].value_counts().to_dict(),
+            }
+        )
+    )
 
 
 @click.command("encode")
@@ -193,6 +332,6 @@ def encode(
         np.save(out, z)
     else:
         if out.suffix.lower() != ".npz":
-            _fail(f"output {out.name} must end in .npz or .npy")
+            fail(f"output {out.name} must end in .npz or .npy")
         np.savez(out, z=z)
     click.echo(f"wrote {out} with z of shape {z.shape}", err=True)

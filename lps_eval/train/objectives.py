@@ -7,7 +7,7 @@ reconstruction term; they differ in the regularizer on the latent codes.
 * ``mmd``: L = R_mean(x, x_hat(mu(x))) + lambda * MMD^2_b({mu(x_i)}, {y_j ~ p})
   (Fruytier et al. 2025, section 3: "AE loss + lambda MMD^2", lambda = 0.3, a fresh
   batch of prior samples every step, biased V-statistic, sum of RBF kernels at
-  {0.5, 1, 2} x the median pairwise distance). The MMD is :func:`lps_eval.mmd.mmd2`, the
+  {0.5, 1, 2} x the median pairwise distance). The MMD is :func:`lps_eval.prior_matching.mmd2`, the
   same code that scores the trained model; the prior is any :mod:`lps_eval.prior_matching.priors` spec.
 * ``kl``:  L = R_sum(x, x_hat(z)) + beta * KL(N(mu, diag sigma^2) || N(0, I)),
   z = mu + sigma * eps (Kingma & Welling 2014; beta-VAE: Higgins et al., ICLR 2017;
