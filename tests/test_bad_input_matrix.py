@@ -367,11 +367,11 @@ def case_encode_missing_model(tmp):
 
 
 def case_train_width_zero(tmp):
-    return ["train", "--width", "0", "--out", str(tmp / "r")], r"Invalid value for '--width'"
+    return ["train", "--width", "0", "--out", str(tmp / "r")], r"width must be an integer >= 1"
 
 
 def case_train_lr(tmp):
-    return ["train", "--lr", "1e9", "--out", str(tmp / "r")], r"Invalid value for '--lr'"
+    return ["train", "--lr", "1e9", "--out", str(tmp / "r")], r"lr must be a number in \(0, 1\]"
 
 
 CASES = {name[5:]: fn for name, fn in dict(globals()).items() if name.startswith("case_")}

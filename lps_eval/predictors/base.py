@@ -12,7 +12,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Predictor"]
+__all__ = ["ColumnwisePredictor", "Predictor"]
 
 
 @runtime_checkable
@@ -30,3 +30,20 @@ class Predictor(Protocol):
         Column ``i`` of the output must not depend on column ``i`` of the inputs.
         ``seed`` seeds every random choice of the fit.
         """
+
+
+class ColumnwisePredictor:
+    """Base for predictors that fit one model per target column.
+
+    Subclasses implement ``fit_predict_columns(train, test, targets, *, seed)``;
+    :meth:`fit_predict` predicts every column, and LPS's null level can ask for a subset.
+    """
+
+    def fit_predict(self, train: np.ndarray, test: np.ndarray, *, seed: int = 0) -> np.ndarray:
+        return self.fit_predict_columns(train, test, np.arange(train.shape[1]), seed=seed)
+
+    def fit_predict_columns(
+        self, train: np.ndarray, test: np.ndarray, targets: np.ndarray, *, seed: int = 0
+    ) -> np.ndarray:  # pragma: no cover - abstract
+        """Predictions for the ``targets`` columns only, shape (n_test, len(targets))."""
+        raise NotImplementedError

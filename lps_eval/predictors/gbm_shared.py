@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from lps_eval._validation import LpsInputError
+from lps_eval.predictors.base import ColumnwisePredictor
 from lps_eval.predictors.sklearn_models import resolve_n_jobs
 
 __all__ = ["SharedBinLightgbm"]
@@ -38,7 +39,7 @@ def _import_lightgbm():
     return lightgbm
 
 
-class SharedBinLightgbm:
+class SharedBinLightgbm(ColumnwisePredictor):
     """One LightGBM regressor per dimension on one shared binned dataset.
 
     Parameters
@@ -115,9 +116,6 @@ class SharedBinLightgbm:
             "n_jobs": self.n_jobs,
             "lightgbm_version": lgb.__version__,
         }
-
-    def fit_predict(self, train: np.ndarray, test: np.ndarray, *, seed: int = 0) -> np.ndarray:
-        return self.fit_predict_columns(train, test, np.arange(train.shape[1]), seed=seed)
 
     def fit_predict_columns(
         self, train: np.ndarray, test: np.ndarray, targets: np.ndarray, *, seed: int = 0

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from lps_eval._validation import LpsInputError
+from lps_eval.predictors.base import ColumnwisePredictor
 
 __all__ = [
     "CORES_PER_MODEL",
@@ -53,7 +54,7 @@ def resolve_n_jobs(n_jobs: Any) -> int:
     return CORES_PER_MODEL.get() or os.cpu_count() or 1
 
 
-class SklearnPredictor:
+class SklearnPredictor(ColumnwisePredictor):
     """Wrap any scikit-learn regressor: clone it once per target dimension.
 
     Parameters
@@ -128,9 +129,6 @@ class SklearnPredictor:
             "n_jobs": self.n_jobs,
             **({"rollback_to_best_iteration": True} if self.rollback else {}),
         }
-
-    def fit_predict(self, train: np.ndarray, test: np.ndarray, *, seed: int = 0) -> np.ndarray:
-        return self.fit_predict_columns(train, test, np.arange(train.shape[1]), seed=seed)
 
     def fit_predict_columns(
         self, train: np.ndarray, test: np.ndarray, targets: np.ndarray, *, seed: int = 0

@@ -298,10 +298,11 @@ def _check_settings(s: dict[str, Any]) -> dict[str, Any]:
     return s
 
 
-def _validate_objective(s: dict[str, Any], prior: Any) -> None:
+def _objective(s: dict[str, Any], prior: Any, rng: np.random.Generator) -> Any:
+    """The objective of the settings ``s`` (one place that maps settings to its options)."""
     from lps_eval.train.objectives import make_objective
 
-    make_objective(
+    return make_objective(
         s["objective"],
         latent_dim=s["latent_dim"],
         prior=prior,
@@ -310,8 +311,12 @@ def _validate_objective(s: dict[str, Any], prior: Any) -> None:
         beta=s["beta"],
         recon=s["recon"],
         recon_reduction=s["recon_reduction"],
-        rng=np.random.default_rng(0),
+        rng=rng,
     )
+
+
+def _validate_objective(s: dict[str, Any], prior: Any) -> None:
+    _objective(s, prior, np.random.default_rng(0))
 
 
 def fit(
@@ -555,24 +560,13 @@ def _train(
     )
     from lps_eval.train.models import ConvAutoencoder
     from lps_eval.train.monitor import EvalMonitor
-    from lps_eval.train.objectives import make_objective
 
     s = settings
     device = resolve_device(device)
     data_seq, prior_seq = np.random.SeedSequence(s["seed"]).spawn(2)
     data_rng = np.random.default_rng(data_seq)
     prior_rng = np.random.default_rng(prior_seq)
-    obj = make_objective(
-        s["objective"],
-        latent_dim=s["latent_dim"],
-        prior=prior,
-        mmd_weight=s["mmd_weight"],
-        kernel=s["kernel"],
-        beta=s["beta"],
-        recon=s["recon"],
-        recon_reduction=s["recon_reduction"],
-        rng=prior_rng,
-    )
+    obj = _objective(s, prior, prior_rng)
     index = source.eval_index(s["eval_size"], np.random.default_rng(s["eval_seed"]))
     # the in-training subset: a fixed random part of the evaluation set (which is sorted
     # by dataset index, i.e. by shape first, so its first rows are not a random sample)
