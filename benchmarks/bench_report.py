@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     z = latents(args.n, args.d)
-    lps_eval.score(z[:2000], metrics=["lps"], n_boot=10)  # warm imports and caches
+    lps_eval.score(z[:2000], metrics=["lps"], lps={"n_boot": 10})  # warm imports and caches
     score_s, report_s, converged_s = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "report.html"

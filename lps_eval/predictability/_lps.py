@@ -37,7 +37,6 @@ from lps_eval._validation import (
     check_fraction,
     check_latents,
     check_positive_int,
-    constant_columns,
 )
 from lps_eval.predictors import get_predictor
 from lps_eval.predictors.linear import LinearPredictor
@@ -781,7 +780,8 @@ def lps(
             _constant_columns_of_rows(z, rows[_complement(n, parts[0])]),
         )
     elif n == n_total:  # every row: min and max need no gather
-        const = constant_columns(z)
+        low, high = column_range(z)  # streamed: a memmap's pages are released as read
+        const = np.flatnonzero(high - low == 0)
     else:
         const = _constant_columns_of_rows(z, rows)
     active = np.setdiff1d(np.arange(d), const)
