@@ -38,7 +38,6 @@ __all__ = [
     "is_dask",
     "iter_chunks",
     "map_rows",
-    "poisson_weights",
     "read_all",
     "streams",
     "take_rows",
@@ -182,12 +181,7 @@ class Moments:
         return Moments(n, mean, centred.T @ centred)
 
 
-def column_moments(
-    z: Any,
-    *,
-    columns: np.ndarray | None = None,
-    masks: Callable[[int, int], list[np.ndarray]] | None = None,
-) -> list[Moments] | Moments:
+def column_moments(z: Any, *, columns: np.ndarray | None = None) -> Moments:
     """Means and centred cross-products of ``z`` in one chunked pass.
 
     Parameters
@@ -195,25 +189,19 @@ def column_moments(
     z : array-like (n, d)
     columns : array of int, optional
         Only these columns.
-    masks : callable, optional
-        ``masks(first, stop) -> [mask_1, ...]``: boolean row masks of one block; one
-        :class:`Moments` per mask is returned (e.g. training and held-out rows in one pass).
 
     Returns
     -------
-    Moments, or a list of them (one per mask).
+    Moments
     """
-    results: list[Moments] | None = None
-    for first, block in iter_chunks(z):
+    total: Moments | None = None
+    for _, block in iter_chunks(z):
         if columns is not None:
             block = block[:, columns]
-        parts = [block] if masks is None else [block[m] for m in masks(first, first + len(block))]
-        if results is None:
-            results = [Moments.of(p) for p in parts]
-        else:
-            results = [r.merge(Moments.of(p)) for r, p in zip(results, parts, strict=True)]
-    assert results is not None  # at least one row (validated by the caller)
-    return results[0] if masks is None else results
+        part = Moments.of(block)
+        total = part if total is None else total.merge(part)
+    assert total is not None  # at least one row (validated by the caller)
+    return total
 
 
 def column_range(z: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -224,26 +212,3 @@ def column_range(z: Any) -> tuple[np.ndarray, np.ndarray]:
         low = b_low if low is None else np.minimum(low, b_low)
         high = b_high if high is None else np.maximum(high, b_high)
     return low, high
-
-
-#: Poisson(1) cumulative probabilities P(K <= k), k = 0..19 (the rest has mass < 1e-18).
-_POISSON1_CDF = np.cumsum(
-    [np.exp(-1.0) / float(np.prod(np.arange(1, k + 1, dtype=np.float64))) for k in range(20)]
-)
-
-
-def poisson_weights(rng: np.random.Generator, n_boot: int, rows: int) -> np.ndarray:
-    """Poisson(1) bootstrap weights, shape (n_boot, rows), by inverse CDF of uniforms.
-
-    The Poisson bootstrap (Hanley and MacGibbon 2006; Chamandy et al. 2012, "Estimating
-    uncertainty for massive data streams") replaces the multinomial counts of an
-    ordinary bootstrap by independent Poisson(1) counts per row, so resamples can be
-    drawn block by block while the rows stream past; for large n the two agree.
-    """
-    u = rng.random((n_boot, rows))
-    counts = np.zeros(u.shape, dtype=np.float64)
-    for level in _POISSON1_CDF[:3]:  # K <= 3 covers 98 % of draws: three comparisons
-        counts += u > level
-    tail = u > _POISSON1_CDF[2]  # the rare rest: exact inverse CDF by search
-    counts[tail] = np.searchsorted(_POISSON1_CDF, u[tail])
-    return counts

@@ -115,10 +115,3 @@ def test_streamed_mutual_information_in_column_batches(monkeypatch):
     full = mutual_info_mean(x).value
     monkeypatch.setattr(information, "MAX_PAIR_CELLS", 6 * 400)  # one column i per pass
     assert mutual_info_mean(x).value == full
-
-
-def test_poisson_weights_have_poisson_one_moments():
-    w = streaming.poisson_weights(np.random.default_rng(0), 50, 20_000)
-    assert abs(w.mean() - 1.0) < 0.005
-    assert abs(w.var() - 1.0) < 0.01
-    assert w.min() == 0 and np.all(w == np.round(w))

@@ -41,7 +41,7 @@ from lps_eval._validation import (
 from lps_eval.predictors import get_predictor
 from lps_eval.predictors.linear import LinearPredictor
 from lps_eval.results import MetricResult, make_row
-from lps_eval.streaming import column_range, read_all, streams, take_rows
+from lps_eval.streaming import column_moments, column_range, read_all, streams, take_rows
 
 __all__ = [
     "LpsResult",
@@ -330,22 +330,6 @@ def _map_chunks(fn, items) -> list:
         return [fn(i) for i in items]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(fn, items))
-
-
-def column_moments(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column mean and population standard deviation, streamed over row chunks."""
-    n, d = z.shape
-    step = max(1, ROW_CHUNK // max(d, 1))
-    shift = z[0].astype(np.float64)  # a data point: sums about it lose no precision
-
-    def moments(start: int) -> np.ndarray:
-        block = z[start : start + step] - shift
-        return np.stack([block.sum(axis=0), np.einsum("ij,ij->j", block, block)])
-
-    total = sum(_map_chunks(moments, range(0, n, step)), np.zeros((2, d)))
-    mean = total[0] / n
-    var = np.clip(total[1] / n - mean**2, 0.0, None)
-    return shift + mean, np.sqrt(var)
 
 
 def _percentile_ci(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -825,7 +809,8 @@ def lps(
     x = mean = std = None
     if not closed_form or (null and resolved_null == "shuffle"):
         x = _rows_of(z, rows, cols)  # the nonlinear fits need the rows in memory
-        mean, std = column_moments(x)
+        moments = column_moments(x)
+        mean, std = moments.mean, np.sqrt(moments.variance(ddof=0))
         std[std == 0] = 1.0
     y = resid = var_dim = None
     if closed_form:
