@@ -29,6 +29,7 @@ from lps_eval.cli_common import fail as _fail
 from lps_eval.cli_common import parse_option as _parse_option
 from lps_eval.cli_common import show_warning as _show_warning
 from lps_eval.cli_common import split_metrics as _split_metrics
+from lps_eval.options import did_you_mean
 from lps_eval.predictors import predictor_specs
 from lps_eval.prior_matching.priors import prior_forms
 
@@ -255,7 +256,7 @@ def score(
             if gate.metric not in planned:
                 raise LpsInputError(
                     f"gate {gate.expression!r} names metric {gate.metric!r}, which this run "
-                    f"does not compute; {gates.suggest(gate.metric, planned)}"
+                    f"does not compute{did_you_mean(gate.metric, planned)}; "
                     f"computed here: {', '.join(sorted(planned))}"
                 )
         io_opts = {

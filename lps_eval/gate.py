@@ -27,8 +27,9 @@ from typing import Any
 import pandas as pd
 
 from lps_eval._validation import LpsInputError
+from lps_eval.options import did_you_mean
 
-__all__ = ["Gate", "GateOutcome", "check_gates", "load_config", "parse_gate", "suggest"]
+__all__ = ["Gate", "GateOutcome", "check_gates", "load_config", "parse_gate"]
 
 COLUMNS = ("value", "ci_low", "ci_high", "p_value")
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -82,20 +83,10 @@ def parse_gate(expression: str) -> Gate:
     column = match["column"] or "value"
     if column not in COLUMNS:
         raise LpsInputError(
-            f"gate {expression!r} names column {column!r}; {suggest(column, COLUMNS)}"
+            f"gate {expression!r} names column {column!r}{did_you_mean(column, COLUMNS)}; "
             f"choose one of {', '.join(COLUMNS)}"
         )
     return Gate(match["metric"], column, match["op"], float(match["number"]), expression.strip())
-
-
-def suggest(word: str, choices: Any) -> str:
-    """``"did you mean 'x'? "`` for the closest of ``choices`` (case and _/- ignored), or ``""``."""
-    folded = {str(c).lower().replace("-", "_"): str(c) for c in choices}
-    key = str(word).lower().replace("-", "_")
-    if key in folded:
-        return f"did you mean {folded[key]!r}? "
-    near = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
-    return f"did you mean {folded[near[0]]!r}? " if near else ""
 
 
 def check_gates(table: pd.DataFrame, gates: list[Gate]) -> list[GateOutcome]:
@@ -167,11 +158,9 @@ def load_config(path: Path | None) -> dict[str, Any]:
         raise LpsInputError(f"[tool.lps-eval] in {path} must be a table")
     for key, value in config.items():
         if key not in CONFIG_KEYS:
-            near = difflib.get_close_matches(key.replace("_", "-"), CONFIG_KEYS, n=1, cutoff=0.6)
-            hint = f"did you mean {near[0]!r}? " if near else ""
             raise LpsInputError(
-                f"unknown key {key!r} in [tool.lps-eval] of {path}; {hint}"
-                f"known keys: {', '.join(CONFIG_KEYS)}"
+                f"unknown key {key!r} in [tool.lps-eval] of {path}"
+                f"{did_you_mean(key, CONFIG_KEYS)}; known keys: {', '.join(CONFIG_KEYS)}"
             )
         CONFIG_KEYS[key](value, path)
     fail_if = config.get("fail-if", [])

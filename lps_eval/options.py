@@ -35,10 +35,17 @@ def keyword_defaults(
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """``" (did you mean 'x'?)"`` for the closest choice (case-insensitive), else ``""``."""
-    choices = list(choices)
-    lowered = {c.lower(): c for c in choices}
-    if name.lower() in lowered and lowered[name.lower()] != name:
-        return f" (did you mean {lowered[name.lower()]!r}?)"
-    close = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return f" (did you mean {lowered[close[0]]!r}?)" if close else ""
+    """``" (did you mean 'x'?)"`` for the closest choice, else ``""``.
+
+    Case and ``-`` / ``_`` are ignored (``fail_if`` finds ``fail-if``, ``MIG`` finds ``mig``).
+    """
+
+    def fold(text: str) -> str:
+        return str(text).lower().replace("-", "_")
+
+    folded = {fold(c): str(c) for c in choices}
+    key = fold(name)
+    if key in folded and folded[key] != name:
+        return f" (did you mean {folded[key]!r}?)"
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=0.6)
+    return f" (did you mean {folded[close[0]]!r}?)" if close else ""

@@ -73,7 +73,7 @@ def case_config_fail_if_type(tmp):
 
 def case_gate_column_typo(tmp):
     argv = _score(tmp, *FAST, "--fail-if", "mmd.pvalue < 0.01")
-    return argv, r"gate 'mmd.pvalue < 0.01' names column 'pvalue'; did you mean 'p_value'"
+    return argv, r"gate 'mmd.pvalue < 0.01' names column 'pvalue' \(did you mean 'p_value'"
 
 
 def case_gate_metric_typo(tmp):
