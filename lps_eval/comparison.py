@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 
 from lps_eval._validation import LpsInputError, check_latents
-from lps_eval.predictability import LpsResult, bootstrap_r2
+from lps_eval.predictability import SINGLE_SPLIT_TEST_SIZE, LpsResult, bootstrap_r2
 from lps_eval.prior_matching import Kernel, parse_prior
 from lps_eval.results import jsonable, library_versions, tidy_frame
 from lps_eval.scoring import namespace_defaults, score
@@ -319,7 +319,7 @@ def compare(
         lps_opts["split"] = _shared_splits(
             inputs[0].z.shape[0],
             # paired differences need one shared single split (cross-fitting refits per model)
-            test_size=lps_opts["test_size"] if lps_opts["test_size"] is not None else 0.25,
+            test_size=lps_opts["test_size"] or SINGLE_SPLIT_TEST_SIZE,
             cap=lps_opts["max_samples"],
             rng=rng,
         )

@@ -9,6 +9,7 @@ the number of training rows) in :mod:`~lps_eval.predictability.curve`.
 from lps_eval.predictability._lps import (
     MIN_TEST_ROWS,
     MIN_TRAIN_ROWS,
+    SINGLE_SPLIT_TEST_SIZE,
     LpsResult,
     bootstrap_r2,
     canonical_order,
@@ -23,6 +24,7 @@ from lps_eval.predictability.curve import curve_converged, default_sizes, lps_cu
 __all__ = [
     "MIN_TEST_ROWS",
     "MIN_TRAIN_ROWS",
+    "SINGLE_SPLIT_TEST_SIZE",
     "LpsResult",
     "bootstrap_r2",
     "canonical_order",

@@ -44,6 +44,7 @@ from lps_eval.results import MetricResult, make_row
 from lps_eval.streaming import column_moments, column_range, read_all, streams, take_rows
 
 __all__ = [
+    "SINGLE_SPLIT_TEST_SIZE",
     "LpsResult",
     "bootstrap_r2",
     "canonical_order",
@@ -59,6 +60,9 @@ MIN_TEST_ROWS = 5
 MIN_TRAIN_ROWS = 10
 #: Cross-fitting folds used unless ``test_size`` or ``folds`` is given.
 DEFAULT_FOLDS = 5
+#: Held-out fraction wherever one fixed split is needed instead of folds (a paired
+#: comparison's shared split, the learning curve's fixed held-out set).
+SINGLE_SPLIT_TEST_SIZE = 0.25
 MAX_FOLDS = 100
 #: Upper bound on bootstrap resamples (memory is bounded anyway; this bounds time).
 MAX_BOOT = 100_000

@@ -31,6 +31,7 @@ from lps_eval._validation import (
     constant_columns,
 )
 from lps_eval.predictability._lps import (
+    SINGLE_SPLIT_TEST_SIZE,
     bootstrap_r2,
     canonical_order,
     doubling_converged,
@@ -75,7 +76,7 @@ def lps_curve(
     predictor: Any = "hgb",
     predictor_params: dict[str, Any] | None = None,
     seed: int = 0,
-    test_size: float = 0.25,
+    test_size: float = SINGLE_SPLIT_TEST_SIZE,
     max_samples: int | None = 10_000,
     n_boot: int = 200,
     confidence: float = 0.95,

@@ -249,6 +249,7 @@ def _curve(
     options: dict[str, Any],
 ) -> pd.DataFrame | None:
     """The model's learning curve (None when it has no LPS row or fewer than 2 dims)."""
+    from lps_eval.predictability import SINGLE_SPLIT_TEST_SIZE
     from lps_eval.predictability.curve import default_sizes, lps_curve
     from lps_eval.scoring import namespace_defaults
     from lps_eval.scoring.namespaces import resolve_options
@@ -264,7 +265,7 @@ def _curve(
     cap = lps_opts["max_samples"]
     n_cap = z.shape[0] if cap is None else min(z.shape[0], int(cap))
     # the curve holds one held-out set fixed (cross-fitting would refit it per size)
-    test_size = lps_opts["test_size"] if lps_opts["test_size"] is not None else 0.25
+    test_size = lps_opts["test_size"] or SINGLE_SPLIT_TEST_SIZE
     n_train = n_cap - int(round(test_size * n_cap))
     return lps_curve(
         z,
