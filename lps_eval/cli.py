@@ -18,17 +18,15 @@ import click
 import numpy as np
 
 from lps_eval._validation import LpsInputError
-from lps_eval.cli_common import (  # noqa: F401  (re-exported: the helpers moved to cli_common)
+from lps_eval.cli_common import (
     EXIT_GATE_FAILED,
-    EXIT_INPUT_ERROR,
     EXIT_INTERRUPTED,
-    EXIT_OK,
     emit,
+    fail,
+    parse_option,
+    show_warning,
+    split_metrics,
 )
-from lps_eval.cli_common import fail as _fail
-from lps_eval.cli_common import parse_option as _parse_option
-from lps_eval.cli_common import show_warning as _show_warning
-from lps_eval.cli_common import split_metrics as _split_metrics
 from lps_eval.options import did_you_mean
 from lps_eval.predictors import predictor_specs
 from lps_eval.prior_matching.priors import prior_forms
@@ -58,7 +56,7 @@ class _LazyGroup(click.Group):
             if os.environ.get("LPS_EVAL_TRACEBACK"):
                 raise
             first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-            _fail(
+            fail(
                 f"unexpected {type(exc).__name__}: {first} (a bug in lps-eval, please report "
                 "it; set LPS_EVAL_TRACEBACK=1 to see the traceback)"
             )
@@ -72,7 +70,7 @@ class _LazyGroup(click.Group):
             try:
                 return getattr(importlib.import_module(module), attr)
             except ImportError as exc:
-                _fail(f"'lps-eval {name}' needs PyTorch ({exc}); pip install 'lps-eval[torch]'")
+                fail(f"'lps-eval {name}' needs PyTorch ({exc}); pip install 'lps-eval[torch]'")
         return super().get_command(ctx, name)
 
 
@@ -233,16 +231,16 @@ def score(
     from lps_eval.scoring import planned_metrics
     from lps_eval.scoring import score as run_score
 
-    warnings.showwarning = _show_warning
+    warnings.showwarning = show_warning
     try:
         config: dict[str, Any] = {}
         if not no_config:
             config = gates.load_config(config_path or gates.find_pyproject())
         expressions = list(fail_if) or list(config.get("fail-if", []))
         parsed = [gates.parse_gate(e) for e in expressions]  # fail fast, before the work
-        options: dict[str, Any] = dict(_parse_option(o) for o in extra)
+        options: dict[str, Any] = dict(parse_option(o) for o in extra)
         if predictor_params:
-            options["predictor_params"] = dict(_parse_option(o) for o in predictor_params)
+            options["predictor_params"] = dict(parse_option(o) for o in predictor_params)
         for name, value in (
             ("predictor", predictor if predictor is not None else config.get("predictor")),
             ("lps.test_size", test_size),
@@ -250,7 +248,7 @@ def score(
         ):
             if value is not None:
                 options[name] = value
-        selection = _split_metrics(metrics) or config.get("metrics")
+        selection = split_metrics(metrics) or config.get("metrics")
         planned = planned_metrics(selection, has_factors=factors_path is not None)
         for gate in parsed:  # a gate on a metric that will not be computed: say so now
             if gate.metric not in planned:
@@ -291,9 +289,9 @@ def score(
         table = run_score(z, dim_names=dim_names, **common)
         outcomes = gates.check_gates(table, parsed) if parsed else None
     except MemoryError:
-        _fail("out of memory; lower max_samples / permutations or score fewer rows")
+        fail("out of memory; lower max_samples / permutations or score fewer rows")
     except (LpsInputError, OSError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     emit(table, fmt, outcomes)
     if outcomes:
         for outcome in outcomes:
@@ -324,14 +322,14 @@ def demo(out_dir: Path, fmt: str, seed: int) -> None:
     from lps_eval.scoring import score as run_score
     from lps_eval.simulations import digits_latents
 
-    warnings.showwarning = _show_warning
+    warnings.showwarning = show_warning
     z, labels = digits_latents(n_components=8, seed=seed)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         np.save(out_dir / "digits_pca_latents.npy", z.astype(np.float32))
         np.save(out_dir / "digits_labels.npy", labels)
     except OSError as exc:
-        _fail(f"cannot write demo files to {out_dir}: {exc}")
+        fail(f"cannot write demo files to {out_dir}: {exc}")
     click.echo(
         f"demo data: {out_dir / 'digits_pca_latents.npy'} ({z.shape[0]} x {z.shape[1]})", err=True
     )
