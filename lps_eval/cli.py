@@ -19,11 +19,11 @@ import numpy as np
 
 from lps_eval._validation import LpsInputError
 from lps_eval.cli_common import (
-    EXIT_GATE_FAILED,
     EXIT_INTERRUPTED,
     emit,
     fail,
     parse_option,
+    report_gates,
     show_warning,
     split_metrics,
 )
@@ -293,13 +293,9 @@ def score(
     except (LpsInputError, OSError) as exc:
         fail(str(exc))
     emit(table, fmt, outcomes)
-    if outcomes:
-        for outcome in outcomes:
-            if outcome.failed:
-                click.echo(f"gate failed: {outcome.reason}", err=True)
-        if any(o.failed for o in outcomes):
-            sys.exit(EXIT_GATE_FAILED)
-        click.echo(f"gate passed: {len(outcomes)} check(s)", err=True)
+    code = report_gates(outcomes)
+    if code:
+        sys.exit(code)
 
 
 @main.command()

@@ -33,6 +33,7 @@ __all__ = [
     "format_table",
     "parse_option",
     "records",
+    "report_gates",
     "show_warning",
     "split_metrics",
 ]
@@ -147,3 +148,21 @@ def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
         click.echo(table.to_csv(index=False), nl=False)
     else:
         click.echo(format_table(table))
+
+
+def report_gates(outcomes: list[Any] | None, models: list[str] | None = None) -> int:
+    """Print every failed check (``gate failed: ...``) or ``gate passed: N check(s)`` on
+    stderr, and return the exit code: :data:`EXIT_GATE_FAILED` if any check failed.
+
+    ``models`` (one name per outcome) prefixes each line with ``[model]``.
+    """
+    if not outcomes:
+        return EXIT_OK
+    labels = [""] * len(outcomes) if models is None else [f"[{m}] " for m in models]
+    for label, outcome in zip(labels, outcomes, strict=True):
+        if outcome.failed:
+            click.echo(f"gate failed: {label}{outcome.reason}", err=True)
+    if any(o.failed for o in outcomes):
+        return EXIT_GATE_FAILED
+    click.echo(f"gate passed: {len(outcomes)} check(s)", err=True)
+    return EXIT_OK

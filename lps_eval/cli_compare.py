@@ -21,10 +21,10 @@ import pandas as pd
 
 from lps_eval._validation import LpsInputError
 from lps_eval.cli_common import (
-    EXIT_GATE_FAILED,
     fail,
     parse_option,
     records,
+    report_gates,
     show_warning,
     split_metrics,
 )
@@ -173,14 +173,10 @@ def _gate_verdicts(table: pd.DataFrame, parsed: list) -> list[tuple[str, Any]] |
 
 
 def _report_gates(verdicts: list[tuple[str, Any]] | None) -> None:
-    if not verdicts:
-        return
-    for model, outcome in verdicts:
-        if outcome.failed:
-            click.echo(f"gate failed: [{model}] {outcome.reason}", err=True)
-    if any(o.failed for _, o in verdicts):
-        sys.exit(EXIT_GATE_FAILED)
-    click.echo(f"gate passed: {len(verdicts)} check(s)", err=True)
+    if verdicts:
+        code = report_gates([o for _, o in verdicts], models=[m for m, _ in verdicts])
+        if code:
+            sys.exit(code)
 
 
 def _differences_text(table: pd.DataFrame) -> str:

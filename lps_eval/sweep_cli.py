@@ -18,9 +18,10 @@ from typing import Any
 import click
 import pandas as pd
 
-__all__ = ["format_sweep", "run_sweep"]
+from lps_eval.cli_common import report_gates
+from lps_eval.console import EXIT_INPUT_ERROR
 
-EXIT_OK, EXIT_GATE_FAILED, EXIT_INPUT_ERROR = 0, 1, 2
+__all__ = ["format_sweep", "run_sweep"]
 
 
 def format_sweep(table: pd.DataFrame) -> str:
@@ -75,15 +76,7 @@ def run_sweep(
         f"{sweep['n_failed']} failed",
         err=True,
     )
-    code = EXIT_OK
-    if outcomes:
-        for outcome in outcomes:
-            if outcome.failed:
-                click.echo(f"gate failed: {outcome.reason}", err=True)
-        if any(o.failed for o in outcomes):
-            code = EXIT_GATE_FAILED
-        else:
-            click.echo(f"gate passed: {len(outcomes)} check(s)", err=True)
+    code = report_gates(outcomes)
     if sweep["n_failed"]:
         failed = table[table["status"] != "ok"]
         for model, message in zip(failed["model"], failed["error"], strict=True):
