@@ -169,7 +169,7 @@ def check_latents(
 
 def _check_lazy(z: Any, *, name: str, min_samples: int, min_dims: int) -> Any:
     """:func:`check_latents` without a wholesale copy: shape and dtype, then finiteness by chunk."""
-    from lps_eval.streaming import is_dask, iter_chunks
+    from lps_eval.streaming import column_range, is_dask, iter_chunks
 
     arr = z if isinstance(z, np.memmap) or is_dask(z) else as_numpy(z, name=name)
     if arr.ndim != 2 or arr.size == 0:
@@ -181,25 +181,20 @@ def _check_lazy(z: Any, *, name: str, min_samples: int, min_dims: int) -> Any:
         )
     elif kind != "f":
         _to_float(np.empty((0, 0), dtype=arr.dtype), name=name)  # raises with its message
-    bad_rows, first_bad = 0, -1
-    low = high = None
-    for first, block in iter_chunks(arr):
-        if block.size:  # column ranges for the scale check, one chunk at a time
-            b_low, b_high = block.min(axis=0), block.max(axis=0)
-            low = b_low if low is None else np.minimum(low, b_low)
-            high = b_high if high is None else np.maximum(high, b_high)
-        rows_ok = np.isfinite(block).all(axis=1)
-        if not rows_ok.all():
-            bad = np.flatnonzero(~rows_ok)
-            first_bad = first + int(bad[0]) if first_bad < 0 else first_bad
-            bad_rows += bad.size
-    if bad_rows:
+    # One streamed pass (remembered per file): a NaN or inf shows in the column ranges.
+    low, high = column_range(arr)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        bad_rows, first_bad = 0, -1
+        for first, block in iter_chunks(arr):  # only on the error path: count the rows
+            bad = np.flatnonzero(~np.isfinite(block).all(axis=1))
+            if bad.size:
+                first_bad = first + int(bad[0]) if first_bad < 0 else first_bad
+                bad_rows += bad.size
         raise LpsInputError(
             f"{name} contains NaN or inf in {bad_rows} row(s) (first: row {first_bad}); "
             f"drop or impute them, e.g. {name}[np.isfinite({name}).all(axis=1)]"
         )
-    if low is not None:
-        check_ranges(np.asarray(low, float), np.asarray(high, float), name=name)
+    check_ranges(np.asarray(low, float), np.asarray(high, float), name=name)
     _check_size(arr.shape, name=name, min_samples=min_samples, min_dims=min_dims)
     return arr
 
@@ -263,9 +258,12 @@ def check_bool(value: Any, *, name: str) -> bool:
     raise LpsInputError(f"{name} must be true or false, got {value!r}")
 
 
-def constant_columns(z: np.ndarray) -> np.ndarray:
-    """Indices of columns whose values are all equal."""
-    return np.flatnonzero(np.ptp(z, axis=0) == 0)
+def constant_columns(z: Any) -> np.ndarray:
+    """Indices of columns whose values are all equal (streamed for a memmap or dask array)."""
+    from lps_eval.streaming import column_range
+
+    low, high = column_range(z)
+    return np.flatnonzero(high - low == 0)
 
 
 def check_factors(factors: Any, *, n_samples: int, name: str = "factors") -> np.ndarray:

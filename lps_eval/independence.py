@@ -45,6 +45,7 @@ from lps_eval._validation import (
     check_latents,
     check_permutations,
     check_positive_int,
+    constant_columns,
 )
 from lps_eval.information import histogram_discretize
 from lps_eval.prior_matching import BLOCK, MmdResult, make_kernel, permutation_test
@@ -76,18 +77,13 @@ class IndependenceResult(MetricResult):
 def _cov(z: Any, *, name: str = "z") -> tuple[np.ndarray, np.ndarray, list[int]]:
     """Validated latents, covariance of the non-constant dimensions, and the dropped ones."""
     z = check_latents(z, name=name, min_samples=3, min_dims=1, lazy=True)
-    const = _constant_columns(z)
+    const = constant_columns(z)
     keep = np.setdiff1d(np.arange(z.shape[1]), const)
     if keep.size == 0:
         raise LpsInputError(f"every dimension of {name} is constant; nothing to measure")
     # one chunked pass (the same blocks for an array, a memmap or a dask array)
     cov = np.atleast_2d(column_moments(z, columns=keep).covariance(ddof=1))
     return z, cov, const.tolist()
-
-
-def _constant_columns(z: Any) -> np.ndarray:
-    low, high = column_range(z)
-    return np.flatnonzero(high == low)
 
 
 def _settings(metric: str, z: np.ndarray, const: list[int], **extra: Any) -> dict[str, Any]:

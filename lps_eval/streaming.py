@@ -23,7 +23,10 @@ from __future__ import annotations
 
 import contextlib
 import mmap
-from collections.abc import Callable, Iterator
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,6 +184,54 @@ class Moments:
         return Moments(n, mean, centred.T @ centred)
 
 
+#: Whole-array summaries kept for arrays that cannot change (see :func:`_memo_key`).
+_MEMO: OrderedDict[Hashable, Any] = OrderedDict()
+_MEMO_SIZE = 32
+_MEMO_LOCK = threading.Lock()
+
+
+def _memo_key(z: Any) -> Hashable | None:
+    """Identity of the *contents* of a read-only memmap or a dask array, else None.
+
+    A read-only memmap is identified by its file (device, inode, size, modification time)
+    and by where and how its rows sit in the mapping; a dask array by its graph token,
+    which dask derives from its inputs. An in-memory array can be changed in place, so
+    nothing is remembered for it (its passes are fast anyway).
+    """
+    if isinstance(z, np.memmap) and not z.flags.writeable and z.filename:
+        try:
+            st = os.stat(z.filename)
+        except OSError:
+            return None
+        address = z.__array_interface__["data"][0]
+        return ("memmap", st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, address,
+                z.shape, z.strides, z.dtype.str)  # fmt: skip
+    if is_dask(z):
+        return ("dask", z.name)
+    return None
+
+
+def _memoized(z: Any, what: Hashable, compute: Callable[[], Any]) -> Any:
+    """``compute()``, remembered per array for read-only memmaps and dask arrays.
+
+    Several sections of one ``score`` need the same column ranges and moments; on a file
+    larger than memory every recomputation is a full read of the file.
+    """
+    key = _memo_key(z)
+    if key is None:
+        return compute()
+    with _MEMO_LOCK:
+        if (key, what) in _MEMO:
+            _MEMO.move_to_end((key, what))
+            return _MEMO[(key, what)]
+    value = compute()
+    with _MEMO_LOCK:
+        _MEMO[(key, what)] = value
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+    return value
+
+
 def column_moments(z: Any, *, columns: np.ndarray | None = None) -> Moments:
     """Means and centred cross-products of ``z`` in one chunked pass.
 
@@ -193,7 +244,14 @@ def column_moments(z: Any, *, columns: np.ndarray | None = None) -> Moments:
     Returns
     -------
     Moments
+        Remembered for a read-only memmap or a dask array (one pass per file).
     """
+    what = ("moments", None if columns is None else tuple(int(c) for c in columns))
+    moments = _memoized(z, what, lambda: _column_moments(z, columns))
+    return Moments(moments.n, moments.mean.copy(), moments.cross.copy())
+
+
+def _column_moments(z: Any, columns: np.ndarray | None) -> Moments:
     total: Moments | None = None
     for _, block in iter_chunks(z):
         if columns is not None:
@@ -205,7 +263,17 @@ def column_moments(z: Any, *, columns: np.ndarray | None = None) -> Moments:
 
 
 def column_range(z: Any) -> tuple[np.ndarray, np.ndarray]:
-    """Per-column minimum and maximum in one chunked pass."""
+    """Per-column minimum and maximum in one chunked pass.
+
+    A NaN anywhere in a column makes its minimum and maximum NaN, and an infinity shows
+    as one of them, so the range also tells whether every value is finite. Remembered
+    for a read-only memmap or a dask array (one pass per file).
+    """
+    low, high = _memoized(z, "range", lambda: _column_range(z))
+    return low.copy(), high.copy()
+
+
+def _column_range(z: Any) -> tuple[np.ndarray, np.ndarray]:
     low = high = None
     for _, block in iter_chunks(z):
         b_low, b_high = block.min(axis=0), block.max(axis=0)
