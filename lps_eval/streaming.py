@@ -220,6 +220,7 @@ def _memoized(z: Any, what: Hashable, compute: Callable[[], Any]) -> Any:
     key = _memo_key(z)
     if key is None:
         return compute()
+    key = (key, CHUNK_ROWS)  # the blocks fix the rounding of moments
     with _MEMO_LOCK:
         if (key, what) in _MEMO:
             _MEMO.move_to_end((key, what))

@@ -85,6 +85,55 @@ def test_memory_mapped_linear_lps_equals_the_in_memory_fit(saved, monkeypatch):
     assert streamed.null_value == pytest.approx(whole.null_value)
 
 
+@pytest.mark.parametrize("split", [{}, {"test_size": 0.25}])
+def test_file_order_linear_passes_equal_the_gather_and_ignore_thread_count(
+    saved, small_stream, monkeypatch, split
+):
+    """Above the switch the linear cross-fit reads the file in its own order (rows
+    labelled by fold) instead of gathering each fold's rows: the same fit up to the
+    order of floating-point additions, and the same bits whatever the thread count."""
+    import os
+
+    from lps_eval.predictability import _lps
+
+    x, path = saved
+    options = {"predictor": "linear", "max_samples": None, "interval": "delta", **split}
+    monkeypatch.setattr(streaming, "STREAM_ELEMENTS", 10**9)
+    gathered = lps_eval.lps(x, **options)
+    monkeypatch.setattr(streaming, "STREAM_ELEMENTS", 1000)
+    monkeypatch.setattr(_lps, "SEGMENT_ROWS", 700)  # several segments, a ragged last one
+    in_order = lps_eval.lps(np.load(path, mmap_mode="r"), **options)
+    np.testing.assert_allclose(in_order.per_dim, gathered.per_dim, rtol=0, atol=1e-12)
+    assert (in_order.ci_low, in_order.ci_high) == pytest.approx(
+        (gathered.ci_low, gathered.ci_high), abs=1e-12
+    )
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    one_thread = lps_eval.lps(x, **options)
+    assert one_thread.per_dim.tobytes() == in_order.per_dim.tobytes()
+    assert (one_thread.ci_low, one_thread.ci_high) == (in_order.ci_low, in_order.ci_high)
+
+
+def test_file_summaries_are_read_once_per_file(saved, small_stream, monkeypatch):
+    """Validation, constant columns, ranges and moments of a read-only memmap are one
+    pass each for the whole score, not one per section."""
+    _, path = saved
+    calls = {"range": 0}
+    original = streaming._column_range
+
+    def counting(z):
+        calls["range"] += 1
+        return original(z)
+
+    monkeypatch.setattr(streaming, "_column_range", counting)
+    z = np.load(path, mmap_mode="r")
+    lps_eval.score(z, **FAST)
+    assert calls["range"] == 1
+    writable = np.array(z)  # an in-memory array can change between calls: never remembered
+    streaming.column_range(writable)
+    streaming.column_range(writable)
+    assert calls["range"] == 3
+
+
 def test_streamed_null_is_near_zero_and_interval_covers_for_independent_data(monkeypatch):
     monkeypatch.setattr(streaming, "STREAM_ELEMENTS", 1000)
     monkeypatch.setattr(streaming, "CHUNK_ROWS", 512)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,7 +42,14 @@ from lps_eval._validation import (
 from lps_eval.predictors import get_predictor
 from lps_eval.predictors.linear import LinearPredictor
 from lps_eval.results import MetricResult, make_row
-from lps_eval.streaming import column_moments, column_range, read_all, streams, take_rows
+from lps_eval.streaming import (
+    column_moments,
+    column_range,
+    iter_chunks,
+    read_all,
+    streams,
+    take_rows,
+)
 
 __all__ = [
     "SINGLE_SPLIT_TEST_SIZE",
@@ -410,20 +418,41 @@ def _linear_crossfit(
     if sum(p.size for p in parts) < n:  # single split: the training rows as more blocks
         rest = _complement(n, parts[0])
         blocks.extend(np.array_split(rest, max(1, round(rest.size / max(parts[0].size, 1)))))
+    # Above the streaming switch (and unless the held-out rows themselves are kept for a
+    # bootstrap) both passes read the file in its own order, labelling each row with its
+    # block: sequential reads, never a random gather from a file larger than memory.
+    in_file_order = streams(z.shape) and mode != "bootstrap"
+    labels = _file_labels(z.shape[0], rows, blocks) if in_file_order else None
     with threadpool_limits(limits=1, user_api="blas"):
         # Centre on the first row of the canonical order (the row nearest the mean in
         # z-score norm): a data point, so the shift is the same whatever the sample order.
         shift = _rows_of(z, rows[:1], active)[0].copy()
         sums, grams = np.zeros((len(blocks), d)), np.zeros((len(blocks), d, d))
 
-        def accumulate(j: int) -> None:  # one block per thread, chunks in a fixed order
-            pos = blocks[j]
-            for start in range(0, pos.size, step):
-                block = _rows_of(z, rows[pos[start : start + step]], active) - shift
-                sums[j] += block.sum(axis=0)
-                grams[j] += block.T @ block
+        def add_moments(block: np.ndarray, j: int, sums, grams) -> None:
+            sums[j] += block.sum(axis=0)
+            grams[j] += block.T @ block
 
-        _map_chunks(accumulate, range(len(blocks)))
+        if in_file_order:
+
+            def accumulate_segment(start: int, stop: int):
+                part_sums, part_grams = np.zeros_like(sums), np.zeros_like(grams)
+                for j, block in _labelled_chunks(z, labels, start, stop, step, active, shift):
+                    add_moments(block, j, part_sums, part_grams)
+                return part_sums, part_grams
+
+            for part_sums, part_grams in _segments_in_order(z.shape[0], accumulate_segment):
+                sums += part_sums
+                grams += part_grams
+        else:
+
+            def accumulate(j: int) -> None:  # one block per thread, chunks in a fixed order
+                pos = blocks[j]
+                for start in range(0, pos.size, step):
+                    block = _rows_of(z, rows[pos[start : start + step]], active) - shift
+                    add_moments(block, j, sums, grams)
+
+            _map_chunks(accumulate, range(len(blocks)))
         s_all, g_all = sums.sum(axis=0), grams.sum(axis=0)
         cov_all = (g_all - np.outer(s_all, s_all) / n) / max(n - 1, 1)
         ss_tot = np.diag(g_all) - s_all**2 / n
@@ -466,30 +495,46 @@ def _linear_crossfit(
             y, resid = np.empty((n_eval, d)), np.empty((n_eval, d))
         acc_parts = np.zeros((len(parts), 2, d + 1))
 
+        def add_influence(block: np.ndarray, j: int, acc: np.ndarray) -> None:
+            # influence -(r^2 - a) / b + a (yc^2 - b) / b^2 = a yc^2 / b^2 - r^2 / b
+            r = (block - train_means[j]) @ coefs[j]
+            yc = block - eval_mean
+            r *= r
+            r *= -1.0 / b_coef
+            yc *= yc
+            yc *= a_coef / b_coef**2
+            r += yc
+            row_mean = r.mean(axis=1)
+            acc[0, :d] += r.sum(axis=0)
+            acc[1, :d] += np.einsum("ij,ij->j", r, r)
+            acc[0, d] += row_mean.sum()
+            acc[1, d] += row_mean @ row_mean
+
         def second_pass(j: int) -> None:
-            pos, at, acc = parts[j], offsets[j], acc_parts[j]
+            pos, at = parts[j], offsets[j]
             for start in range(0, pos.size, step):
                 block = _rows_of(z, rows[pos[start : start + step]], active) - shift
-                r = (block - train_means[j]) @ coefs[j]
-                yc = block - eval_mean
                 if mode == "bootstrap":
-                    y[at : at + r.shape[0]] = yc / scale
-                    resid[at : at + r.shape[0]] = r / scale
-                    at += r.shape[0]
-                    continue
-                # influence -(r^2 - a) / b + a (yc^2 - b) / b^2 = a yc^2 / b^2 - r^2 / b
-                r *= r
-                r *= -1.0 / b_coef
-                yc *= yc
-                yc *= a_coef / b_coef**2
-                r += yc
-                row_mean = r.mean(axis=1)
-                acc[0, :d] += r.sum(axis=0)
-                acc[1, :d] += np.einsum("ij,ij->j", r, r)
-                acc[0, d] += row_mean.sum()
-                acc[1, d] += row_mean @ row_mean
+                    y[at : at + block.shape[0]] = (block - eval_mean) / scale
+                    r = (block - train_means[j]) @ coefs[j]
+                    resid[at : at + block.shape[0]] = r / scale
+                    at += block.shape[0]
+                else:
+                    add_influence(block, j, acc_parts[j])
 
-        _map_chunks(second_pass, range(len(parts)))
+        if in_file_order:
+
+            def influence_segment(start: int, stop: int) -> np.ndarray:
+                acc = np.zeros_like(acc_parts)
+                for j, block in _labelled_chunks(z, labels, start, stop, step, active, shift):
+                    if j < len(parts):  # training-only rows of a single split: not evaluated
+                        add_influence(block, j, acc[j])
+                return acc
+
+            for acc in _segments_in_order(z.shape[0], influence_segment):
+                acc_parts += acc
+        else:
+            _map_chunks(second_pass, range(len(parts)))
         if mode == "bootstrap":
             out["y"], out["resid"] = y, resid
         else:
@@ -497,6 +542,53 @@ def _linear_crossfit(
             var = (acc[1] - acc[0] ** 2 / n_eval) / max(n_eval - 1, 1) / n_eval
             out["var_dim"], out["var_lps"] = var[:d], float(var[d])
         return out
+
+
+#: Rows per segment of the file-order passes of the linear cross-fit: segments run on
+#: threads and their partial sums are added in file order, so the numbers do not depend
+#: on the number of threads.
+SEGMENT_ROWS = 1 << 20
+
+
+def _file_labels(n_file: int, rows: np.ndarray, blocks: list[np.ndarray]) -> np.ndarray:
+    """The block of every row of the file (-1: a row not used), ``rows[blocks[j]] -> j``."""
+    labels = np.full(n_file, -1, dtype=np.int8 if len(blocks) < 127 else np.int32)
+    for j, pos in enumerate(blocks):
+        labels[rows[pos]] = j
+    return labels
+
+
+def _labelled_chunks(z, labels, start, stop, step, active, shift):
+    """``(block_label, rows)`` for the rows ``start:stop`` of the file, read in order.
+
+    Each chunk is read once and split by label (a stable sort keeps the file order within
+    a label); unlabelled rows are skipped.
+    """
+    for first, chunk in iter_chunks(z, rows=step, start=start, stop=stop):
+        lab = labels[first : first + chunk.shape[0]]
+        order = np.argsort(lab, kind="stable")
+        counts = np.bincount(lab.astype(np.int64) + 1)
+        chunk = chunk[order] if active is None else chunk[np.ix_(order, active)]
+        chunk -= shift
+        bounds = np.cumsum(counts)
+        for j in range(counts.size - 1):
+            if counts[j + 1]:
+                yield j, chunk[bounds[j] : bounds[j + 1]]
+
+
+def _segments_in_order(n: int, fn) -> Iterator[Any]:
+    """``fn(start, stop)`` over fixed segments of :data:`SEGMENT_ROWS` rows, in order.
+
+    Runs on one thread per core and yields each result in segment order as soon as it
+    and those before it are done, so only a few partial results are held at once.
+    """
+    starts = range(0, n, SEGMENT_ROWS)
+    workers = min(os.cpu_count() or 1, len(starts))
+    if workers <= 1:
+        yield from (fn(start, min(start + SEGMENT_ROWS, n)) for start in starts)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(lambda start: fn(start, min(start + SEGMENT_ROWS, n)), starts)
 
 
 def _delta_from_rows(y: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, float]:

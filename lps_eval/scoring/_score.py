@@ -141,7 +141,7 @@ def score(
         dim_names = [str(c) for c in z.columns]
     if factor_names is None and isinstance(factors, pd.DataFrame):
         factor_names = [str(c) for c in factors.columns]
-    z = check_latents(z, min_samples=4, min_dims=1)
+    z = check_latents(z, min_samples=4, min_dims=1, lazy=True)  # a memmap stays one
     fac = None if factors is None else check_factors(factors, n_samples=z.shape[0])
     dim_names = _check_names(dim_names, z.shape[1], "dim_names", "latent dimensions")
     if factor_names is not None and fac is None:
