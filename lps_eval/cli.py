@@ -130,7 +130,8 @@ def _index_col(text: str | None) -> int | str | bool | None:
     type=click.IntRange(min=1),
     default=None,
     help="Refuse input files or archive members larger than this (declared sizes are "
-    "checked before reading). [default: 4 GiB]",
+    "checked before reading). A .npy is memory-mapped, never loaded whole, so it is not "
+    "capped. [default: 4 GiB]",
 )
 @click.option(
     "--metrics",

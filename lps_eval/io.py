@@ -5,7 +5,9 @@ optional), ``.parquet`` (needs pyarrow) and ``.pt`` / ``.pth`` (tensors only, ne
 Pickles are never loaded: ``allow_pickle=False`` and ``torch.load(weights_only=True)``.
 Every failure is an :class:`~lps_eval.LpsInputError` naming the file and the fix.
 
-Sizes are checked before anything is read or inflated: the file size on disk, the
+A ``.npy`` is memory-mapped: nothing is read until a section asks for rows, and memory
+does not grow with the file, so its size is not capped. For the other formats, sizes are
+checked before anything is read or inflated: the file size on disk, the
 uncompressed sizes an ``.npz`` / ``.pt`` archive declares in its zip headers, and the
 row x column count a parquet footer declares, each against ``max_bytes``
 (:data:`DEFAULT_MAX_BYTES`, 4 GiB; CLI ``--max-bytes``).
@@ -114,7 +116,8 @@ def load_table(
     if suffix not in (".csv", ".parquet") and index_col not in (None, False):
         raise LpsInputError(f"--index-col is only meaningful for .csv and .parquet, not {suffix}")
     size = path.stat().st_size
-    if size > max_bytes and suffix not in (".npz",):  # npz: members checked one by one
+    # npz: members checked one by one; npy: memory-mapped, never loaded whole
+    if size > max_bytes and suffix not in (".npz", ".npy"):
         raise LpsInputError(
             f"{path} is {_human(size)} on disk, above the limit of {_human(max_bytes)}; "
             "raise --max-bytes (max_bytes=) if you have the memory"

@@ -202,10 +202,6 @@ def case_npz_bomb(tmp):
     return _score(tmp, "--max-bytes", "1000000", latents=path), r"array 'z' in .*bomb\.npz"
 
 
-def case_npy_over_cap(tmp):
-    return _score(tmp, "--max-bytes", "1000", latents=_npy(tmp)), r".*z\.npy .*--max-bytes"
-
-
 def case_csv_parses_over_cap(tmp):
     path = tmp / "ones.csv"
     path.write_text("\n".join(["1,0,1,0,1,0,1,0"] * 2000) + "\n")  # 32 KB on disk, 128 KB parsed

@@ -113,3 +113,16 @@ def test_factor_names_from_npz_keys(tmp_path):
     factors, names = load_factors(tmp_path / "f.npz")
     assert names == ["shape", "scale"]
     np.testing.assert_array_equal(factors, [[0, 3], [1, 4], [2, 5]])
+
+
+def test_npy_above_max_bytes_is_memory_mapped_not_refused(tmp_path):
+    """A .npy never loads whole (memory does not grow with the file), so the byte cap,
+    which guards formats that must be read or inflated, does not apply to it."""
+    z = np.random.default_rng(0).normal(size=(500, 3)).astype(np.float32)
+    np.save(tmp_path / "z.npy", z)
+    loaded = load_array(tmp_path / "z.npy", max_bytes=1000)
+    assert isinstance(loaded, np.memmap)
+    np.testing.assert_array_equal(loaded, z)
+    np.savez(tmp_path / "z.npz", z=z)
+    with pytest.raises(LpsInputError, match="max_bytes"):
+        load_array(tmp_path / "z.npz", max_bytes=1000)
