@@ -150,10 +150,14 @@ def summary(args: argparse.Namespace) -> None:
     for path in sorted(out_dir.glob("*.json")):
         rec = json.loads(path.read_text())
         rec["model"] = rec["run"].rsplit("_seed", 1)[0]
-        # CPU time of training (robust to other jobs and to SIGSTOP pauses; absent in runs
-        # written before the trainer recorded it)
-        metrics = json.loads((args.runs / rec["run"] / "metrics.json").read_text())
-        rec["train_cpu_seconds"] = metrics.get("train_cpu_seconds", np.nan)
+        run = args.runs / rec["run"]
+        if (run / "metrics.json").exists():  # keep what the summary needs beside the scores
+            # CPU time of training (robust to other jobs and to SIGSTOP pauses)
+            metrics = json.loads((run / "metrics.json").read_text())
+            rec["train_cpu_seconds"] = metrics.get("train_cpu_seconds", np.nan)
+            path.write_text(json.dumps(rec, indent=2) + "\n")
+            hist = pd.read_csv(run / "history.csv").dropna(subset=["lps_hgb"])
+            hist.to_csv(out_dir / f"{rec['run']}.history.csv", index=False)
         rows.append(rec)
     if not rows:
         print(f"[summary] no scored runs in {out_dir}", file=sys.stderr)
@@ -178,8 +182,10 @@ def summary(args: argparse.Namespace) -> None:
     print(agg.to_string(float_format=lambda v: f"{v:.3f}"))
     curves = []
     for rec in rows:
-        hist = pd.read_csv(args.runs / rec["run"] / "history.csv")
-        ev = hist.dropna(subset=["lps_hgb"])[["step", "lps_linear", "lps_hgb", "mmd2", "nmse_db"]]
+        # the in-training evaluations, copied from the run directory (above), so the
+        # summary can be rebuilt from experiments/results alone
+        hist = pd.read_csv(out_dir / f"{rec['run']}.history.csv")
+        ev = hist[["step", "lps_linear", "lps_hgb", "mmd2", "nmse_db"]]
         curves.append(ev.assign(model=rec["model"], seed=rec["seed"]))
     curve = pd.concat(curves)
     table = curve.groupby(["model", "step"])[["lps_hgb", "lps_linear", "mmd2", "nmse_db"]].agg(

@@ -3,6 +3,8 @@ passes agree with the one-shot formulas."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ import pytest
 import lps_eval
 import lps_eval.streaming as streaming
 from lps_eval import LpsInputError, information
+from lps_eval._random import canonical_row_order
 from lps_eval._validation import check_latents
 from lps_eval.independence import mutual_info_mean
 from lps_eval.io import load_array
@@ -164,3 +167,42 @@ def test_streamed_mutual_information_in_column_batches(monkeypatch):
     full = mutual_info_mean(x).value
     monkeypatch.setattr(information, "MAX_PAIR_CELLS", 6 * 400)  # one column i per pass
     assert mutual_info_mean(x).value == full
+
+
+def _resident_bytes_of(path) -> int:
+    """Resident bytes of this process's mappings of ``path`` (Linux /proc/self/smaps)."""
+    total, inside = 0, False
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            first = line.split(maxsplit=1)[0]
+            if "-" in first and not first.endswith(":"):  # a mapping's header line
+                inside = line.rstrip().endswith(str(path))
+            elif inside and first == "Rss:":
+                total += int(line.split()[1]) * 1024
+    return total
+
+
+PASSES = {
+    "canonical_order": lambda z: lps_eval.predictability.canonical_order(z),
+    "canonical_row_order": lambda z: canonical_row_order(z),
+    "linear_lps": lambda z: lps_eval.lps(z, predictor="linear", max_samples=None),
+    "hgb_lps": lambda z: lps_eval.lps(z, n_boot=0, null=False),
+    "mmd": lambda z: lps_eval.mmd(z, "gaussian", permutations=20, per_dim=False),
+    "mutual_info": lambda z: mutual_info_mean(z),
+    "moments": lambda z: streaming.column_moments(z),
+}
+
+
+@pytest.mark.skipif(not Path("/proc/self/smaps").exists(), reason="needs Linux /proc")
+@pytest.mark.parametrize("name", sorted(PASSES))
+def test_passes_over_a_memmap_do_not_leave_it_resident(tmp_path, monkeypatch, name):
+    """Every pass over a memmap releases its pages as it goes, so a file larger than
+    memory never counts as this process's memory: after each pass almost none of the
+    file is resident (the memo of column ranges is cleared so each pass reads)."""
+    monkeypatch.setattr(streaming, "STREAM_ELEMENTS", 1000)
+    x = np.random.default_rng(0).normal(size=(400_000, 8)).astype(np.float32)  # 12.8 MB
+    path = tmp_path / "big.npy"
+    np.save(path, x)
+    z = np.load(path, mmap_mode="r")
+    PASSES[name](z)
+    assert _resident_bytes_of(path) < x.nbytes / 8

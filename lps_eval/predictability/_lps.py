@@ -307,7 +307,9 @@ def canonical_order(z: np.ndarray) -> np.ndarray:
     step = max(1, ROW_CHUNK // max(d, 1))
 
     def fill(start: int) -> None:
-        block = z[start : start + step] - mean
+        # through iter_chunks: a memmap's pages are released once read (RSS stays flat)
+        _, block = next(iter_chunks(z, rows=step, start=start, stop=min(start + step, n)))
+        block = block - mean  # a new array: the chunk may be a view of the caller's z
         block *= scale
         block *= block
         np.rint(block, out=block)
