@@ -36,14 +36,17 @@ def write_latents(path: Path, n: int, d: int, seed: int = 0) -> None:
     """Correlated Gaussian float32 latents, streamed to an .npy file block by block."""
     rng = np.random.default_rng(seed)
     mix = np.eye(d) + 0.3 * rng.standard_normal((d, d)) / np.sqrt(d)
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, d))
-    for start in range(0, n, BLOCK):
-        stop = min(n, start + BLOCK)
-        block = rng.standard_normal((stop - start, d)) @ mix
-        block[:, 1] = np.sin(2 * block[:, 0]) + 0.3 * block[:, 1]  # a nonlinear dependence
-        out[start:stop] = block.astype(np.float32)
-    out.flush()
-    del out
+    partial = path.with_suffix(".partial")  # renamed when complete: --keep never reuses a torso
+    with open(partial, "wb") as handle:
+        np.lib.format.write_array_header_1_0(
+            handle, {"descr": "<f4", "fortran_order": False, "shape": (n, d)}
+        )
+        for start in range(0, n, BLOCK):  # plain writes: no mapped pages pile up here
+            stop = min(n, start + BLOCK)
+            block = rng.standard_normal((stop - start, d)) @ mix
+            block[:, 1] = np.sin(2 * block[:, 0]) + 0.3 * block[:, 1]  # a nonlinear dependence
+            handle.write(block.astype(np.float32).tobytes())
+    partial.rename(path)
 
 
 def measure(path: Path) -> tuple[float, float, dict]:
