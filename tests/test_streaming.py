@@ -178,8 +178,8 @@ def _mmd_linear(z, prior="gaussian", **kwargs):
 
 @pytest.fixture
 def big_z(tmp_path):
-    """6,000 x 4 float32 latents (several blocks of the streamed statistic) and their file."""
-    z = np.random.default_rng(11).normal(size=(6000, 4)).astype(np.float32)
+    """20,000 x 4 float32 latents (3 blocks of the streamed statistic) and their file."""
+    z = np.random.default_rng(11).normal(size=(20000, 4)).astype(np.float32)
     np.save(tmp_path / "big.npy", z)
     return z, tmp_path / "big.npy"
 
@@ -193,7 +193,7 @@ def test_streamed_linear_mmd_identical_for_array_memmap_and_dask(big_z, small_st
     ]
     first = results[0]
     assert first.settings["streamed"] and first.settings["test"] == "asymptotic_normal"
-    assert first.settings["n_pairs"] == 3000
+    assert first.settings["n_pairs"] == 10000
     for other in results[1:]:
         assert (other.value, other.p_value) == (first.value, first.p_value)
         np.testing.assert_array_equal(other.per_dim, first.per_dim)
@@ -218,8 +218,9 @@ def test_streamed_linear_mmd_is_the_linear_statistic_of_its_pairs(big_z, small_s
     r = _mmd_linear(z, "uniform(-2, 2)", seed=7, per_dim=False)
     rng = stream(7, STREAM_MMD)
     x = z[shuffled_rows(z, None, rng)].astype(np.float64)
-    draw = parse_prior("uniform(-2, 2)").block_sampler(6000, 4, rng, LINEAR_BLOCK)
-    y = np.vstack([draw(b) for b in range(-(-6000 // LINEAR_BLOCK))])
+    draw = parse_prior("uniform(-2, 2)").block_sampler(20000, 4, rng, LINEAR_BLOCK)
+    y = np.vstack([draw(b) for b in range(-(-20000 // LINEAR_BLOCK))])
+    assert y.shape == (20000, 4)
     expected = mmd2(x, y, bandwidth=r.settings["bandwidth"], estimator="linear")
     assert r.value == pytest.approx(expected, rel=1e-12, abs=1e-15)
 
@@ -243,7 +244,7 @@ def test_streamed_prior_sample_depends_on_the_seed_only(big_z, monkeypatch):
     z, _ = big_z
     monkeypatch.setattr(streaming, "STREAM_ELEMENTS", 1000)
     values = []
-    for rows in (256, 4096):
+    for rows in (256, 1 << 15):  # latent rows gathered 8,192 or 32,768 at a time
         monkeypatch.setattr(streaming, "CHUNK_ROWS", rows)
         values.append(_mmd_linear(z, seed=4, per_dim=False).value)
     assert values[0] == values[1]
@@ -268,7 +269,7 @@ def test_streamed_linear_mmd_samples_prior_stays_memory_mapped(tmp_path, big_z, 
     from lps_eval.prior_matching.priors import EmpiricalPrior, parse_prior
 
     z, _ = big_z
-    ref = np.random.default_rng(12).normal(size=(4000, 4)).astype(np.float32)
+    ref = np.random.default_rng(12).normal(size=(12000, 4)).astype(np.float32)
     np.save(tmp_path / "ref.npy", ref)
     spec = f"samples:{tmp_path / 'ref.npy'}"
     assert isinstance(parse_prior(spec).samples, np.memmap)
@@ -276,7 +277,7 @@ def test_streamed_linear_mmd_samples_prior_stays_memory_mapped(tmp_path, big_z, 
     in_memory = _mmd_linear(z, EmpiricalPrior(spec, ref), seed=1)
     assert (mapped.value, mapped.p_value) == (in_memory.value, in_memory.p_value)
     np.testing.assert_array_equal(mapped.per_dim, in_memory.per_dim)
-    assert mapped.settings["n_prior_samples"] == 4000 and mapped.settings["n_pairs"] == 2000
+    assert mapped.settings["n_prior_samples"] == 12000 and mapped.settings["n_pairs"] == 6000
 
 
 def test_streamed_linear_mmd_memory_is_bounded(tmp_path, monkeypatch):
@@ -325,4 +326,4 @@ def test_cli_streams_the_linear_mmd_of_a_big_file(big_z, small_stream):
     assert result.exit_code == 0, result.output
     settings = json.loads(result.stdout)["settings"]["settings"]["mmd"]
     assert settings["streamed"] and settings["test"] == "asymptotic_normal"
-    assert settings["n_samples_used"] == 6000 and settings["max_samples"] is None
+    assert settings["n_samples_used"] == 20000 and settings["max_samples"] is None

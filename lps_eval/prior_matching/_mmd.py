@@ -422,11 +422,12 @@ def _streamed_linear(
     r"""Mean and standard deviation of :math:`h` over the pairs, one block of rows at a time.
 
     Pair ``i`` is latent rows ``order[2i], order[2i + 1]`` and prior rows ``2i, 2i + 1``
-    (the same pairing as the in-memory statistic). Blocks of :data:`LINEAR_BLOCK` rows are
-    read with :func:`~lps_eval.streaming.take_rows` (a memmap at sorted positions) and
-    merged in block order with the pairwise update of Chan, Golub and LeVeque (count,
-    mean, sum of squared deviations), so the result depends on the values only, never on
-    the array type, and memory is O(LINEAR_BLOCK x d).
+    (the same pairing as the in-memory statistic). Latent rows are read with
+    :func:`~lps_eval.streaming.take_rows` (a memmap at sorted positions), a streaming chunk
+    of whole blocks at a time; :math:`h` is computed per block of :data:`LINEAR_BLOCK`
+    rows and the blocks are merged in order with the pairwise update of Chan, Golub and
+    LeVeque (count, mean, sum of squared deviations), so the result depends on the values
+    only, never on the array type or the chunk size, and memory is O(CHUNK_ROWS x d).
 
     Returns
     -------
@@ -435,18 +436,26 @@ def _streamed_linear(
         (ddof 1) and the number of pairs :math:`m_2`.
     """
     pairs = min(order.size, m) // 2
+    # Latent rows are gathered a streaming chunk at a time (whole blocks): more rows per
+    # sorted read means more of them per page of a memmap (measured 3x faster than one
+    # block at a time at 2e6 x 32). The numbers do not depend on it.
+    span = max(1, streaming.CHUNK_ROWS // LINEAR_BLOCK) * LINEAR_BLOCK
     count, mean, sq = 0, 0.0, 0.0
-    for b, lo in enumerate(range(0, 2 * pairs, LINEAR_BLOCK)):
-        hi = min(lo + LINEAR_BLOCK, 2 * pairs)
-        h = _linear_terms(take_rows(z, order[lo:hi]), draw(b)[: hi - lo], kern, NUMPY)
-        c, mu = h.size, float(np.mean(h))
-        dev = h - mu
-        total = count + c
-        delta = mu - mean
-        mean += delta * c / total
-        # numpy's pairwise sum, not a BLAS dot: the same bits for any thread count
-        sq += float(np.sum(dev * dev)) + delta * delta * count * c / total
-        count = total
+    for g0 in range(0, 2 * pairs, span):
+        g1 = min(g0 + span, 2 * pairs)
+        rows = take_rows(z, order[g0:g1])
+        for lo in range(g0, g1, LINEAR_BLOCK):
+            hi = min(lo + LINEAR_BLOCK, g1)
+            x = rows[lo - g0 : hi - g0]
+            h = _linear_terms(x, draw(lo // LINEAR_BLOCK)[: hi - lo], kern, NUMPY)
+            c, mu = h.size, float(np.mean(h))
+            dev = h - mu
+            total = count + c
+            delta = mu - mean
+            mean += delta * c / total
+            # numpy's pairwise sum, not a BLAS dot: the same bits for any thread count
+            sq += float(np.sum(dev * dev)) + delta * delta * count * c / total
+            count = total
     std = math.sqrt(sq / (count - 1)) if count > 1 else math.nan
     return mean, std, count
 
