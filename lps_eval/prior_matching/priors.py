@@ -53,7 +53,7 @@ from scipy.special import ndtr
 from lps_eval._validation import LpsInputError, check_ranges, check_scale
 from lps_eval.io import check_npz_members, load_array
 from lps_eval.options import did_you_mean
-from lps_eval.streaming import iter_chunks, take_rows
+from lps_eval.streaming import column_range, take_rows
 
 __all__ = [
     "MARGINAL_FORMS",
@@ -441,15 +441,12 @@ class EmpiricalPrior(Prior):
 
 
 def _check_blocks(arr: np.ndarray, spec: str) -> None:
-    """Finite values and a sane scale, checked block by block (a memmap is never copied)."""
-    low = high = None
-    for _, block in iter_chunks(arr):
-        if not np.isfinite(block).all():
-            raise LpsInputError(f"prior {spec!r}: samples contain NaN or inf; clean the file")
-        b_low, b_high = block.min(axis=0), block.max(axis=0)
-        low = b_low if low is None else np.minimum(low, b_low)
-        high = b_high if high is None else np.maximum(high, b_high)
-    check_ranges(low, high, name=f"prior {spec!r}")
+    """Finite values and a sane scale from the column ranges (one streamed pass, remembered
+    per file): a NaN or inf shows in the ranges, and a memmap is never copied."""
+    low, high = column_range(arr)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        raise LpsInputError(f"prior {spec!r}: samples contain NaN or inf; clean the file")
+    check_ranges(np.asarray(low, float), np.asarray(high, float), name=f"prior {spec!r}")
 
 
 class ObjectPrior(Prior):
