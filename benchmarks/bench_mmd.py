@@ -20,14 +20,32 @@ Usage: python benchmarks/bench_mmd.py [--quick] [--full]
   --quick: skip N = 60,000 (about 1 minute);
   --full: also time the two-sample statistic at N = 60,000 (pooled 120,000 rows: about
           3 minutes on an idle 2-core machine, 12 on a busy one).
+
+Bigger than memory: ``python benchmarks/bench_mmd.py --stream 2e6x32 [--tmp /tmp] [--keep]``
+writes float32 latents of that shape to an ``.npy`` file (block by block) and, each in a
+fresh interpreter, measures wall time and peak RSS (the kernel's ``ru_maxrss``) of
+
+- ``cli``: ``lps-eval score FILE --metrics mmd -O mmd.estimator=linear
+  -O mmd.max_samples=none`` (the streamed linear-time MMD over every row, plus the
+  per-dimension tests on their 500-row subsample);
+- ``api``: ``lps_eval.mmd(memmap, estimator="linear", max_samples=None, per_dim=False)``,
+  with the tracemalloc peak (numpy allocations) and the time of the canonical row order
+  alone;
+- ``baseline``: the same interpreter after the imports only (what RSS starts from).
+
+Writes benchmarks/results/mmd_stream.csv (replacing rows of the same shape).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import platform
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +55,7 @@ from lps_eval.prior_matching import mmd, mmd2, permutation_test
 from lps_eval.prior_matching.kernels import make_kernel, median_pairwise_distance
 
 OUT = Path(__file__).parent / "results" / "mmd.csv"
+STREAM_OUT = Path(__file__).parent / "results" / "mmd_stream.csv"
 D = 16
 
 
@@ -56,11 +75,111 @@ def naive_unbiased(x, y, scales):
     )
 
 
+def _peak_rss_mib(resource) -> float:
+    """This process's peak resident memory: VmHWM (reset by exec, unlike ``ru_maxrss``,
+    which Linux carries over from the parent that forked us), else ``ru_maxrss``."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def stream_child(path: str, mode: str) -> None:
+    """One measurement in this (fresh) interpreter; prints one JSON line."""
+    import contextlib
+    import io
+    import resource
+    import tracemalloc
+
+    from lps_eval import streaming
+    from lps_eval._random import shuffled_rows
+    from lps_eval.cli import main as cli_main
+    from lps_eval.io import load_array
+
+    out: dict = {"mode": mode}
+    t0 = time.perf_counter()
+    if mode == "cli":
+        args = ["score", path, "--metrics", "mmd", "--format", "json", "--no-config"]
+        args += ["-O", "mmd.estimator=linear", "-O", "mmd.max_samples=none"]
+        buffer = io.StringIO()
+        with contextlib.redirect_stdout(buffer):
+            cli_main(args, standalone_mode=False)
+        overall = [r for r in json.loads(buffer.getvalue())["results"] if r["scope"] == "overall"]
+        out.update(value=overall[0]["value"], p_value=overall[0]["p_value"])
+    elif mode == "api":
+        z = load_array(path)
+        t1 = time.perf_counter()
+        shuffled_rows(z, None, np.random.default_rng(0))
+        out["order_seconds"] = round(time.perf_counter() - t1, 2)
+        t0 = time.perf_counter()
+        tracemalloc.start()
+        r = mmd(z, estimator="linear", max_samples=None, per_dim=False)
+        out["tracemalloc_peak_mib"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
+        tracemalloc.stop()
+        out.update(value=r.value, p_value=r.p_value, n_pairs=r.settings.get("n_pairs"))
+        out["streamed"] = r.settings["streamed"]
+    out["seconds"] = round(time.perf_counter() - t0, 2)
+    out["peak_rss_mib"] = _peak_rss_mib(resource)
+    out["stream_elements"] = streaming.STREAM_ELEMENTS
+    print(json.dumps(out))
+
+
+def stream_main(shape: str, tmp: str, keep: bool) -> None:
+    """Streamed linear MMD on a float32 memmap of ``shape`` (``NxD``), see the docstring."""
+    from bench_memory import write_latents
+    from timing import environment
+
+    n_text, d_text = shape.lower().split("x")
+    n, d = int(float(n_text)), int(d_text)
+    path = Path(tmp) / f"lps_eval_bench_{n}x{d}.npy"
+    rows = []
+    try:
+        if not (keep and path.exists() and path.stat().st_size == n * d * 4 + 128):
+            write_latents(path, n, d)  # seeded: a kept file holds the same values
+        for mode in ("baseline", "api", "cli"):
+            probe = subprocess.run(
+                [sys.executable, __file__, "--stream-child", str(path), mode],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if probe.returncode != 0:
+                raise SystemExit(probe.stderr[-2000:])
+            row = {"n": n, "d": d, "file_mib": round(n * d * 4 / 2**20, 1)}
+            row.update(json.loads(probe.stdout.strip().splitlines()[-1]))
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    finally:
+        if not keep:
+            path.unlink(missing_ok=True)
+    import pandas as pd
+
+    frame = pd.DataFrame(rows).assign(**environment())
+    if STREAM_OUT.exists():  # keep other shapes' rows
+        old = pd.read_csv(STREAM_OUT)
+        frame = pd.concat([old[(old.n != n) | (old.d != d)], frame], ignore_index=True)
+    STREAM_OUT.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(STREAM_OUT, index=False)
+    print(f"wrote {STREAM_OUT}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip N = 60,000")
     parser.add_argument("--full", action="store_true", help="two-sample statistic at 60,000 too")
+    parser.add_argument("--stream", metavar="NxD", help="streamed linear MMD on a memmap only")
+    parser.add_argument("--tmp", default="/tmp", help="folder for the --stream file")
+    parser.add_argument("--keep", action="store_true", help="keep (and reuse) the --stream file")
+    parser.add_argument("--stream-child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.stream_child:
+        stream_child(*args.stream_child)
+        return
+    if args.stream:
+        stream_main(args.stream, args.tmp, args.keep)
+        return
     sizes = [10_000] if args.quick else [10_000, 60_000]
     rows = []
 

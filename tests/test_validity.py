@@ -3,6 +3,7 @@
 - Under a true null, the MMD permutation test rejects at 0.05 in at most 10 % of 40
   seeds for every prior form, including a finite ``samples:`` prior with fewer stored
   rows than latents (it used to be resampled with replacement and rejected ~95 %).
+- The same holds for the streamed linear-time test (asymptotic Gaussian null).
 - Shuffling the rows of the latents changes nothing: same value, same p-value.
 """
 
@@ -70,6 +71,28 @@ def test_null_rejection_rate_samples_prior_smaller_than_latents(tmp_path):
         lambda rng: rng.normal(size=(1000, 3)), lambda seed: f"samples:{paths[seed]}"
     )
     assert rejected <= 4, f"samples: {rejected}/40 rejections at 0.05"
+
+
+@pytest.mark.parametrize("spec", ["gaussian", "uniform(-2, 3)"])
+def test_null_rejection_rate_streamed_linear_test(spec, monkeypatch):
+    """Above the streaming switch the linear-time statistic is tested against its Gaussian
+    null (Gretton et al. 2012, Corollary 16): at most 4 of 40 true nulls rejected at 0.05,
+    and the p-values are not far from uniform."""
+    from scipy.stats import kstest
+
+    import lps_eval.streaming as streaming
+
+    monkeypatch.setattr(streaming, "STREAM_ELEMENTS", 1000)  # 20,000 x 4 streams
+    prior = parse_prior(spec)
+    pvals = []
+    for seed in SEEDS:
+        z = prior.sample(20000, 4, np.random.default_rng(1000 + seed))
+        r = mmd(z, spec, estimator="linear", max_samples=None, per_dim=False, seed=seed)
+        assert r.settings["test"] == "asymptotic_normal"
+        pvals.append(r.p_value)
+    rejected = int(np.sum(np.asarray(pvals) <= 0.05))
+    assert rejected <= 4, f"{spec}: {rejected}/40 rejections at 0.05"
+    assert kstest(pvals, "uniform").pvalue > 0.001
 
 
 def test_samples_prior_is_never_resampled_and_the_choice_is_recorded(tmp_path):

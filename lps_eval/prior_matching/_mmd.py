@@ -26,6 +26,15 @@ temporaries; the *backend engine* (``_kernel_sum`` over
 loss) and the linear-time statistic. They compute the same formulas;
 ``tests/test_backend.py`` holds them together for every kernel and estimator.
 
+Streamed linear-time statistic: in :func:`mmd`, when the rows used hold more than
+:data:`lps_eval.streaming.STREAM_ELEMENTS` values (a shape rule, never an array-type rule),
+``estimator="linear"`` walks over the rows in blocks of :data:`LINEAR_BLOCK`: latent rows
+are read in the seeded canonical order (pairs ``2i, 2i + 1``, as in memory), prior rows
+are drawn block by block from per-block seeds, and only the count, mean and squared
+deviations of :math:`h` are kept, so memory is O(block x d) plus the row order (a few
+8-byte values a row while it is sorted). Its test is the asymptotic one of Gretton et al. (2012, Sec. 6, Corollary 16),
+:math:`p = 1 - \Phi(\sqrt{m_2}\,\bar h / s_h)`, with no permutations.
+
 Permutation test: pool the two samples, relabel them ``B`` times with a seeded
 generator, :math:`p = (1 + \#\{T_b \ge T\}) / (1 + B)` (never exactly 0). All ``B``
 relabelings share one pass over the pooled kernel matrix: with :math:`e` the 0/1
@@ -41,7 +50,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.special import ndtr
 
+from lps_eval import streaming
 from lps_eval._random import STREAM_MMD, make_rng, shuffled_rows, stream
 from lps_eval._validation import (
     LpsInputError,
@@ -54,7 +65,7 @@ from lps_eval.prior_matching.backend import NUMPY, namespace
 from lps_eval.prior_matching.kernels import Kernel, make_kernel
 from lps_eval.prior_matching.priors import Prior, parse_prior
 from lps_eval.results import MetricResult, make_row
-from lps_eval.streaming import take_rows
+from lps_eval.streaming import streams, take_rows
 
 __all__ = ["ESTIMATORS", "MmdResult", "mmd", "mmd2", "permutation_test"]
 
@@ -91,13 +102,17 @@ def _paired(a: Any, b: Any, kern: Kernel, xp: Any) -> Any:
     return kern.from_sqdist(xp.rowsum(diff * diff), xp)
 
 
-def _linear(x: Any, y: Any, kern: Kernel, xp: Any) -> Any:
+def _linear_terms(x: Any, y: Any, kern: Kernel, xp: Any) -> Any:
+    """h over the disjoint pairs (rows 2i, 2i + 1) of x and of y (the shorter decides)."""
     half = min(x.shape[0], y.shape[0]) // 2
     x1, x2 = x[0 : 2 * half : 2], x[1 : 2 * half : 2]
     y1, y2 = y[0 : 2 * half : 2], y[1 : 2 * half : 2]
     h = _paired(x1, x2, kern, xp) + _paired(y1, y2, kern, xp)
-    h = h - _paired(x1, y2, kern, xp) - _paired(x2, y1, kern, xp)
-    return xp.mean(h)
+    return h - _paired(x1, y2, kern, xp) - _paired(x2, y1, kern, xp)
+
+
+def _linear(x: Any, y: Any, kern: Kernel, xp: Any) -> Any:
+    return xp.mean(_linear_terms(x, y, kern, xp))
 
 
 def _check_pair(x: Any, y: Any, estimator: str) -> None:
@@ -379,6 +394,88 @@ def _x_only_sum(x: np.ndarray, kern: Kernel, block: int) -> float:
     return total
 
 
+# --------------------------------------------------------------------------- streamed linear
+
+#: Rows per block of the streamed linear-time statistic (even, so a pair never straddles
+#: two blocks; memory O(LINEAR_BLOCK x d)). The prior sample is drawn per block of this
+#: size, so it belongs to the result's definition: never change it (the numbers would move).
+LINEAR_BLOCK = 1 << 13
+#: Latent rows (and as many prior rows) the streamed path pools for a data-driven
+#: bandwidth: the median heuristic then draws its random pairs among these rows.
+BANDWIDTH_ROWS = 1 << 12
+
+
+def _prior_prefix(draw: Any, rows: int) -> np.ndarray:
+    """The first ``rows`` rows of a block-drawn prior sample (see ``Prior.block_sampler``)."""
+    parts, got, b = [], 0, 0
+    while got < rows:
+        part = draw(b)[: rows - got]
+        parts.append(part)
+        got += part.shape[0]
+        b += 1
+    return np.concatenate(parts)
+
+
+def _streamed_linear(
+    z: Any, order: np.ndarray, draw: Any, m: int, kern: Kernel
+) -> tuple[float, float, int]:
+    r"""Mean and standard deviation of :math:`h` over the pairs, one block of rows at a time.
+
+    Pair ``i`` is latent rows ``order[2i], order[2i + 1]`` and prior rows ``2i, 2i + 1``
+    (the same pairing as the in-memory statistic). Latent rows are read with
+    :func:`~lps_eval.streaming.take_rows` (a memmap at sorted positions), a streaming chunk
+    of whole blocks at a time; :math:`h` is computed per block of :data:`LINEAR_BLOCK`
+    rows and the blocks are merged in order with the pairwise update of Chan, Golub and
+    LeVeque (count, mean, sum of squared deviations), so the result depends on the values
+    only, never on the array type or the chunk size, and memory is O(CHUNK_ROWS x d).
+
+    Returns
+    -------
+    (mean, std, pairs)
+        :math:`\widehat{\mathrm{MMD}}^2_l`, the sample standard deviation of :math:`h`
+        (ddof 1) and the number of pairs :math:`m_2`.
+    """
+    pairs = min(order.size, m) // 2
+    # Latent rows are gathered a streaming chunk at a time (whole blocks): more rows per
+    # sorted read means more of them per page of a memmap (measured 3x faster than one
+    # block at a time at 2e6 x 32). The numbers do not depend on it.
+    span = max(1, streaming.CHUNK_ROWS // LINEAR_BLOCK) * LINEAR_BLOCK
+    count, mean, sq = 0, 0.0, 0.0
+    for g0 in range(0, 2 * pairs, span):
+        g1 = min(g0 + span, 2 * pairs)
+        rows = take_rows(z, order[g0:g1])
+        for lo in range(g0, g1, LINEAR_BLOCK):
+            hi = min(lo + LINEAR_BLOCK, g1)
+            x = rows[lo - g0 : hi - g0]
+            h = _linear_terms(x, draw(lo // LINEAR_BLOCK)[: hi - lo], kern, NUMPY)
+            c, mu = h.size, float(np.mean(h))
+            dev = h - mu
+            total = count + c
+            delta = mu - mean
+            mean += delta * c / total
+            # numpy's pairwise sum, not a BLAS dot: the same bits for any thread count
+            sq += float(np.sum(dev * dev)) + delta * delta * count * c / total
+            count = total
+    std = math.sqrt(sq / (count - 1)) if count > 1 else math.nan
+    return mean, std, count
+
+
+def _normal_p_value(mean: float, std: float, pairs: int) -> float:
+    r"""One-sided p-value of the linear-time test under its Gaussian null.
+
+    Under :math:`H_0` (p = q), :math:`\sqrt{m_2}\,\widehat{\mathrm{MMD}}^2_l / \sigma_h`
+    tends to N(0, 1) (Gretton et al. 2012, JMLR 13, Sec. 6, Corollary 16), so
+    :math:`p = 1 - \Phi(\sqrt{m_2}\,\bar h / s_h)` with :math:`s_h` the sample standard
+    deviation of the :math:`h` values. Degenerate ``s_h = 0`` (every pair gives the same
+    :math:`h`): p = 0 when that value is positive, else 1.
+    """
+    if not math.isfinite(std):
+        return math.nan
+    if std == 0.0:
+        return 0.0 if mean > 0 else 1.0
+    return float(ndtr(-math.sqrt(pairs) * mean / std))
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -471,8 +568,12 @@ def mmd(
         pooled latent and prior sample. Per-dimension tests always use their own
         per-dimension default.
     estimator : {"unbiased", "biased", "linear"}, default "unbiased"
+        ``"linear"`` streams above the switch (see Notes): every row in one pass, memory
+        O(block x d), an asymptotic normal test instead of permutations.
     permutations : int, default 200
-        Permutation-test size ``B``; 0 skips the test (p-value NaN).
+        Permutation-test size ``B``; 0 skips the test (p-value NaN). The streamed linear
+        statistic needs no permutations for its own test (any ``B > 0`` asks for it); its
+        per-dimension tests still use ``B``.
     max_samples : int or None, default 5000
         Random subsample of rows (seeded); None = every row (exact statistic; memory stays
         bounded by chunking). The prior sample has the same size.
@@ -480,7 +581,8 @@ def mmd(
         Also compute the marginal MMD^2 of every dimension (with p-values when
         ``permutations > 0``).
     per_dim_max_samples : int or None, default 1000
-        Rows used by the per-dimension statistics and tests.
+        Rows used by the per-dimension statistics and tests (a number is required on the
+        streamed path: None would read every row).
     closed_form : "auto", True or False
         Use closed-form prior expectations when the prior and kernel allow it (RBF
         kernels; gaussian, uniform, bimodal, hybrid and mixture priors). ``True`` raises
@@ -502,6 +604,19 @@ def mmd(
     they are not (it does not prove a match). MMD compares distributions, so any rotation
     of an isotropic Gaussian latent matches ``gaussian`` equally well.
 
+    Bigger than memory: with ``estimator="linear"``, when the rows used hold more than
+    :data:`lps_eval.streaming.STREAM_ELEMENTS` values (``n x d > 2**24``), the statistic
+    streams over ``z`` (a memmap or ``dask.array`` is read block by block; an in-memory
+    array with the same values gives identical numbers). The pairs are consecutive rows of
+    the seeded canonical order, as in memory; the prior rows are drawn per block of
+    :data:`LINEAR_BLOCK` from seeds derived from ``seed``; a data-driven bandwidth comes
+    from :data:`BANDWIDTH_ROWS` latent and as many prior rows. The p-value is the
+    asymptotic one, :math:`p = 1 - \Phi(\sqrt{m_2}\,\bar h / s_h)` over the
+    :math:`m_2` pairs (Gretton et al. 2012, Sec. 6, Corollary 16). ``settings`` records
+    ``test`` (``"permutation"``, ``"asymptotic_normal"`` or ``"none"``), ``streamed``,
+    and on the streamed path ``n_pairs`` and ``h_std`` (a standard error of the value is
+    ``h_std / sqrt(n_pairs)``).
+
     Examples
     --------
     >>> import numpy as np
@@ -519,13 +634,24 @@ def mmd(
         per_dim_max_samples = check_positive_int(
             per_dim_max_samples, name="per_dim_max_samples", minimum=2
         )
+    if max_samples is not None:
+        max_samples = check_positive_int(max_samples, name="max_samples", minimum=2)
     z = check_latents(z, min_samples=4, lazy=True)  # a memmap stays one: read only used rows
-    d = z.shape[1]
+    n_total, d = z.shape
     prior_obj = parse_prior(prior, n_dims=d)
+    n = n_total if max_samples is None else min(n_total, max_samples)
+    # the switch depends on the shape only (never the array type): same path, same numbers
+    streamed = estimator == "linear" and streams((n, d))
+    if streamed and per_dim and per_dim_max_samples is None:
+        raise LpsInputError(
+            f"per_dim_max_samples=None would read all {n} rows into memory for the "
+            f"per-dimension tests, but {n} x {d} values stream (above "
+            f"{streaming.STREAM_ELEMENTS}); "
+            "give per_dim_max_samples a row count (e.g. 1000) or pass per_dim=False"
+        )
     rng = stream(seed, STREAM_MMD)
     # canonical row order before the seeded subsample: exactly invariant to row order
-    x = take_rows(z, shuffled_rows(z, max_samples, rng))
-    n = x.shape[0]
+    order = shuffled_rows(z, max_samples, rng)
     # A finite-sample prior (samples:) is never resampled with replacement: with fewer
     # stored rows than latents, all of them enter an unbalanced (n != m) statistic.
     m = n if prior_obj.n_rows is None else min(n, prior_obj.n_rows)
@@ -538,42 +664,73 @@ def mmd(
             else "all stored rows without replacement, unbalanced statistic (m < n)"
         )
     )
-    _check_labels_size(n + m, permutations)
-    y = prior_obj.sample(m, d, rng)
-    kern = make_kernel(kernel, bandwidth=bandwidth, pooled=np.vstack([x, y]), rng=rng)
-    use_closed = _use_closed_form(closed_form, prior_obj, kern, estimator)
-    with _single_blas_thread():
-        if use_closed and permutations == 0:
-            statistic = math.nan  # the closed form needs only the x-x sum
-            value = _closed_form_value(x, prior_obj, kern, estimator, _x_only_sum(x, kern, block))
-            p_value = math.nan
-        else:
-            statistic, null, kxx = _test(x, y, kern, estimator, None, rng, permutations, block)
-            p_value = _p_value(statistic, null)
-            value = (
-                _closed_form_value(x, prior_obj, kern, estimator, kxx) if use_closed else statistic
-            )
-        dim_values = dim_p = None
-        dim_bandwidths: list[float] = []
-        if per_dim:
-            dim_values, dim_p, dim_bandwidths = _per_dim(
-                x,
-                y,
-                prior_obj,
-                kernel,
-                estimator,
-                permutations,
-                per_dim_max_samples,
-                closed_form,
-                rng,
-                block,
-            )
+    extra: dict[str, Any] = {}
+    dim_values = dim_p = None
+    dim_bandwidths: list[float] = []
+    if streamed:
+        # The linear-time statistic over every row, one block at a time: latent rows read
+        # in the seeded pair order, prior rows drawn block by block from their own seeds.
+        draw = prior_obj.block_sampler(m, d, rng, LINEAR_BLOCK)
+        k = min(BANDWIDTH_ROWS, n, m)
+        pooled = None
+        if bandwidth is None:
+            pooled = np.vstack([take_rows(z, order[:k]), _prior_prefix(draw, k)])
+        kern = make_kernel(kernel, bandwidth=bandwidth, pooled=pooled, rng=rng)
+        use_closed = _use_closed_form(closed_form, prior_obj, kern, estimator)  # False
+        value, h_std, pairs = _streamed_linear(z, order, draw, m, kern)
+        statistic = value
+        p_value = _normal_p_value(value, h_std, pairs) if permutations > 0 else math.nan
+        test = "asymptotic_normal" if permutations > 0 else "none"
+        extra = {
+            "streamed": True,
+            "n_pairs": pairs,
+            "h_std": h_std,
+            "bandwidth_rows": None if pooled is None else 2 * k,
+            "linear_block": LINEAR_BLOCK,
+        }
+        if per_dim:  # the marginal tests subsample as in memory: a prefix of the order
+            rows = min(n, per_dim_max_samples)
+            xs, ys = take_rows(z, order[:rows]), _prior_prefix(draw, min(m, rows))
+            with _single_blas_thread():
+                dim_values, dim_p, dim_bandwidths = _per_dim(
+                    xs, ys, prior_obj, kernel, estimator, permutations,
+                    per_dim_max_samples, closed_form, rng, block,
+                )  # fmt: skip
+    else:
+        x = take_rows(z, order)
+        if estimator != "linear":  # the linear test draws its relabelings one at a time
+            _check_labels_size(n + m, permutations)
+        y = prior_obj.sample(m, d, rng)
+        kern = make_kernel(kernel, bandwidth=bandwidth, pooled=np.vstack([x, y]), rng=rng)
+        use_closed = _use_closed_form(closed_form, prior_obj, kern, estimator)
+        test = "permutation" if permutations > 0 else "none"
+        extra = {"streamed": False}
+        with _single_blas_thread():
+            if use_closed and permutations == 0:
+                statistic = math.nan  # the closed form needs only the x-x sum
+                kxx = _x_only_sum(x, kern, block)
+                value = _closed_form_value(x, prior_obj, kern, estimator, kxx)
+                p_value = math.nan
+            else:
+                statistic, null, kxx = _test(x, y, kern, estimator, None, rng, permutations, block)
+                p_value = _p_value(statistic, null)
+                value = (
+                    _closed_form_value(x, prior_obj, kern, estimator, kxx)
+                    if use_closed
+                    else statistic
+                )
+            if per_dim:
+                dim_values, dim_p, dim_bandwidths = _per_dim(
+                    x, y, prior_obj, kernel, estimator, permutations,
+                    per_dim_max_samples, closed_form, rng, block,
+                )  # fmt: skip
 
     settings = {
         "metric": "mmd",
         "prior": prior_obj.spec,
         **kern.describe(),
         "estimator": estimator,
+        "test": test,
         "permutations": permutations,
         "max_samples": max_samples,
         "n_samples_used": n,
@@ -584,6 +741,7 @@ def mmd(
         "per_dim_max_samples": per_dim_max_samples if per_dim else None,
         "per_dim_bandwidths": dim_bandwidths if per_dim else None,
         "seed": seed,
+        **extra,
     }
     return MmdResult(
         value=float(value),

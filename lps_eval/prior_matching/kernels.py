@@ -54,6 +54,8 @@ __all__ = [
 
 #: Largest number of pairs the median heuristic uses (all pairs below this).
 MAX_MEDIAN_PAIRS = 2**17
+#: Pairs per block of the median heuristic's distance computation.
+MEDIAN_BLOCK = 2**13
 
 
 class KernelFamily:
@@ -325,8 +327,11 @@ def median_pairwise_distance(
         i = gen.integers(0, n, size=max_pairs)
         j = gen.integers(0, n - 1, size=max_pairs)
         j = j + (j >= i)  # uniform over j != i
-    diff = a[i] - a[j]
-    dist = np.sqrt(np.einsum("ij,ij->i", diff, diff))
+    # distances in blocks of pairs: memory O(block x d), not O(max_pairs x d)
+    dist = np.empty(i.size)
+    for lo in range(0, i.size, MEDIAN_BLOCK):
+        diff = a[i[lo : lo + MEDIAN_BLOCK]] - a[j[lo : lo + MEDIAN_BLOCK]]
+        dist[lo : lo + MEDIAN_BLOCK] = np.sqrt(np.einsum("ij,ij->i", diff, diff))
     med = float(np.median(dist))
     return med if med > 0 else 1.0
 

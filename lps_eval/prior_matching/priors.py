@@ -50,9 +50,10 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr
 
-from lps_eval._validation import LpsInputError, check_scale
+from lps_eval._validation import LpsInputError, check_ranges, check_scale
 from lps_eval.io import check_npz_members, load_array
 from lps_eval.options import did_you_mean
+from lps_eval.streaming import column_range, take_rows
 
 __all__ = [
     "MARGINAL_FORMS",
@@ -194,6 +195,28 @@ class Prior(ABC):
         self.check_dims(d)
         gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         return np.ascontiguousarray(self._sample(int(n), int(d), gen), dtype=np.float64)
+
+    def block_sampler(
+        self, m: int, d: int, rng: np.random.Generator, block: int
+    ) -> Callable[[int], np.ndarray]:
+        """One sample of ``m`` rows, drawn block by block on demand (memory O(block x d)).
+
+        Returns ``draw(b)``: rows ``b * block`` up to ``min((b + 1) * block, m)`` of the
+        sample, as float64. Block ``b`` comes from its own generator, seeded by one draw of
+        ``rng`` and ``b``, so it is the same whichever blocks were drawn before it and however
+        often it is drawn: the sample depends on ``rng``, ``m`` and ``block`` only, never on
+        how a caller walks through it.
+        """
+        self.check_dims(d)
+        key = int(rng.integers(0, 2**63))
+
+        def draw(b: int) -> np.ndarray:
+            lo = b * block
+            if not 0 <= lo < m:
+                raise IndexError(f"block {b} is outside a sample of {m} rows")
+            return self.sample(min(block, m - lo), d, np.random.default_rng([key, b]))
+
+        return draw
 
     def check_dims(self, d: int) -> None:
         """Raise :class:`LpsInputError` when the prior cannot produce ``d`` dimensions."""
@@ -356,32 +379,74 @@ class EmpiricalPrior(Prior):
     resampled to 1000, a true null was rejected at 0.05 in 19 of 20 seeds). Callers that
     need more rows than stored use an unbalanced statistic with ``m = n_rows``
     (:func:`lps_eval.mmd` does, and records ``prior_rows_policy``).
+
+    A 2-D memory-mapped array (a ``samples:`` ``.npy`` file) stays mapped: it is
+    validated block by block and only the drawn rows are read.
     """
 
     def __init__(self, spec: str, samples: Any) -> None:
-        arr = np.asarray(samples, dtype=np.float64)
-        if arr.ndim == 1:
-            arr = arr.reshape(-1, 1)
-        if arr.ndim != 2 or arr.shape[0] < 2:
-            raise LpsInputError(
-                f"prior {spec!r}: need a 2-D array with at least 2 rows, got {arr.shape}"
-            )
-        if not np.isfinite(arr).all():
-            raise LpsInputError(f"prior {spec!r}: samples contain NaN or inf; clean the file")
-        check_scale(arr, name=f"prior {spec!r}")
+        if isinstance(samples, np.memmap) and samples.ndim == 2 and samples.dtype.kind in "fiu":
+            arr = samples
+            if arr.shape[0] < 2:
+                raise LpsInputError(
+                    f"prior {spec!r}: need a 2-D array with at least 2 rows, got {arr.shape}"
+                )
+            _check_blocks(arr, spec)
+        else:
+            arr = np.asarray(samples, dtype=np.float64)
+            if arr.ndim == 1:
+                arr = arr.reshape(-1, 1)
+            if arr.ndim != 2 or arr.shape[0] < 2:
+                raise LpsInputError(
+                    f"prior {spec!r}: need a 2-D array with at least 2 rows, got {arr.shape}"
+                )
+            if not np.isfinite(arr).all():
+                raise LpsInputError(f"prior {spec!r}: samples contain NaN or inf; clean the file")
+            check_scale(arr, name=f"prior {spec!r}")
         self.spec = spec
         self.samples = arr
         self.n_dims = arr.shape[1]
         self.n_rows = arr.shape[0]
 
-    def _sample(self, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
-        rows = self.samples.shape[0]
-        if n > rows:
+    def _check_rows(self, n: int) -> None:
+        if n > self.n_rows:
             raise LpsInputError(
-                f"prior {self.spec!r} holds {rows} rows but {n} were requested; a finite "
-                "sample is never drawn with replacement (use at most n_rows rows)"
+                f"prior {self.spec!r} holds {self.n_rows} rows but {n} were requested; a "
+                "finite sample is never drawn with replacement (use at most n_rows rows)"
             )
-        return self.samples[rng.choice(rows, size=n, replace=False)]
+
+    def _sample(self, n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+        self._check_rows(n)
+        return take_rows(self.samples, rng.choice(self.n_rows, size=n, replace=False))
+
+    def block_sampler(
+        self, m: int, d: int, rng: np.random.Generator, block: int
+    ) -> Callable[[int], np.ndarray]:
+        """``m`` distinct stored rows in a seeded random order, read block by block.
+
+        The order is one permutation of the stored rows (8 bytes per stored row); block
+        ``b`` reads only its own rows (sorted positions of a memmap).
+        """
+        self.check_dims(d)
+        self._check_rows(m)
+        order = rng.permutation(self.n_rows)[:m]
+
+        def draw(b: int) -> np.ndarray:
+            lo = b * block
+            if not 0 <= lo < m:
+                raise IndexError(f"block {b} is outside a sample of {m} rows")
+            return take_rows(self.samples, order[lo : lo + block])
+
+        return draw
+
+
+def _check_blocks(arr: np.ndarray, spec: str) -> None:
+    """Finite values and a sane scale from the column ranges (one streamed pass, remembered
+    per file): a NaN or inf shows in the ranges, and a memmap is never copied."""
+    low, high = column_range(arr)
+    if not (np.isfinite(low).all() and np.isfinite(high).all()):
+        raise LpsInputError(f"prior {spec!r}: samples contain NaN or inf; clean the file")
+    check_ranges(np.asarray(low, float), np.asarray(high, float), name=f"prior {spec!r}")
 
 
 class ObjectPrior(Prior):
