@@ -14,7 +14,9 @@ Stages::
 
 ``train`` runs the grid seed-major (every model's seed 0, then seed 1, ...), so a grid
 stopped early still covers every model; rerunning it skips finished runs and resumes
-interrupted ones. Right after each run it computes the headline scores (LPS-lgbm,
+interrupted ones. ``train --scheduler local:2`` trains the grid on Dask workers (one
+torch thread each: the same runs as serially) and scores the runs once the grid is
+done. Serially, right after each run it computes the headline scores (LPS-lgbm,
 LPS-hgb, LPS-linear, MMD^2 with permutation p-value, MIG, NMSE) into
 ``experiments/results/dsprites_cpu/<run>.json``. ``summary`` aggregates those files and
 the in-training evaluations (history.csv) into
@@ -121,15 +123,22 @@ def train(args: argparse.Namespace) -> None:
     common = {"dataset": "dsprites", "latent_dim": 5, "preset": args.preset, **overrides}
     out_dir = RESULTS / args.runs.name
     out_dir.mkdir(parents=True, exist_ok=True)
-    for spec in runs:  # one run per call, so each is scored as soon as it finishes
-        t0 = time.perf_counter()
+
+    def grid(specs: list[dict]) -> None:
         try:
-            run_grid([spec], args.runs, common=common, progress=not args.quiet)
-        except TrainingInterrupted as exc:
+            index = run_grid(
+                specs, args.runs, common=common, progress=not args.quiet, scheduler=args.scheduler
+            )
+        except TrainingInterrupted as exc:  # a GridInterrupted: its message says how to go on
             import signal
 
-            print(f"{exc}; or rerun this command to continue the grid", file=sys.stderr)
+            print(exc, file=sys.stderr)
             sys.exit(143 if exc.signum == signal.SIGTERM else 130)
+        for name, error in zip(index["name"], index["error"], strict=True):
+            if isinstance(error, str):
+                print(f"[failed] {name}: {error}", file=sys.stderr, flush=True)
+
+    def score_finished(spec: dict, t0: float) -> None:
         run = args.runs / spec["name"]
         target = out_dir / f"{spec['name']}.json"
         if (run / "metrics.json").exists() and not target.exists():
@@ -141,6 +150,17 @@ def train(args: argparse.Namespace) -> None:
                 file=sys.stderr,
                 flush=True,
             )
+
+    if args.scheduler is not None:  # the whole grid on the workers, then score here
+        t0 = time.perf_counter()
+        grid(runs)
+        for spec in runs:
+            score_finished(spec, t0)
+        return
+    for spec in runs:  # one run per call, so each is scored as soon as it finishes
+        t0 = time.perf_counter()
+        grid([spec])
+        score_finished(spec, t0)
 
 
 def summary(args: argparse.Namespace) -> None:
@@ -494,6 +514,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0, help="Run scored by score/hybrid.")
     parser.add_argument("--runs", type=Path, default=RUNS)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        help="train: run the grid on processes[:N], local:N (Dask) or tcp://HOST:PORT, "
+        "then score the finished runs (default: serially, each scored as it finishes).",
+    )
     parser.add_argument("--hybrid-n", type=int, default=5000)
     parser.add_argument("--prefix", default="dsprites_cpu", help="Result CSV name prefix.")
     args = parser.parse_args(argv)

@@ -30,6 +30,7 @@ from lps_eval.cli_common import (
 from lps_eval.options import did_you_mean
 from lps_eval.predictors import predictor_specs
 from lps_eval.prior_matching.priors import prior_forms
+from lps_eval.sweep import SCHEDULER_CHOICES
 
 
 class _LazyGroup(click.Group):
@@ -191,7 +192,7 @@ def _index_col(text: str | None) -> int | str | bool | None:
 @click.option(
     "--scheduler",
     default=None,
-    help="Many models: serial, threads[:N], processes[:N], local:N (Dask) or tcp://HOST:PORT.",
+    help=f"Many models: {SCHEDULER_CHOICES}.",
 )
 @click.option(
     "--cache",

@@ -29,6 +29,7 @@ stopped. Failed models are never cached: a rerun tries them again.
 
 from __future__ import annotations
 
+import contextlib
 import glob as _glob
 import hashlib
 import json
@@ -48,10 +49,12 @@ from lps_eval._validation import LpsInputError
 from lps_eval.results import jsonable, library_versions, tidy_frame
 
 __all__ = [
+    "SCHEDULER_CHOICES",
     "ModelItem",
     "expand_inputs",
     "file_sha256",
     "map_models",
+    "scheduler_kind",
     "score_many",
     "settings_key",
 ]
@@ -225,13 +228,20 @@ class _Dask:
         # task whose worker dies is rerun elsewhere by the scheduler (allowed-failures).
         futures = self.client.map(func, list(payloads), pure=False)
         index = {f.key: i for i, f in enumerate(futures)}
-        for future in dask_completed(futures):
-            try:
-                result = future.result()
-            except Exception as exc:  # e.g. KilledWorker: the model killed every worker it met
-                result = _failure(exc)
-            yield index[future.key], result
-            future.release()
+        try:
+            for future in dask_completed(futures):
+                try:
+                    result = future.result()
+                except Exception as exc:  # e.g. KilledWorker: the model killed every worker
+                    result = _failure(exc)
+                yield index[future.key], result
+                future.release()
+        except BaseException:
+            # Ctrl-C or an error while waiting: queued tasks must not start later on a
+            # cluster this process does not own (a running task cannot be stopped)
+            with contextlib.suppress(Exception):  # a client already gone has nothing left
+                self.client.cancel(futures)
+            raise
 
     def close(self):
         if self.own:
@@ -250,13 +260,23 @@ def _import_distributed():
     return distributed
 
 
-def _make_scheduler(scheduler: Any):
-    """A runner for the ``scheduler`` argument (see the module docstring)."""
+#: The values ``scheduler=`` / ``--scheduler`` accept, for help texts.
+SCHEDULER_CHOICES = "serial, threads[:N], processes[:N], local:N (Dask) or tcp://HOST:PORT"
+
+_SCHEDULER_HELP = (
+    "use serial, threads[:N], processes[:N], local:N (a Dask LocalCluster) or "
+    "tcp://HOST:PORT (an existing Dask scheduler)"
+)
+_ADDRESS_PREFIXES = ("tcp://", "tls://", "ws://", "wss://", "inproc://")
+
+
+def _parse_scheduler(scheduler: Any) -> tuple[str, int | None]:
+    """``(kind, workers)`` with kind one of serial, threads, processes, local, address, client."""
     if scheduler is None or scheduler == "serial":
-        return _Serial()
+        return "serial", None
     if not isinstance(scheduler, str):
         if type(scheduler).__name__ == "Client" and hasattr(scheduler, "map"):
-            return _Dask(scheduler)
+            return "client", None
         raise LpsInputError(f"unknown scheduler {scheduler!r}; {_SCHEDULER_HELP}")
     kind, _, count = scheduler.partition(":")
     if kind in ("threads", "processes", "local"):
@@ -267,9 +287,47 @@ def _make_scheduler(scheduler: Any):
                     f"scheduler {scheduler!r}: the worker count must be a positive integer"
                 )
             workers = int(count)
-        if kind != "local":
-            return _Pool(kind, workers)
-        distributed = _import_distributed()
+        return kind, workers
+    if scheduler.startswith(_ADDRESS_PREFIXES):
+        return "address", None
+    raise LpsInputError(f"unknown scheduler {scheduler!r}; {_SCHEDULER_HELP}")
+
+
+def scheduler_kind(scheduler: Any) -> str:
+    """Check a ``scheduler`` argument without starting anything; its kind.
+
+    Parameters
+    ----------
+    scheduler : str, dask Client or None
+        See the module docstring.
+
+    Returns
+    -------
+    str
+        ``"serial"``, ``"threads"``, ``"processes"`` or ``"dask"`` (``local:N``, an
+        address or a Client).
+
+    Raises
+    ------
+    LpsInputError
+        An unknown scheduler or a worker count that is not a positive integer (the same
+        one-line message :func:`map_models` gives).
+    """
+    kind, _ = _parse_scheduler(scheduler)
+    return "dask" if kind in ("local", "address", "client") else kind
+
+
+def _make_scheduler(scheduler: Any):
+    """A runner for the ``scheduler`` argument (see the module docstring)."""
+    kind, workers = _parse_scheduler(scheduler)
+    if kind == "serial":
+        return _Serial()
+    if kind == "client":
+        return _Dask(scheduler)
+    if kind in ("threads", "processes"):
+        return _Pool(kind, workers)
+    distributed = _import_distributed()
+    if kind == "local":
         cluster = distributed.LocalCluster(
             n_workers=workers or os.cpu_count() or 1,
             threads_per_worker=1,
@@ -277,20 +335,11 @@ def _make_scheduler(scheduler: Any):
             dashboard_address=None,
         )
         return _Dask(distributed.Client(cluster), cluster, own=True)
-    if scheduler.startswith(("tcp://", "tls://", "ws://", "wss://", "inproc://")):
-        distributed = _import_distributed()
-        try:
-            client = distributed.Client(scheduler, timeout="30s")
-        except OSError as exc:
-            raise LpsInputError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-        return _Dask(client, own=True)
-    raise LpsInputError(f"unknown scheduler {scheduler!r}; {_SCHEDULER_HELP}")
-
-
-_SCHEDULER_HELP = (
-    "use serial, threads[:N], processes[:N], local:N (a Dask LocalCluster) or "
-    "tcp://HOST:PORT (an existing Dask scheduler)"
-)
+    try:
+        client = distributed.Client(scheduler, timeout="30s")
+    except OSError as exc:
+        raise LpsInputError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    return _Dask(client, own=True)
 
 
 # ------------------------------------------------------------------------------ the engine

@@ -75,6 +75,7 @@ TRAINER_MAY_IMPORT = {
     "lps_eval.console",
     "lps_eval._version",
     "lps_eval.simulations",
+    "lps_eval.sweep",  # grids run on the sweep's schedulers (map_models)
 }
 
 

@@ -5,6 +5,7 @@ group. torch is imported only
 when a command runs. stdout carries data only (a JSON summary for ``train``); progress
 and messages go to stderr. Exit status 2 with one line on stderr for bad input, 130
 (SIGINT) or 143 (SIGTERM) after writing a checkpoint, with one line saying how to resume.
+A grid exits 2 when some run failed (its index row says why; the other runs finished).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 import click
 
 from lps_eval._validation import LpsInputError
-from lps_eval.console import EXIT_INTERRUPTED, EXIT_TERMINATED, fail
+from lps_eval.console import EXIT_INPUT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED, fail
+from lps_eval.sweep import SCHEDULER_CHOICES
 
 __all__ = ["encode", "train"]
 
@@ -164,6 +166,12 @@ _RESUME_OPTIONS = {"resume_dir", "steps", "quiet", "device"}
     default=None,
     help="Continue the run in this directory from its checkpoint (--steps may extend it).",
 )
+@click.option(
+    "--scheduler",
+    default=None,
+    help=f"Grids: where the runs train: {SCHEDULER_CHOICES}, except threads (torch's random "
+    "state is per process). One run per worker process, 1 torch thread unless --threads.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 @_guarded
@@ -189,6 +197,11 @@ def train(ctx: click.Context, **opts: Any) -> None:
             if opts["seeds"] is not None or len(objectives) > 1 or len(betas) > 1:
                 _grid(ctx, opts, objectives, betas)
                 return
+            if opts["scheduler"] is not None:
+                fail(
+                    "--scheduler trains the runs of a grid; add --seeds (or a comma list of "
+                    "--objective / --beta)"
+                )
             result = _fit(opts, objective=objectives[0], beta=betas[0], seed=opts["seed"])
     except TrainingInterrupted as exc:
         import signal
@@ -278,13 +291,13 @@ def _grid(
 
     seeds = parse_seeds(opts["seeds"]) if opts["seeds"] is not None else [opts["seed"]]
     runs = expand_grid(objectives, seeds, betas)
-    click.echo(f"grid of {len(runs)} runs into {opts['out']}", err=True)
     index = run_grid(
         runs,
         opts["out"],
         common=_common(opts),
         overwrite=opts["overwrite"],
         progress=not opts["quiet"],
+        scheduler=opts["scheduler"],
     )
     click.echo(
         json.dumps(
@@ -296,6 +309,11 @@ def _grid(
             }
         )
     )
+    failed = index[index["status"] == "failed"]
+    if len(failed):  # as a scoring sweep: the other runs finished; each failure named
+        for name, message in zip(failed["name"], failed["error"], strict=True):
+            click.echo(f"error: {name}: {' '.join(str(message).split())}", err=True)
+        raise SystemExit(EXIT_INPUT_ERROR)
 
 
 @click.command("encode")

@@ -3,32 +3,58 @@
 Layout of a grid directory::
 
     GRID/
-      index.csv              one row per run: name, run_dir, objective, beta, seed,
-                             status (done, skipped, resumed, interrupted, failed) and the
-                             headline numbers; rewritten atomically after every run
+      index.csv              one row per run, in grid order: name, run_dir, the settings
+                             that are plain values, the headline numbers, then status
+                             (pending, done, skipped, resumed, interrupted, failed) and
+                             error; written at the start and rewritten atomically as each
+                             run finishes
       mmd_seed0/             an ordinary run directory (see lps_eval.train.checkpoint)
       kl_beta4_seed0/
       ...
 
 Rerunning the same grid skips runs that finished (``metrics.json`` present and the same
-settings), resumes runs that hold a checkpoint, and starts the rest. Runs are ordered
-seed-major (every model's seed 0, then every model's seed 1, ...) so that a grid stopped
-early still covers every model.
+settings), resumes runs that hold a checkpoint, starts over runs that an interruption
+stopped before their first checkpoint (the trainer's own files only; nothing else in
+the run directory is touched), and starts the rest. Runs are ordered seed-major (every
+model's seed 0, then every model's seed 1, ...) so that a grid stopped early still
+covers every model. A run that fails (bad settings, a diverged loss, any error) is a
+row with ``status = "failed"`` and the one-line message in ``error``; the other runs go
+on, as in a scoring sweep (:mod:`lps_eval.sweep`).
+
+With ``scheduler=`` (``processes[:N]``, ``local:N``, ``tcp://HOST:PORT`` or a Dask
+``Client``; see :mod:`lps_eval.sweep`) each run is one task on a worker process. A
+worker trains one run at a time with one torch thread (unless ``num_threads`` says
+otherwise), so on the CPU a run trained on a worker is bit-identical to the same run
+trained serially with the same thread count. ``threads`` is refused: torch's random
+generator and thread count are per process, so runs in threads of one process would
+draw from each other's random streams.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from lps_eval._validation import LpsInputError
+from lps_eval.train.loop import TrainingInterrupted
 
-__all__ = ["INDEX_FILE", "expand_grid", "parse_list", "parse_seeds", "run_grid"]
+__all__ = [
+    "INDEX_FILE",
+    "GridInterrupted",
+    "expand_grid",
+    "parse_list",
+    "parse_seeds",
+    "run_grid",
+]
 
 INDEX_FILE = "index.csv"
 
@@ -105,6 +131,211 @@ def _same_settings(config: dict[str, Any], wanted: dict[str, Any]) -> bool:
     return all(recorded.get(k) == v for k, v in wanted.items() if k in recorded)
 
 
+class GridInterrupted(TrainingInterrupted):
+    """SIGINT or SIGTERM stopped a grid; ``index.csv`` lists what finished.
+
+    A subclass of :class:`~lps_eval.train.TrainingInterrupted`, so code that catches
+    that keeps working; rerunning the same grid continues it.
+
+    Attributes
+    ----------
+    signum : int
+        The signal (``signal.SIGINT`` or ``signal.SIGTERM``).
+    grid_dir : Path
+        The grid directory.
+    finished, unfinished : list of str
+        Names of the runs with and without a result in the index.
+    step : int
+        A serial grid: the step at which the interrupted run wrote its checkpoint;
+        -1 on a parallel scheduler (each worker's run stopped wherever it was).
+    run_dir : Path or None
+        A serial grid: the interrupted run; None on a parallel scheduler.
+    """
+
+    def __init__(
+        self,
+        signum: int,
+        grid_dir: Path,
+        finished: list[str],
+        unfinished: list[str],
+        *,
+        step: int = -1,
+        run_dir: Path | None = None,
+    ) -> None:
+        self.signum, self.step, self.run_dir = int(signum), int(step), run_dir
+        self.grid_dir, self.finished, self.unfinished = Path(grid_dir), finished, unfinished
+        where = (
+            f"{run_dir.name} stopped at step {step} (checkpoint written); "
+            if run_dir is not None
+            else ""
+        )
+        Exception.__init__(
+            self,
+            f"grid interrupted: {where}{len(finished)} of {len(finished) + len(unfinished)} "
+            f"runs finished (see {self.grid_dir / INDEX_FILE}); rerun the same command to "
+            "continue: finished runs are skipped, interrupted runs resume from their last "
+            "checkpoint (or start over without one)",
+        )
+
+
+class _Stop(BaseException):
+    """A signal arrived while a parallel grid waited for its workers.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` on the way
+    (a failed run, a lost worker) can swallow it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGINT and SIGTERM raise :class:`_Stop` in the main thread (once; a second one
+    gets the previous handler, e.g. Ctrl-C twice skips the cleanup)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous: dict[int, Any] = {}
+
+    def handle(signum: int, frame: Any) -> None:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        raise _Stop(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handle)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+#: Headline numbers copied from a run's metrics.json into the index.
+_METRIC_COLUMNS = (
+    "nmse_db",
+    "train_seconds",
+    "eval_fraction",
+    "final_lps_hgb",
+    "final_lps_linear",
+    "final_mmd2",
+)
+#: One training per process at a time: torch's random generator, thread count and
+#: deterministic-algorithms flag are process-wide (a Dask worker may run several threads).
+_ONE_RUN_PER_PROCESS = threading.Lock()
+#: Set in a worker process whose run a signal interrupted (a process pool: Ctrl-C reaches
+#: every process of the terminal's group): runs handed to it afterwards are not started.
+_STOPPED = threading.Event()
+
+
+def _base_row(task: dict[str, Any]) -> dict[str, Any]:
+    row: dict[str, Any] = {"name": task["name"], "run_dir": str(task["run_dir"])}
+    row.update({k: v for k, v in task["kwargs"].items() if isinstance(v, (str, int, float))})
+    return row
+
+
+@contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    """torch's thread count for runs that do not set ``num_threads``, restored afterwards."""
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _started_by_trainer(run_dir: Path) -> bool:
+    """True when ``run_dir`` holds a ``config.json`` the trainer wrote (a run it started)."""
+    from lps_eval.train.checkpoint import read_config
+
+    try:
+        config = read_config(run_dir)
+    except LpsInputError:  # none, or not the trainer's: leave the directory alone
+        return False
+    return isinstance(config.get("settings"), dict) and "architecture" in config
+
+
+def _train_run(task: dict[str, Any]) -> dict[str, Any]:
+    """Train, resume or skip one run of a grid; its index row (plain values).
+
+    Module-level so that process pools and Dask workers can pickle it. Every failure
+    becomes ``status = "failed"`` with ``error = "Type: message"``, so one bad run never
+    stops the grid; :class:`~lps_eval.train.TrainingInterrupted` propagates in a serial
+    grid (the grid stops there) and is an ``interrupted`` row on a worker.
+    """
+    from lps_eval.train.checkpoint import (
+        CHECKPOINT_FILE,
+        is_finished,
+        read_config,
+    )
+    from lps_eval.train.loop import fit, resume
+
+    name, kwargs, run_dir = task["name"], task["kwargs"], Path(task["run_dir"])
+    overwrite, parallel = task["overwrite"], task["parallel"]
+    progress = task["progress"] and not parallel  # bars of several workers would interleave
+    row = _base_row(task)
+    wanted = {k: v for k, v in kwargs.items() if k in ("objective", "beta", "seed")}
+
+    def say(message: str) -> None:
+        if not parallel:
+            print(f"[grid] {name}: {message}", file=sys.stderr, flush=True)
+
+    if parallel and _STOPPED.is_set():
+        return {**row, "status": "pending", "error": None}
+    try:
+        with _ONE_RUN_PER_PROCESS, _torch_threads(task["threads"]):
+            if is_finished(run_dir) and not overwrite:
+                if not _same_settings(read_config(run_dir), wanted):
+                    raise LpsInputError(
+                        f"{run_dir} holds a finished run with other settings; move it away "
+                        "or pass --overwrite"
+                    )
+                status = "skipped"
+                say("finished earlier, skipped")
+            elif (run_dir / CHECKPOINT_FILE).is_file() and not overwrite:
+                say("resuming from its checkpoint")
+                resume(run_dir, progress=progress)
+                status = "resumed"
+            else:
+                # stopped before its first checkpoint (a killed worker): nothing to resume,
+                # start over, replacing the trainer's own files only
+                restart = not overwrite and _started_by_trainer(run_dir)
+                say(
+                    "starting over (stopped before its first checkpoint)" if restart else "training"
+                )
+                fit(**kwargs, out=run_dir, overwrite=overwrite or restart, progress=progress)
+                status = "done"
+    except TrainingInterrupted:
+        if not parallel:
+            raise
+        _STOPPED.set()
+        status = "interrupted"  # a worker process got the signal and wrote a checkpoint
+    except Exception as exc:  # a bad setting, a diverged loss, a bug: this run only
+        row.update(status="failed", error=f"{type(exc).__name__}: {exc}")
+        say(f"failed: {exc}")
+        return row
+    return {**row, **_headline(run_dir), "status": status, "error": None}
+
+
+def _headline(run_dir: Path) -> dict[str, Any]:
+    """The index's numbers from a finished run's metrics.json (none for other runs)."""
+    from lps_eval.train.checkpoint import METRICS_FILE
+
+    path = Path(run_dir) / METRICS_FILE
+    if not path.is_file():
+        return {}
+    metrics = json.loads(path.read_text())
+    return {key: metrics.get(key) for key in _METRIC_COLUMNS}
+
+
 def run_grid(
     runs: list[dict[str, Any]],
     out: str | Path,
@@ -112,6 +343,7 @@ def run_grid(
     common: dict[str, Any],
     overwrite: bool = False,
     progress: bool = True,
+    scheduler: Any = None,
 ) -> pd.DataFrame:
     """Train every run of ``runs`` into ``out/<name>`` and keep ``out/index.csv`` current.
 
@@ -126,21 +358,44 @@ def run_grid(
         :func:`~lps_eval.train.fit` arguments shared by every run (dataset, preset...).
     overwrite : bool
         Retrain finished runs too, replacing only the trainer's files.
+    progress : bool
+        Progress bar of each run (serial grids) and one line per finished run.
+    scheduler : str, dask Client or None
+        Where runs train: ``None``/``"serial"`` (one after the other, here),
+        ``"processes[:N]"``, ``"local:N"`` (a Dask LocalCluster of N single-threaded
+        worker processes), ``"tcp://HOST:PORT"`` or a ``distributed.Client``; see
+        :mod:`lps_eval.sweep`. Workers need lps-eval and torch installed and must see
+        ``out`` at the same path. Finished runs are skipped here, without a worker.
 
     Returns
     -------
     DataFrame
-        The index (also written to ``out/index.csv``).
-    """
-    from lps_eval.train.checkpoint import (
-        CHECKPOINT_FILE,
-        METRICS_FILE,
-        atomic_write,
-        is_finished,
-        read_config,
-    )
-    from lps_eval.train.loop import TrainingInterrupted, fit, resume
+        The index (also written to ``out/index.csv``), one row per run in the order of
+        ``runs`` whatever order they finished in.
 
+    Raises
+    ------
+    GridInterrupted
+        SIGINT / SIGTERM: the index was written (finished runs, the rest ``pending`` or
+        ``interrupted``); rerunning the same grid continues it. Serial: the running run
+        wrote a checkpoint first. Parallel: pending tasks are cancelled and the cluster
+        closed; a run that was training resumes from its last periodic checkpoint
+        (``checkpoint_every``) or starts over. On a cluster this process did not start
+        (an address or a Client), a task already running cannot be stopped and finishes
+        on its worker.
+    LpsInputError
+        ``out`` is not a grid directory, or an unknown or ``threads`` scheduler.
+    """
+    from lps_eval.sweep import map_models, scheduler_kind
+    from lps_eval.train.checkpoint import atomic_write, is_finished
+
+    kind = scheduler_kind(scheduler)  # a bad --scheduler is refused before any work
+    if kind == "threads":
+        raise LpsInputError(
+            f"scheduler {scheduler!r}: training needs one process per run (torch's random "
+            "generator and thread count are per process); use processes[:N] or local:N"
+        )
+    parallel = kind != "serial"
     grid_dir = Path(out)
     foreign = grid_dir.is_dir() and any(grid_dir.iterdir())
     if foreign and not (grid_dir / INDEX_FILE).is_file() and not overwrite:
@@ -149,60 +404,95 @@ def run_grid(
             "choose another directory or pass --overwrite"
         )
     grid_dir.mkdir(parents=True, exist_ok=True)
-    rows: list[dict[str, Any]] = []
+    tasks = [
+        {
+            "name": spec["name"],
+            "kwargs": {**common, **{k: v for k, v in spec.items() if k != "name"}},
+            "run_dir": str(grid_dir / spec["name"]),
+            "overwrite": overwrite,
+            "parallel": parallel,
+            "progress": progress,
+            # one torch thread per worker: numbers do not depend on how many run at once
+            "threads": 1 if parallel else None,
+        }
+        for spec in runs
+    ]
+    rows = [{**_base_row(task), "status": "pending", "error": None} for task in tasks]
 
     def write_index() -> pd.DataFrame:
         frame = pd.DataFrame(rows)
+        last = ["status", "error"]  # as in a scoring sweep
+        frame = frame[[c for c in frame.columns if c not in last] + last]
         atomic_write(grid_dir / INDEX_FILE, lambda tmp: frame.to_csv(tmp, index=False))
         return frame
 
-    for spec in runs:
-        name = spec["name"]
-        kwargs = {**common, **{k: v for k, v in spec.items() if k != "name"}}
-        run_dir = grid_dir / name
-        row: dict[str, Any] = {"name": name, "run_dir": str(run_dir)}
-        row.update({k: v for k, v in kwargs.items() if isinstance(v, (str, int, float))})
-        rows.append(row)
-        wanted = {k: v for k, v in kwargs.items() if k in ("objective", "beta", "seed")}
-        try:
-            if is_finished(run_dir) and not overwrite:
-                if not _same_settings(read_config(run_dir), wanted):
-                    raise LpsInputError(
-                        f"{run_dir} holds a finished run with other settings; move it away or "
-                        "pass --overwrite"
-                    )
-                row["status"] = "skipped"
-                print(f"[grid] {name}: finished earlier, skipped", file=sys.stderr)
-            elif (run_dir / CHECKPOINT_FILE).is_file() and not overwrite:
-                print(f"[grid] {name}: resuming from its checkpoint", file=sys.stderr)
-                resume(run_dir, progress=progress)
-                row["status"] = "resumed"
-            else:
-                print(f"[grid] {name}: training", file=sys.stderr)
-                fit(**kwargs, out=run_dir, overwrite=overwrite, progress=progress)
-                row["status"] = "done"
-        except TrainingInterrupted:
-            row["status"] = "interrupted"
+    def finished() -> list[str]:
+        return [r["name"] for r in rows if r["status"] not in ("pending", "interrupted")]
+
+    def unfinished() -> list[str]:
+        return [r["name"] for r in rows if r["status"] in ("pending", "interrupted")]
+
+    write_index()
+    if progress:
+        where = "" if not parallel else f" on {scheduler if isinstance(scheduler, str) else 'Dask'}"
+        print(f"grid of {len(tasks)} runs into {grid_dir}{where}", file=sys.stderr, flush=True)
+    if not parallel:
+        for i, task in enumerate(tasks):
+            try:
+                rows[i] = _train_run(task)
+            except TrainingInterrupted as exc:
+                rows[i]["status"] = "interrupted"
+                write_index()
+                raise GridInterrupted(
+                    exc.signum,
+                    grid_dir,
+                    finished(),
+                    unfinished(),
+                    step=exc.step,
+                    run_dir=exc.run_dir,
+                ) from None
             write_index()
-            raise
-        except LpsInputError:
-            row["status"] = "failed"
-            write_index()
-            raise
-        except FloatingPointError as exc:  # a diverged run: record it, train the others
-            row["status"] = "failed"
-            row["error"] = str(exc)
-            print(f"[grid] {name}: failed: {exc}", file=sys.stderr)
-        if (run_dir / METRICS_FILE).is_file():
-            metrics = json.loads((run_dir / METRICS_FILE).read_text())
-            for key in (
-                "nmse_db",
-                "train_seconds",
-                "eval_fraction",
-                "final_lps_hgb",
-                "final_lps_linear",
-                "final_mmd2",
-            ):
-                row[key] = metrics.get(key)
+        return write_index()
+
+    # finished runs are read here; only the others go to workers (none: no cluster)
+    todo = []
+    for i, task in enumerate(tasks):
+        if is_finished(task["run_dir"]) and not overwrite:
+            rows[i] = _train_run({**task, "parallel": False, "threads": None})  # skipped
+        else:
+            todo.append(i)
+    write_index()
+
+    def arrived(position: int, result: Any, cached: bool) -> None:
+        i = todo[position]
+        if not (isinstance(result, dict) and "name" in result):  # the task itself failed
+            error = result.get("error") if isinstance(result, dict) else repr(result)
+            result = {**rows[i], "status": "failed", "error": error}
+        rows[i] = result
         write_index()
+        if progress:
+            note = f": {result['error']}" if result["status"] == "failed" else ""
+            print(
+                f"[grid] {result['name']}: {result['status']}{note} "
+                f"({len(finished())}/{len(rows)} runs finished)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    if progress and todo:
+        print(f"[grid] {len(todo)} runs to train", file=sys.stderr, flush=True)
+    try:
+        with _stop_on_signals():
+            map_models(_train_run, [tasks[i] for i in todo], scheduler=scheduler, on_result=arrived)
+    except (_Stop, KeyboardInterrupt) as stop:
+        for i in todo:  # the files say how far each run got whose result did not arrive
+            if rows[i]["status"] != "pending":
+                continue
+            if is_finished(tasks[i]["run_dir"]):  # finished as the signal came
+                rows[i].update(_headline(Path(tasks[i]["run_dir"])), status="done")
+            elif _started_by_trainer(Path(tasks[i]["run_dir"])):
+                rows[i]["status"] = "interrupted"
+        write_index()
+        signum = stop.signum if isinstance(stop, _Stop) else signal.SIGINT
+        raise GridInterrupted(signum, grid_dir, finished(), unfinished()) from None
     return write_index()
