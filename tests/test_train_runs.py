@@ -265,9 +265,13 @@ def test_in_training_lps_matches_the_public_api(tmp_path):
     run = fit(**{**TINY, "eval_subset": 200}, steps=6, eval_every=0, out=tmp_path / "r")
     last = run.history.dropna(subset=["lps_hgb"]).iloc[-1]
     z = run.z.astype(np.float64)  # eval_subset == eval_size: the same images
-    common = {"null": False, "structure": False, "n_boot": 0, "seed": 0}
-    lin = lps_eval.lps(z[np.argsort(run.index)], predictor="linear", max_samples=None, **common)
+    # the monitor uses one seeded held-out split (cheap enough to keep every point)
+    common = {"null": False, "structure": False, "n_boot": 0, "seed": 0, "test_size": 0.25}
+    ordered = z[np.argsort(run.index)]
+    lin = lps_eval.lps(ordered, predictor="linear", max_samples=None, **common)
     assert last["lps_linear"] == pytest.approx(lin.value, abs=1e-9)
+    hgb = lps_eval.lps(ordered, predictor="hgb", max_samples=2000, **common)
+    assert last["lps_hgb"] == pytest.approx(hgb.value, abs=1e-9)
 
 
 def test_zero_budget_keeps_only_the_final_evaluation(tmp_path):
