@@ -5,3 +5,16 @@ import os
 # One OpenMP thread per process: the suite runs under pytest-xdist on 2 cores, and
 # oversubscribed OpenMP (HistGradientBoosting, LightGBM) slows down by orders of magnitude.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+#: The smallest trainer run that exercises everything (digits, a few-unit network), shared
+#: by the trainer tests.
+TINY_TRAINING = {
+    "dataset": "digits",
+    "latent_dim": 3,
+    "batch_size": 16,
+    "width": 4,
+    "hidden": 8,
+    "eval_size": 200,
+    "eval_subset": 100,
+    "num_threads": 1,
+}

@@ -24,6 +24,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("distributed")
 
 from click.testing import CliRunner  # noqa: E402
+from conftest import TINY_TRAINING  # noqa: E402
 
 from lps_eval import LpsInputError  # noqa: E402
 from lps_eval.console import EXIT_INPUT_ERROR, EXIT_INTERRUPTED  # noqa: E402
@@ -33,20 +34,8 @@ from lps_eval.train.grid import GridInterrupted, expand_grid, run_grid  # noqa: 
 from lps_eval.train.loop import TrainingInterrupted, fit, resume  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-#: fit() settings shared by every run (as tests/test_train_runs.py's TINY).
-COMMON = {
-    "dataset": "digits",
-    "latent_dim": 3,
-    "batch_size": 16,
-    "width": 4,
-    "hidden": 8,
-    "eval_size": 200,
-    "eval_subset": 100,
-    "eval_every": 3,
-    "eval_budget": float("inf"),
-    "num_threads": 1,
-    "steps": 6,
-}
+#: fit() settings shared by every run.
+COMMON = {**TINY_TRAINING, "eval_every": 3, "eval_budget": float("inf"), "steps": 6}
 TINY_CLI = [
     "--dataset", "digits", "--latent-dim", "3", "--batch-size", "16", "--width", "4",
     "--hidden", "8", "--eval-size", "200", "--eval-subset", "100", "--threads", "1", "--quiet",

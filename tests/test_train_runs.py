@@ -21,6 +21,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from click.testing import CliRunner  # noqa: E402
+from conftest import TINY_TRAINING  # noqa: E402
 
 from lps_eval import LpsInputError  # noqa: E402
 from lps_eval.console import EXIT_INPUT_ERROR, fail  # noqa: E402
@@ -36,17 +37,7 @@ from lps_eval.train.grid import expand_grid, parse_seeds  # noqa: E402
 from lps_eval.train.presets import PRESETS, resolve_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = {
-    "dataset": "digits",
-    "latent_dim": 3,
-    "batch_size": 16,
-    "width": 4,
-    "hidden": 8,
-    "eval_size": 200,
-    "eval_subset": 100,
-    "num_threads": 1,
-    "progress": False,
-}
+TINY = {**TINY_TRAINING, "progress": False}
 TINY_CLI = [
     "--dataset", "digits", "--latent-dim", "3", "--batch-size", "16", "--width", "4",
     "--hidden", "8", "--eval-size", "200", "--eval-subset", "100", "--threads", "1", "--quiet",
