@@ -332,18 +332,25 @@ def canonical_order(z: np.ndarray) -> np.ndarray:
     return order
 
 
-def _map_chunks(fn, items) -> list:
-    """``[fn(i) for i in items]`` on one thread per core (numpy and BLAS release the GIL).
+def _map_in_order(fn, items) -> Iterator[Any]:
+    """``fn(i)`` for every item, on one thread per core (numpy and BLAS release the GIL).
 
-    Callers add partial results in item order, so the numbers never depend on the
-    number of threads.
+    Results come back in item order, each as soon as it and those before it are done, so
+    callers that add them up get numbers that never depend on the number of threads, and
+    only a few results are held at once.
     """
     items = list(items)
     workers = min(os.cpu_count() or 1, len(items))
     if workers <= 1:
-        return [fn(i) for i in items]
+        yield from map(fn, items)
+        return
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(fn, items))
+        yield from pool.map(fn, items)
+
+
+def _map_chunks(fn, items) -> list:
+    """``[fn(i) for i in items]`` on one thread per core (see :func:`_map_in_order`)."""
+    return list(_map_in_order(fn, items))
 
 
 def _percentile_ci(samples: np.ndarray, confidence: float) -> tuple[np.ndarray, np.ndarray]:
@@ -579,18 +586,9 @@ def _labelled_chunks(z, labels, start, stop, step, active, shift):
 
 
 def _segments_in_order(n: int, fn) -> Iterator[Any]:
-    """``fn(start, stop)`` over fixed segments of :data:`SEGMENT_ROWS` rows, in order.
-
-    Runs on one thread per core and yields each result in segment order as soon as it
-    and those before it are done, so only a few partial results are held at once.
-    """
+    """``fn(start, stop)`` over fixed segments of :data:`SEGMENT_ROWS` rows, in order."""
     starts = range(0, n, SEGMENT_ROWS)
-    workers = min(os.cpu_count() or 1, len(starts))
-    if workers <= 1:
-        yield from (fn(start, min(start + SEGMENT_ROWS, n)) for start in starts)
-        return
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(lambda start: fn(start, min(start + SEGMENT_ROWS, n)), starts)
+    return _map_in_order(lambda start: fn(start, min(start + SEGMENT_ROWS, n)), starts)
 
 
 def _delta_from_rows(y: np.ndarray, resid: np.ndarray) -> tuple[np.ndarray, float]:
@@ -853,7 +851,7 @@ def lps(
             )
         # fold of canonical position perm[i] is i mod K; built in chunks as small ints
         # (8 bytes per row of temporaries, not 24: 1e8 rows are 0.8 GB, not 2.4 GB)
-        fold_of = np.empty(n, dtype=np.int8 if folds < 127 else np.int16)
+        fold_of = np.empty(n, dtype=np.int8)  # folds <= MAX_FOLDS = 100
         for start in range(0, n, ROW_CHUNK):
             stop = min(start + ROW_CHUNK, n)
             fold_of[perm[start:stop]] = np.arange(start, stop) % folds

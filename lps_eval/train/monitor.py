@@ -4,10 +4,9 @@ Every ``eval_every`` steps the trainer encodes a fixed evaluation subset (the sa
 at every evaluation and for every seed) and logs, into ``history.csv``:
 
 * ``lps_linear``: LPS with the closed-form linear predictor (all rows);
-* ``lps_hgb``: LPS with HistGradientBoosting on at most ``hgb_rows`` rows;
-
-both on one seeded held-out split (``SINGLE_SPLIT_TEST_SIZE``), not cross-fitted: a tenth
-of the cost, so that evaluations fit in the budget and the curve keeps its points;
+* ``lps_hgb``: LPS with HistGradientBoosting on at most ``hgb_rows`` rows (both LPS on
+  one seeded held-out split, ``SINGLE_SPLIT_TEST_SIZE``, not cross-fitted: a tenth of
+  the cost, so evaluations fit in the budget and the curve keeps its points);
 * ``mmd2``: unbiased MMD^2 between the latents and the prior (RBF sum at
   {0.5, 1, 2} x median distance, no permutation test);
 * ``nmse_db``: reconstruction NMSE in dB on the subset;
