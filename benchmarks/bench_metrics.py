@@ -4,7 +4,7 @@ Data: ``lps_eval.simulations.dsprites_like()``: 10,000 training + 5,000 test row
 mixed factor dims + 5 nuisance dims) with 5 dSprites-sized factors (3, 6, 40, 32, 32).
 Our metrics run in this process with their defaults (study sizes); disentanglement_lib
 1.5 runs the same arrays in a subprocess from the throwaway environment
-``/tmp/dlib-venv`` (see tests/fixtures/make_dlib_golden.py; ``--dlib-python`` to point
+``/tmp/dlib-venv`` (see tools/dlib/make_golden.py; ``--dlib-python`` to point
 elsewhere). Without it, its columns are left empty with a note. BetaVAE and FactorVAE in
 disentanglement_lib sample from a dataset object: it gets a product-grid dataset whose
 observations are the same latent map, so their values agree only within sampling error.

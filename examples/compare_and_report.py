@@ -15,7 +15,7 @@ import argparse
 import numpy as np
 
 import lps_eval
-from lps_eval.comparison import format_summary, summarize
+from lps_eval.scoring import format_summary, summarize
 from lps_eval.simulations import digits_latents
 
 

@@ -8,22 +8,25 @@ Three questions about latent codes ``z`` (rows = samples, columns = dimensions):
 
 :func:`score` runs everything that applies and returns one tidy DataFrame.
 
-Layers (imports run downwards only): ``cli`` -> ``scoring`` -> the numerical core
-(``predictability``, ``prior_matching``, ``independence``, ``metrics``) ->
-``_validation``, ``_random``, ``results``, ``io``. See docs/contributing.md.
+The package's layers, and which may import which, are listed once in
+:mod:`lps_eval._layers` (rendered in docs/contributing.md, checked by the tests).
 """
 
-from lps_eval import _moved, metrics, plot
+from lps_eval import _moved, metrics
 from lps_eval._validation import LpsDeprecationWarning, LpsInputError, LpsInputWarning
 from lps_eval._version import __version__
-from lps_eval.comparison import compare
 from lps_eval.predictability import lps, lps_curve
 from lps_eval.prior_matching import mmd
 from lps_eval.reporting import report
-from lps_eval.scoring import score
-from lps_eval.sweep import score_many
+from lps_eval.scoring import compare, score, score_many
 
-_moved.install()  # the 0.1 module paths, for one release
+_moved.install()  # the module paths of earlier releases, for one release
+
+
+def __getattr__(name: str):
+    """Names that moved out of the package's top level (a warning, for one release)."""
+    return _moved.moved_attribute(__name__, name)
+
 
 __all__ = [
     "LpsDeprecationWarning",
@@ -35,7 +38,6 @@ __all__ = [
     "lps_curve",
     "metrics",
     "mmd",
-    "plot",
     "report",
     "score",
     "score_many",

@@ -34,6 +34,7 @@ __all__ = [
     "check_npz_members",
     "load_array",
     "load_factors",
+    "load_npz_arrays",
     "load_table",
     "load_tensors",
 ]
@@ -262,6 +263,25 @@ def check_npz_members(
                 f"the limit of {_human(max_bytes)}; raise --max-bytes (max_bytes=) if you "
                 "have the memory"
             )
+
+
+def load_npz_arrays(
+    path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> dict[str, np.ndarray]:
+    """Every member of an ``.npz`` (e.g. a run's ``latents.npz``), never unpickling.
+
+    Members above ``max_bytes`` (declared sizes, checked before inflating) are refused.
+    """
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            names = list(archive.files)
+            check_npz_members(archive, names, path, max_bytes)
+            return {name: archive[name] for name in names}
+    except LpsInputError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise LpsInputError(f"could not read {path} as .npz: {_first_line(exc)}") from None
 
 
 def _load_npz(path: Path, key: str | None, *, max_bytes: int, **_: Any):

@@ -103,7 +103,7 @@ def test_factor_names_fill_factor_name_and_dci_display():
     imp = table[table["metric"] == "dci_importance"]
     assert len(imp) == 4  # the full dim x factor matrix stays in the tidy rows
     # the formatted table shows, per dim, the factor it captures and that importance
-    from lps_eval.cli_common import format_table as _format_table
+    from lps_eval.cli.output import format_table as _format_table
 
     text = _format_table(table)
     block = text.split("per dimension:")[1].split("per factor:")[0]
@@ -179,7 +179,7 @@ def test_large_and_small_but_safe_scales_give_finite_numbers(scale):
 
 
 def test_gate_near_miss_config_is_not_silent(tmp_path):
-    from lps_eval.gate import load_config
+    from lps_eval.scoring.gate import load_config
 
     path = tmp_path / "pyproject.toml"
     path.write_text('[tool.lps-eval]\nfail-if = ["lps > 0.2"]\nseed = 3\nmetrics = "lps, mmd"\n')

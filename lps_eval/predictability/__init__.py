@@ -20,6 +20,7 @@ from lps_eval.predictability._lps import (
     r2_per_column,
 )
 from lps_eval.predictability.curve import curve_converged, default_sizes, lps_curve
+from lps_eval.predictability.resampling import lps_replicates
 
 __all__ = [
     "MIN_TEST_ROWS",
@@ -35,5 +36,6 @@ __all__ = [
     "linear_structure",
     "lps",
     "lps_curve",
+    "lps_replicates",
     "r2_per_column",
 ]

@@ -4,6 +4,8 @@
 - :mod:`~lps_eval.prior_matching.kernels`: kernel families and bandwidth rules (registry);
 - :func:`mmd` / :func:`mmd2` / :func:`permutation_test`: estimators and the test
   (implementation in the private module ``_mmd``);
+- :func:`mmd_replicates`: bootstrap replicates of a result, for paired differences
+  (:mod:`~lps_eval.prior_matching.resampling`);
 - :mod:`~lps_eval.prior_matching.backend`: the numpy / torch operations the MMD sums use.
 """
 
@@ -17,6 +19,7 @@ from lps_eval.prior_matching._mmd import (
 )
 from lps_eval.prior_matching.kernels import KERNELS, Kernel, make_kernel, register_kernel
 from lps_eval.prior_matching.priors import Prior, parse_prior
+from lps_eval.prior_matching.resampling import mmd_replicates
 
 __all__ = [
     "BLOCK",
@@ -28,6 +31,7 @@ __all__ = [
     "make_kernel",
     "mmd",
     "mmd2",
+    "mmd_replicates",
     "parse_prior",
     "permutation_test",
     "register_kernel",

@@ -497,6 +497,14 @@ class MmdResult(MetricResult):
         The two-sample statistic the p-value refers to.
     metric : str
         The ``metric`` column (``"mmd"`` or ``"mmd_independence"``).
+    kernel : Kernel or None
+        The resolved kernel (family, scales, bandwidth) the value was computed with.
+    prior : Prior or None
+        The parsed prior.
+    centre : numpy.ndarray or None
+        The shift applied to latents and prior sample before the kernel sums (the pooled
+        mean; zeros on the streamed path). With ``kernel`` and ``prior`` it is what a
+        resampling of the statistic needs (:func:`lps_eval.prior_matching.mmd_replicates`).
     """
 
     p_value: float = math.nan
@@ -504,6 +512,9 @@ class MmdResult(MetricResult):
     per_dim_p_value: np.ndarray | None = field(default=None, repr=False)
     statistic: float = math.nan
     metric: str = "mmd"
+    kernel: Kernel | None = field(default=None, repr=False, compare=False)
+    prior: Prior | None = field(default=None, repr=False, compare=False)
+    centre: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def rows(self) -> list[dict[str, Any]]:
         extra = {
@@ -678,6 +689,7 @@ def mmd(
         kern = make_kernel(kernel, bandwidth=bandwidth, pooled=pooled, rng=rng)
         use_closed = _use_closed_form(closed_form, prior_obj, kern, estimator)  # False
         value, h_std, pairs = _streamed_linear(z, order, draw, m, kern)
+        centre = np.zeros(d)  # the linear-time terms are computed on the raw rows
         statistic = value
         p_value = _normal_p_value(value, h_std, pairs) if permutations > 0 else math.nan
         test = "asymptotic_normal" if permutations > 0 else "none"
@@ -702,6 +714,7 @@ def mmd(
             _check_labels_size(n + m, permutations)
         y = prior_obj.sample(m, d, rng)
         kern = make_kernel(kernel, bandwidth=bandwidth, pooled=np.vstack([x, y]), rng=rng)
+        centre = np.vstack([x, y]).mean(axis=0)  # as _test centres the pooled sample
         use_closed = _use_closed_form(closed_form, prior_obj, kern, estimator)
         test = "permutation" if permutations > 0 else "none"
         extra = {"streamed": False}
@@ -750,6 +763,9 @@ def mmd(
         per_dim=dim_values,
         per_dim_p_value=dim_p,
         statistic=statistic,
+        kernel=kern,
+        prior=prior_obj,
+        centre=centre,
     )
 
 

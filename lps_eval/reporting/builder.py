@@ -22,15 +22,11 @@ import numpy as np
 import pandas as pd
 
 from lps_eval._validation import LpsInputError
-from lps_eval.comparison import (
-    ModelInput,
-    compare,
-    format_summary,
-    load_models,
-    summarize,
-)
 from lps_eval.display import fmt_number, table_html
+from lps_eval.models import ModelInput, expand_models, read_model
 from lps_eval.results import jsonable
+from lps_eval.scoring import compare, format_summary, summarize
+from lps_eval.scoring.gate import check_model_gates, parse_gate
 
 __all__ = ["ReportResult", "report"]
 
@@ -103,6 +99,9 @@ def report(
     curve_dims: int | None = 3,
     curve_points: int = 3,
     max_plot_dims: int | None = 8,
+    scheduler: Any = None,
+    cache: str | Path | None = None,
+    key: str | None = None,
     progress: bool = False,
     **options: Any,
 ) -> ReportResult:
@@ -129,6 +128,9 @@ def report(
         Sizes on the curve (training rows n, n/2, n/4, ...).
     max_plot_dims : int or None, default 8
         Dimensions shown in the marginal plots (None = all; each costs two small axes).
+    scheduler, cache, key
+        As in :func:`lps_eval.compare` (where the models are scored; the figures are
+        drawn here).
     **options
         Passed to :func:`lps_eval.score` (``predictor=``, ``n_boot=``, ...).
 
@@ -136,17 +138,16 @@ def report(
     -------
     ReportResult
     """
-    import lps_eval.plot as plots
+    import lps_eval.reporting.figures as plots
 
     plots.figure(1, 1)  # fail early, with the extra's name, when matplotlib is missing
-    if isinstance(models, (Mapping, list, tuple)):
-        inputs = load_models(models)
-    else:
-        inputs = load_models([models])
+    inputs = [read_model(spec, key=key) for spec in expand_models(models)]
     output = Path(output)
     parsed = _parse_gates(fail_if)
     table = compare(
         {m.name: m for m in inputs},
+        scheduler=scheduler,
+        cache=cache,
         prior=prior,
         factors=factors,
         factor_names=factor_names,
@@ -156,14 +157,7 @@ def report(
         progress=progress,
         **options,
     )
-    gates = None
-    if parsed:
-        from lps_eval.gate import check_gates
-
-        gates = []
-        for model in table.attrs["models"]:
-            rows = table[table["model"] == model]
-            gates += [(model, o) for o in check_gates(rows, parsed)]
+    gates = check_model_gates(table, parsed) if parsed else None
 
     figures: list[str] = []
     sections: list[str] = []
@@ -233,11 +227,7 @@ def report(
 def _parse_gates(fail_if: Sequence[str]) -> list:
     if isinstance(fail_if, str):
         fail_if = [fail_if]
-    if not fail_if:
-        return []
-    from lps_eval.gate import parse_gate
-
-    return [parse_gate(e) for e in fail_if]
+    return [parse_gate(e) for e in fail_if or ()]
 
 
 def _curve(
@@ -308,7 +298,7 @@ def _model_section(
         + (f"; source <code>{html.escape(source)}</code>" if source else "")
         + "</p>"
     )
-    tidy = rows.drop(columns=["model", "pairing"], errors="ignore")
+    tidy = rows.drop(columns=["model", "pairing", "status", "error"], errors="ignore")
     tidy = tidy[tidy["scope"] != "difference"]
     lps_row = tidy[(tidy["metric"] == "lps") & (tidy["scope"] == "overall")]
 

@@ -32,6 +32,15 @@ import numpy as np
 
 from lps_eval._validation import LpsInputError
 from lps_eval.io import load_tensors
+from lps_eval.models import (
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    HISTORY_FILE,
+    LATENTS_FILE,
+    METRICS_FILE,
+    TRAINER_FILES,
+    WEIGHTS_FILE,
+)
 
 __all__ = [
     "CHECKPOINT_FILE",
@@ -53,21 +62,7 @@ __all__ = [
     "write_history",
 ]
 
-WEIGHTS_FILE = "model.pt"
-CONFIG_FILE = "config.json"
-HISTORY_FILE = "history.csv"
-LATENTS_FILE = "latents.npz"
-METRICS_FILE = "metrics.json"
-CHECKPOINT_FILE = "checkpoint.pt"
-#: Every file the trainer writes into a run directory (and the only ones it replaces).
-TRAINER_FILES = (
-    WEIGHTS_FILE,
-    CONFIG_FILE,
-    HISTORY_FILE,
-    LATENTS_FILE,
-    METRICS_FILE,
-    CHECKPOINT_FILE,
-)
+#: The run directory's file names live with the other model inputs (lps_eval.models).
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:

@@ -19,10 +19,10 @@ the run directory is touched), and starts the rest. Runs are ordered seed-major 
 model's seed 0, then every model's seed 1, ...) so that a grid stopped early still
 covers every model. A run that fails (bad settings, a diverged loss, any error) is a
 row with ``status = "failed"`` and the one-line message in ``error``; the other runs go
-on, as in a scoring sweep (:mod:`lps_eval.sweep`).
+on, as in a scoring sweep (:mod:`lps_eval.schedulers`).
 
 With ``scheduler=`` (``processes[:N]``, ``local:N``, ``tcp://HOST:PORT`` or a Dask
-``Client``; see :mod:`lps_eval.sweep`) each run is one task on a worker process. A
+``Client``; see :mod:`lps_eval.schedulers`) each run is one task on a worker process. A
 worker trains one run at a time with one torch thread (unless ``num_threads`` says
 otherwise), so on the CPU a run trained on a worker is bit-identical to the same run
 trained serially with the same thread count. ``threads`` is refused: torch's random
@@ -364,7 +364,7 @@ def run_grid(
         Where runs train: ``None``/``"serial"`` (one after the other, here),
         ``"processes[:N]"``, ``"local:N"`` (a Dask LocalCluster of N single-threaded
         worker processes), ``"tcp://HOST:PORT"`` or a ``distributed.Client``; see
-        :mod:`lps_eval.sweep`. Workers need lps-eval and torch installed and must see
+        :mod:`lps_eval.schedulers`. Workers need lps-eval and torch installed and must see
         ``out`` at the same path. Finished runs are skipped here, without a worker.
 
     Returns
@@ -386,7 +386,7 @@ def run_grid(
     LpsInputError
         ``out`` is not a grid directory, or an unknown or ``threads`` scheduler.
     """
-    from lps_eval.sweep import map_models, scheduler_kind
+    from lps_eval.schedulers import map_models, scheduler_kind
     from lps_eval.train.checkpoint import atomic_write, is_finished
 
     kind = scheduler_kind(scheduler)  # a bad --scheduler is refused before any work

@@ -107,7 +107,8 @@ class EvalMonitor:
 
     def evaluate(self, model: Any, step: int) -> dict[str, float]:
         """Score ``model`` on the subset, append and return the row (model left in train mode)."""
-        from lps_eval import lps, mmd
+        from lps_eval.predictability import lps
+        from lps_eval.prior_matching import mmd
 
         start, cpu_start = time.perf_counter(), time.process_time()
         z, x_hat = encode_images(model, self.images, device=self.device)

@@ -1,4 +1,4 @@
-"""Output and error helpers shared by the ``lps-eval`` commands (public names).
+"""What the ``lps-eval`` commands print: tables, JSON, CSV and gate verdicts.
 
 stdout carries data only; messages go to stderr. Exit codes: 0 ok, 1 a quality gate
 failed, 2 usage, input or I/O error (one line on stderr, no traceback), 130 interrupted.
@@ -13,56 +13,23 @@ from typing import Any
 import click
 import pandas as pd
 
-from lps_eval._validation import LpsInputError
-from lps_eval.console import (  # the exit codes and the one-line error, shared by every command
-    EXIT_GATE_FAILED,
-    EXIT_INPUT_ERROR,
-    EXIT_INTERRUPTED,
-    EXIT_OK,
-    fail,
-)
+from lps_eval.cli.console import EXIT_GATE_FAILED, EXIT_OK
 from lps_eval.results import jsonable
 
 __all__ = [
-    "EXIT_GATE_FAILED",
-    "EXIT_INPUT_ERROR",
-    "EXIT_INTERRUPTED",
-    "EXIT_OK",
     "emit",
-    "fail",
+    "format_sweep",
     "format_table",
-    "parse_option",
+    "gate_payload",
     "records",
     "report_gates",
+    "report_model_errors",
     "show_warning",
-    "split_metrics",
 ]
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     click.echo(f"warning: {message}", err=True)
-
-
-def parse_option(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise LpsInputError(f"--option {text!r} must look like KEY=VALUE, e.g. permutations=500")
-    key, raw = (part.strip() for part in text.split("=", 1))
-    lowered = raw.lower()
-    if lowered in ("true", "false"):
-        return key, lowered == "true"
-    if lowered in ("none", "null"):
-        return key, None
-    for cast in (int, float):
-        try:
-            return key, cast(raw)
-        except ValueError:
-            pass
-    return key, raw
-
-
-def split_metrics(values: tuple[str, ...]) -> list[str] | None:
-    names = [m.strip() for v in values for m in v.split(",") if m.strip()]
-    return names or None
 
 
 def records(table: pd.DataFrame) -> list[dict[str, Any]]:
@@ -129,20 +96,39 @@ def _names_index(rows: pd.DataFrame, index: pd.Index, col: str) -> pd.Index:
     return pd.Index([lookup.get(int(i), str(i)) for i in index])
 
 
-def emit(table: pd.DataFrame, fmt: str, outcomes: list | None) -> None:
-    """Write the results to stdout in the chosen format (data only)."""
+def gate_payload(outcomes: list[Any], models: list[str] | None = None) -> dict[str, Any]:
+    """The ``gate`` object of the JSON output (each check with its model, when given)."""
+    labels = [None] * len(outcomes) if models is None else models
+    checks = []
+    for model, outcome in zip(labels, outcomes, strict=True):
+        check = jsonable(outcome.to_dict())
+        checks.append(check if model is None else {"model": model, **check})
+    return {"passed": not any(o.failed for o in outcomes), "checks": checks}
+
+
+def emit(
+    table: pd.DataFrame,
+    fmt: str,
+    outcomes: list | None,
+    *,
+    models: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Write the results to stdout in the chosen format (data only).
+
+    ``models`` names the model of each gate outcome (many-model tables); ``extra`` adds
+    top-level entries to the JSON object (e.g. a comparison's summary).
+    """
     if fmt == "json":
         attrs = dict(table.attrs)
         payload: dict[str, Any] = {
             "results": records(table),
+            **(extra or {}),
             "settings": jsonable({k: v for k, v in attrs.items() if k != "versions"}),
             "versions": jsonable(attrs.get("versions", {})),
         }
         if outcomes is not None:
-            payload["gate"] = {
-                "passed": not any(o.failed for o in outcomes),
-                "checks": [jsonable(o.to_dict()) for o in outcomes],
-            }
+            payload["gate"] = gate_payload(outcomes, models)
         click.echo(json.dumps(payload, indent=2, allow_nan=False))
     elif fmt == "csv":
         click.echo(table.to_csv(index=False), nl=False)
@@ -166,3 +152,30 @@ def report_gates(outcomes: list[Any] | None, models: list[str] | None = None) ->
         return EXIT_GATE_FAILED
     click.echo(f"gate passed: {len(outcomes)} check(s)", err=True)
     return EXIT_OK
+
+
+def format_sweep(table: pd.DataFrame) -> str:
+    """One line per model: its overall values side by side, then status and error."""
+    order = list(dict.fromkeys(table["model"]))
+    overall = table[table["scope"] == "overall"]
+    wide = overall.pivot_table(index="model", columns="metric", values="value", aggfunc="first")
+    wide = wide.reindex(order)
+    status = table.groupby("model", sort=False)[["status", "error"]].first().reindex(order)
+    wide["status"] = status["status"]
+    if status["error"].notna().any():
+        wide["error"] = status["error"].fillna("").str.slice(0, 80)
+
+    def fmt(v: Any) -> str:
+        return "" if isinstance(v, float) and math.isnan(v) else f"{v:.4g}"
+
+    return wide.to_string(
+        na_rep="", formatters={c: fmt for c in wide.columns if c not in ("status", "error")}
+    )
+
+
+def report_model_errors(table: pd.DataFrame) -> bool:
+    """Print ``error: MODEL: message`` for every model that could not be scored; any?"""
+    failed = table[table["status"] != "ok"].drop_duplicates("model")
+    for model, message in zip(failed["model"], failed["error"], strict=True):
+        click.echo(f"error: {model}: {message}", err=True)
+    return not failed.empty

@@ -18,7 +18,9 @@ import pytest
 
 import lps_eval
 from lps_eval import LpsInputError
-from lps_eval.sweep import expand_inputs, file_sha256, map_models, score_many
+from lps_eval.models import expand_models
+from lps_eval.schedulers import file_sha256, map_models
+from lps_eval.scoring import score_many
 
 distributed = pytest.importorskip("distributed")
 
@@ -59,11 +61,11 @@ def test_cluster_sweep_equals_serial_exactly(tmp_path, client):
     serial = score_many(str(tmp_path / "model_*.npy"), **FAST)
     clustered = score_many(str(tmp_path / "model_*.npy"), scheduler=client, **FAST)
     pd.testing.assert_frame_equal(serial, clustered, check_exact=True)
-    assert serial["model"].unique().tolist() == [str(p) for p in paths]
+    assert serial["model"].unique().tolist() == [p.stem for p in paths]
     assert (serial["status"] == "ok").all()
     # each model's block equals a plain score() of that file
     one = lps_eval.score(np.load(paths[3]), **FAST)
-    block = serial[serial["model"] == str(paths[3])].drop(columns=["model", "status", "error"])
+    block = serial[serial["model"] == paths[3].stem].drop(columns=["model", "status", "error"])
     np.testing.assert_array_equal(block["value"].to_numpy(), one["value"].to_numpy())
 
 
@@ -207,19 +209,19 @@ def test_arrays_and_mapping_inputs_keep_order_and_names():
     table = score_many(zs, metrics=["lps"], predictor="linear", lps={"n_boot": 0})
     assert table["model"].unique().tolist() == ["b", "a"]
     listed = score_many(list(zs.values()), metrics=["lps"], predictor="linear", lps={"n_boot": 0})
-    assert listed["model"].unique().tolist() == ["array[0]", "array[1]"]
+    assert listed["model"].unique().tolist() == ["model0", "model1"]
     np.testing.assert_array_equal(table["value"].to_numpy(), listed["value"].to_numpy())
 
 
 def test_input_errors_are_loud(tmp_path):
     with pytest.raises(LpsInputError, match="matches no file"):
-        expand_inputs(str(tmp_path / "nothing_*.npy"))
+        expand_models(str(tmp_path / "nothing_*.npy"))
     with pytest.raises(LpsInputError, match="unknown scheduler"):
         score_many([np.zeros((10, 2))], scheduler="gpu")
     with pytest.raises(LpsInputError, match="worker count"):
         score_many([np.zeros((10, 2))], scheduler="threads:0")
-    with pytest.raises(LpsInputError, match="listed twice"):
-        expand_inputs([str(tmp_path / "x.npy"), str(tmp_path / "x.npy")])
+    with pytest.raises(LpsInputError, match="used twice"):
+        expand_models([str(tmp_path / "x.npy"), str(tmp_path / "x.npy")])
     with pytest.raises(LpsInputError, match="needs cache_key"):
         map_models(len, [[1]], cache=tmp_path)
 
@@ -245,14 +247,14 @@ def test_cli_score_many_files(tmp_path):
     res = runner.invoke(main, ["score", pattern, *fast, "--format", "csv", "--no-config"])
     assert res.exit_code == 0, res.output
     table = pd.read_csv(__import__("io").StringIO(res.stdout))
-    assert table["model"].unique().tolist() == [str(p) for p in paths]
+    assert table["model"].unique().tolist() == [p.stem for p in paths]
     direct = score_many(pattern, **FAST)
     np.testing.assert_allclose(table["value"], direct["value"], rtol=1e-15)  # CSV text round trip
 
     args = ["score", pattern, *fast, "--no-config", "--fail-if", "lps > -10"]
     res = runner.invoke(main, args)
     assert res.exit_code == 1
-    assert f"gate failed: {paths[0]}: lps.value" in res.stderr
+    assert f"gate failed: [{paths[0].stem}] lps.value" in res.stderr
 
     (tmp_path / "broken.npy").write_bytes(b"junk")
     res = runner.invoke(main, ["score", str(paths[0]), str(tmp_path / "broken.npy"), *fast])

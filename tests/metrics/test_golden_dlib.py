@@ -1,6 +1,6 @@
 """Parity with disentanglement_lib 1.5 on the synthetic cases of tests/fixtures.
 
-Golden numbers come from ``tests/fixtures/make_dlib_golden.py`` (run in a throwaway
+Golden numbers come from ``tools/dlib/make_golden.py`` (run in a throwaway
 environment with disentanglement-lib installed); the arrays are regenerated here from
 ``lps_eval.simulations`` (the factor worlds) and checked against the recorded checksum first.
 """
@@ -17,7 +17,7 @@ import pytest
 from lps_eval import independence, metrics
 from lps_eval import simulations as dc
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 GOLDEN = json.loads((FIXTURES / "dlib_golden.json").read_text())
 CASES = list(GOLDEN["cases"])

@@ -21,10 +21,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from click.testing import CliRunner  # noqa: E402
-from conftest import TINY_TRAINING  # noqa: E402
 
 from lps_eval import LpsInputError  # noqa: E402
-from lps_eval.console import EXIT_INPUT_ERROR, fail  # noqa: E402
+from lps_eval.cli.console import EXIT_INPUT_ERROR, fail  # noqa: E402
+from lps_eval.cli.train import train_command as train_cmd  # noqa: E402
 from lps_eval.train import TrainingInterrupted, fit, resume  # noqa: E402
 from lps_eval.train.checkpoint import (  # noqa: E402
     CHECKPOINT_FILE,
@@ -32,11 +32,11 @@ from lps_eval.train.checkpoint import (  # noqa: E402
     atomic_write,
     load_checkpoint,
 )
-from lps_eval.train.cli import train as train_cmd  # noqa: E402
 from lps_eval.train.grid import expand_grid, parse_seeds  # noqa: E402
 from lps_eval.train.presets import PRESETS, resolve_settings  # noqa: E402
+from tests.conftest import TINY_TRAINING  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY = {**TINY_TRAINING, "progress": False}
 TINY_CLI = [
     "--dataset", "digits", "--latent-dim", "3", "--batch-size", "16", "--width", "4",

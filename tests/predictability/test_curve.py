@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lps_eval.lps import doubling_converged
 
 import lps_eval
 from lps_eval import LpsInputError
+from lps_eval.predictability import doubling_converged
 from lps_eval.predictability.curve import curve_converged, default_sizes
 
 

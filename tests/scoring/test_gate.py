@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lps_eval import LpsInputError
-from lps_eval.gate import check_gates, load_config, parse_gate
 from lps_eval.results import make_row, tidy_frame
+from lps_eval.scoring.gate import check_gates, load_config, parse_gate
 
 TABLE = tidy_frame(
     [

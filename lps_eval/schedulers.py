@@ -1,13 +1,14 @@
-"""Score many models: sweeps over files, on all cores or on a Dask cluster, with a cache.
+"""Map a function over many items on a scheduler, with a result cache: the sweep engine.
 
-A *model* (one latent file or array) is the unit of work. :func:`score_many` scores every
-model with :func:`lps_eval.score` and stacks the tables, with a ``model`` column first and
-``status`` / ``error`` columns last, in the order the inputs were given, whatever the
-scheduler. :func:`map_models` is the generic engine underneath (any per-model function).
+:func:`map_models` applies a per-item function (score one model, train one run) to every
+item, on the scheduler the user picked, and returns the results in the order of the
+items, whatever order they finished in. Scoring sweeps (:func:`lps_eval.score_many`),
+comparisons (:func:`lps_eval.compare`) and training grids (:func:`lps_eval.train.run_grid`)
+all run on it.
 
 Schedulers (``scheduler=``):
 
-- ``None`` or ``"serial"``: one model after the other, in this process;
+- ``None`` or ``"serial"``: one item after the other, in this process;
 - ``"threads"`` / ``"threads:N"``: a thread pool (N threads, default: all cores);
 - ``"processes"`` / ``"processes:N"``: a process pool (a script that uses it needs the
   ``if __name__ == "__main__":`` guard, as for any :mod:`multiprocessing` program);
@@ -16,93 +17,43 @@ Schedulers (``scheduler=``):
   and must see the files);
 - a ``dask.distributed.Client``: used as is (not closed).
 
-Numbers do not depend on the scheduler: every model is scored by the same function from
-the same seed, and every result passes through the same plain-record form (the one the
-cache stores), so a serial run, a cluster run and a cached rerun give identical tables.
-
-The cache (``cache=DIR``) holds one JSON file per model, named by the SHA-256 of the
-model's content hash (SHA-256 of the file, streamed), the full settings and the lps-eval
-version; files are written atomically (temporary file + rename) as results arrive, so a
-rerun scores only new or changed models and an interrupted sweep resumes where it
-stopped. Failed models are never cached: a rerun tries them again.
+The cache (``cache=DIR``) holds one JSON file per item, named by a key the caller derives
+(:func:`settings_key`: the SHA-256 of the item's content hash, the full settings and the
+lps-eval version); files are written atomically (temporary file + rename) as results
+arrive, so a rerun computes only new or changed items and an interrupted run resumes where
+it stopped. Failed items are never cached: a rerun tries them again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import glob as _glob
 import hashlib
 import json
 import os
 import tempfile
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from lps_eval._validation import LpsInputError
-from lps_eval.results import jsonable, library_versions, tidy_frame
 
 __all__ = [
     "SCHEDULER_CHOICES",
-    "ModelItem",
-    "expand_inputs",
+    "array_sha256",
+    "canonical_settings",
+    "content_hash",
+    "failure",
     "file_sha256",
     "map_models",
     "scheduler_kind",
-    "score_many",
     "settings_key",
 ]
 
 #: Bytes read at a time when hashing a file (memory stays flat at any file size).
 HASH_CHUNK = 1 << 22
-
-
-@dataclass(frozen=True)
-class ModelItem:
-    """One unit of work: a display name and the thing to score (a path or an array)."""
-
-    name: str
-    source: Any
-
-
-def expand_inputs(inputs: Any) -> list[ModelItem]:
-    """Models from paths, glob patterns, arrays, or a mapping ``name -> path or array``.
-
-    Glob patterns (``*``, ``?``, ``[``) expand to their matches in sorted order; a
-    pattern that matches nothing is an error (a typo must not give an empty sweep).
-    A plain path that does not exist is kept: it becomes an ``error`` row of the sweep.
-    Arrays are named ``array[i]`` by position.
-    """
-    if isinstance(inputs, Mapping):
-        return [ModelItem(str(k), v) for k, v in inputs.items()]
-    if isinstance(inputs, (str, os.PathLike)) or hasattr(inputs, "shape"):
-        inputs = [inputs]
-    items: list[ModelItem] = []
-    for i, entry in enumerate(inputs):
-        if isinstance(entry, (str, os.PathLike)):
-            text = os.fspath(entry)
-            if _glob.has_magic(text):
-                matches = sorted(_glob.glob(text, recursive=True))
-                if not matches:
-                    raise LpsInputError(f"pattern {text!r} matches no file; check the path")
-                items += [ModelItem(m, Path(m)) for m in matches]
-            else:
-                items.append(ModelItem(text, Path(text)))
-        else:
-            items.append(ModelItem(f"array[{i}]", entry))
-    if not items:
-        raise LpsInputError("no models to score; pass at least one file, pattern or array")
-    names = [item.name for item in items]
-    duplicates = sorted({n for n in names if names.count(n) > 1})
-    if duplicates:
-        raise LpsInputError(f"model(s) listed twice: {', '.join(duplicates[:5])}; list each once")
-    return items
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -114,7 +65,7 @@ def file_sha256(path: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def _array_sha256(array: Any) -> str:
+def array_sha256(array: Any) -> str:
     """SHA-256 of an in-memory (or memory-mapped / dask) array's shape, dtype and values."""
     digest = hashlib.sha256()
     digest.update(repr((tuple(array.shape), str(array.dtype))).encode())
@@ -126,10 +77,17 @@ def _array_sha256(array: Any) -> str:
 
 
 def content_hash(source: Any) -> str:
-    """Content hash of a model: of the file's bytes for a path, of the values for an array."""
+    """Content hash of an item: of a file's bytes, of a folder's files (names and bytes,
+    in sorted order), or of an array's shape, dtype and values."""
     if isinstance(source, (str, os.PathLike)):
-        return "file:" + file_sha256(source)
-    return "array:" + _array_sha256(source)
+        path = Path(source)
+        if path.is_dir():
+            digest = hashlib.sha256()
+            for child in sorted(p for p in path.iterdir() if p.is_file()):
+                digest.update(f"{child.name}:{file_sha256(child)};".encode())
+            return "dir:" + digest.hexdigest()
+        return "file:" + file_sha256(path)
+    return "array:" + array_sha256(source)
 
 
 def settings_key(content: str, settings: Mapping[str, Any]) -> str:
@@ -143,7 +101,7 @@ def settings_key(content: str, settings: Mapping[str, Any]) -> str:
     """
     from lps_eval._version import __version__
 
-    canonical = _canonical(settings)
+    canonical = canonical_settings(settings)
     text = json.dumps(
         {"content": content, "settings": canonical, "lps_eval": __version__},
         sort_keys=True,
@@ -152,11 +110,15 @@ def settings_key(content: str, settings: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _canonical(value: Any) -> Any:
+def canonical_settings(value: Any) -> Any:
+    """Settings as plain JSON values in a fixed key order (the form cache keys hash)."""
     if isinstance(value, Mapping):
-        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+        return {
+            str(k): canonical_settings(v)
+            for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))
+        }
     if isinstance(value, (list, tuple)):
-        return [_canonical(v) for v in value]
+        return [canonical_settings(v) for v in value]
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, np.generic):
@@ -175,7 +137,7 @@ def _canonical(value: Any) -> Any:
 # ------------------------------------------------------------------------------ schedulers
 
 
-def _failure(exc: BaseException) -> dict[str, Any]:
+def failure(exc: BaseException) -> dict[str, Any]:
     """The result of an item whose task raised (or whose worker kept dying)."""
     return {"status": "error", "error": f"{type(exc).__name__}: {exc}", "rows": [], "attrs": {}}
 
@@ -186,7 +148,7 @@ class _Serial:
             try:
                 result = func(payload)
             except Exception as exc:
-                result = _failure(exc)
+                result = failure(exc)
             yield index, result
 
     def close(self):
@@ -210,7 +172,7 @@ class _Pool:
             try:
                 result = future.result()
             except Exception as exc:  # incl. BrokenProcessPool: a worker process died
-                result = _failure(exc)
+                result = failure(exc)
             yield futures[future], result
 
     def close(self):
@@ -233,7 +195,7 @@ class _Dask:
                 try:
                     result = future.result()
                 except Exception as exc:  # e.g. KilledWorker: the model killed every worker
-                    result = _failure(exc)
+                    result = failure(exc)
                 yield index[future.key], result
                 future.release()
         except BaseException:
@@ -451,186 +413,3 @@ def map_models(
     finally:
         runner.close()
     return results
-
-
-# ------------------------------------------------------------------------------ score_many
-
-
-def _payload(table: pd.DataFrame) -> dict[str, Any]:
-    """A score table as plain records (the form results travel and are cached in)."""
-    rows = []
-    for row in table.astype(object).to_dict("records"):
-        rows.append({k: (None if v is pd.NA else _plain(v)) for k, v in row.items()})
-    return {"status": "ok", "error": None, "rows": rows, "attrs": jsonable(dict(table.attrs))}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _score_one(task: tuple[str, Any, dict[str, Any], int | None]) -> dict[str, Any]:
-    """Worker function: load one model, score it, return the plain-record payload.
-
-    Any failure becomes ``{"status": "error", "error": "..."}`` so one bad model never
-    stops the sweep. Module-level so that process pools and Dask workers can pickle it.
-    """
-    _name, source, kwargs, cores = task
-    try:
-        from lps_eval.predictors.sklearn_models import cores_per_model
-        from lps_eval.scoring import score
-
-        kwargs = dict(kwargs)
-        key = kwargs.pop("key", None)
-        if isinstance(source, (str, os.PathLike)):
-            from lps_eval.io import load_array
-
-            z = load_array(source, key=key)
-        else:
-            z = source
-        with cores_per_model(cores):  # parallel sweeps: models are the unit of work
-            return _payload(score(z, **kwargs))
-    except (LpsInputError, OSError, MemoryError) as exc:
-        return {"status": "error", "error": f"{type(exc).__name__}: {exc}", "rows": [], "attrs": {}}
-    except Exception as exc:  # an unexpected failure of one model: report it, keep going
-        last = traceback.extract_tb(exc.__traceback__)[-1:]
-        where = f" (at {Path(last[0].filename).name}:{last[0].lineno})" if last else ""
-        return {
-            "status": "error",
-            "error": f"{type(exc).__name__}: {exc}{where}",
-            "rows": [],
-            "attrs": {},
-        }
-
-
-def _frame(name: str, payload: Mapping[str, Any]) -> pd.DataFrame:
-    if payload["status"] == "ok":
-        frame = tidy_frame(payload["rows"])
-    else:
-        frame = tidy_frame([{"metric": "", "scope": ""}])
-        frame.loc[:, ["metric", "scope"]] = pd.NA
-    frame.insert(0, "model", name)
-    frame["status"] = payload["status"]
-    frame["error"] = payload["error"]
-    return frame
-
-
-def score_many(
-    inputs: Any,
-    *,
-    scheduler: Any = None,
-    cache: str | os.PathLike | None = None,
-    key: str | None = None,
-    progress: bool = False,
-    **score_kwargs: Any,
-) -> pd.DataFrame:
-    """Score many models (files, glob patterns or arrays) with :func:`lps_eval.score`.
-
-    Parameters
-    ----------
-    inputs : path, pattern, array, or a sequence / mapping of them
-        Models to score; see :func:`expand_inputs`. Each is loaded where it is scored
-        (on the worker), ``.npy`` files memory-mapped.
-    scheduler : str, dask Client or None
-        ``None``/``"serial"``, ``"threads[:N]"``, ``"processes[:N]"``, ``"local:N"``
-        (a Dask LocalCluster of N worker processes) or ``"tcp://HOST:PORT"``.
-    cache : path, optional
-        Folder of per-model results keyed by the content hash (SHA-256) of the model,
-        the settings and the lps-eval version; see :func:`map_models`.
-    key : str, optional
-        Array name inside ``.npz`` / ``.pt`` files.
-    progress : bool, default False
-        One line per finished model on stderr.
-    **score_kwargs
-        Passed to :func:`lps_eval.score` for every model (``seed``, ``metrics``,
-        ``prior``, ``factors``, options).
-
-    Returns
-    -------
-    pandas.DataFrame
-        The tidy tables of all models stacked in input order: ``model`` first, then the
-        tidy columns, then ``status`` (``ok`` / ``error``) and ``error`` (the message).
-        ``attrs["models"]`` maps each model to its settings (``score``'s ``attrs``);
-        ``attrs["sweep"]`` records the scheduler, cache hits and the shared settings.
-
-    Examples
-    --------
-    >>> import numpy as np, lps_eval
-    >>> rng = np.random.default_rng(0)
-    >>> zs = {"a": rng.normal(size=(500, 3)), "b": rng.normal(size=(500, 3))}
-    >>> t = lps_eval.score_many(zs, metrics=["lps"], predictor="linear", lps={"n_boot": 0})
-    >>> t.query("metric == 'lps' and scope == 'overall'")[["model", "status"]].values.tolist()
-    [['a', 'ok'], ['b', 'ok']]
-    """
-    items = expand_inputs(inputs)
-    kwargs = dict(score_kwargs)
-    kwargs.setdefault("seed", 0)
-    if key is not None:
-        kwargs["key"] = key
-    factors = kwargs.get("factors")
-    if isinstance(factors, (str, os.PathLike)):
-        from lps_eval.io import load_factors
-
-        fac, names = load_factors(factors)
-        kwargs["factors"] = fac
-        kwargs.setdefault("factor_names", names)
-    # several models at once: each fits its dimensions on one core (same numbers)
-    cores = None if scheduler in (None, "serial") or len(items) < 2 else 1
-    tasks = [(item.name, item.source, kwargs, cores) for item in items]
-
-    def cache_key(task: tuple[str, Any, dict[str, Any], int | None]) -> str | None:
-        _, source, opts, _cores = task
-        if isinstance(source, (str, os.PathLike)) and not Path(source).is_file():
-            return None  # a missing file is an error row, never cached
-        settings = dict(opts)
-        if settings.get("factors") is not None:
-            settings["factors"] = content_hash(settings["factors"])
-        return settings_key(content_hash(source), settings)
-
-    hits = [0]
-
-    def report(i: int, result: Any, cached: bool) -> None:
-        hits[0] += cached
-        if progress:
-            import sys
-
-            state = "cached" if cached else result["status"]
-            print(f"lps-eval: {items[i].name}: {state}", file=sys.stderr)
-
-    results = map_models(
-        _score_one,
-        tasks,
-        scheduler=scheduler,
-        cache_key=cache_key if cache is not None else None,
-        cache=cache,
-        on_result=report,
-    )
-    frames = [_frame(item.name, result) for item, result in zip(items, results, strict=True)]
-    table = pd.concat(frames, ignore_index=True)
-    for col in ("dim", "factor", "source_dim"):
-        if col in table.columns:
-            table[col] = table[col].astype("Int64")
-    front = ["model", *[c for c in table.columns if c not in ("model", "status", "error")]]
-    table = table[[*front, "status", "error"]]
-    shared = {k: v for k, v in kwargs.items() if k not in ("factors",)}
-    table.attrs = {
-        "sweep": {
-            "n_models": len(items),
-            "n_failed": sum(r["status"] != "ok" for r in results),
-            "n_cached": hits[0],
-            "scheduler": scheduler if scheduler is None or isinstance(scheduler, str) else "client",
-            "cache": None if cache is None else os.fspath(cache),
-            "settings": jsonable(_canonical_safe(shared)),
-        },
-        "models": {item.name: r["attrs"] for item, r in zip(items, results, strict=True)},
-        "versions": library_versions(),
-    }
-    return table
-
-
-def _canonical_safe(settings: Mapping[str, Any]) -> Any:
-    try:
-        return _canonical(settings)
-    except LpsInputError:
-        return {k: repr(v) for k, v in settings.items()}

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("matplotlib")
 
 import lps_eval
-from lps_eval import plot
+from lps_eval.reporting import figures as plot
 
 
 @pytest.fixture(scope="module")

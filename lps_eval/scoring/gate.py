@@ -29,7 +29,15 @@ import pandas as pd
 from lps_eval._validation import LpsInputError
 from lps_eval.options import did_you_mean
 
-__all__ = ["Gate", "GateOutcome", "check_gates", "load_config", "parse_gate"]
+__all__ = [
+    "Gate",
+    "GateOutcome",
+    "check_gates",
+    "check_model_gates",
+    "find_pyproject",
+    "load_config",
+    "parse_gate",
+]
 
 COLUMNS = ("value", "ci_low", "ci_high", "p_value")
 _OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
@@ -124,6 +132,23 @@ def check_gates(table: pd.DataFrame, gates: list[Gate]) -> list[GateOutcome]:
             )
         )
     return outcomes
+
+
+def check_model_gates(table: pd.DataFrame, gates: list[Gate]) -> list[tuple[str, GateOutcome]]:
+    """Check every gate against every scored model of a many-model table.
+
+    ``table`` has a ``model`` column (:func:`lps_eval.score_many`, :func:`lps_eval.compare`).
+    Models whose ``status`` is not ``ok`` are skipped (they have no rows to check: the
+    caller reports them as errors). Returns ``(model, outcome)`` pairs, model by model in
+    table order.
+    """
+    rows = table[table["scope"] != "difference"]
+    if "status" in rows.columns:
+        rows = rows[rows["status"] == "ok"]
+    out = []
+    for model, block in rows.groupby("model", sort=False):
+        out += [(str(model), o) for o in check_gates(block, gates)]
+    return out
 
 
 def find_pyproject(start: Path | None = None) -> Path | None:

@@ -19,10 +19,10 @@ from typing import Any
 import click
 
 from lps_eval._validation import LpsInputError
-from lps_eval.console import EXIT_INPUT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED, fail
-from lps_eval.sweep import SCHEDULER_CHOICES
+from lps_eval.cli.console import EXIT_INPUT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED, fail
+from lps_eval.schedulers import SCHEDULER_CHOICES
 
-__all__ = ["encode", "train"]
+__all__ = ["encode_command", "train_command"]
 
 
 def _guarded(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -175,7 +175,7 @@ _RESUME_OPTIONS = {"resume_dir", "steps", "quiet", "device"}
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_context
 @_guarded
-def train(ctx: click.Context, **opts: Any) -> None:
+def train_command(ctx: click.Context, **opts: Any) -> None:
     """Train an AE, AE + MMD (programmable prior) or (beta-)VAE; write a run directory.
 
     The run directory holds model.pt (weights, loadable without pickle), config.json,
@@ -332,7 +332,7 @@ def _grid(
 )
 @click.option("--batch-size", type=click.IntRange(min=1), default=1024, show_default=True)
 @_guarded
-def encode(
+def encode_command(
     run_dir: str, data: str, output: str, key: str | None, device: str, batch_size: int
 ) -> None:
     """Encode images in DATA with the model in RUN_DIR; write the posterior means z.

@@ -19,10 +19,10 @@ torch = pytest.importorskip("torch")
 from click.testing import CliRunner  # noqa: E402
 
 from lps_eval import LpsInputError  # noqa: E402
+from lps_eval.cli.train import encode_command as encode_cmd  # noqa: E402
+from lps_eval.cli.train import train_command as train_cmd  # noqa: E402
 from lps_eval.train import data as tdata  # noqa: E402
 from lps_eval.train.checkpoint import WEIGHTS_FILE, load_model  # noqa: E402
-from lps_eval.train.cli import encode as encode_cmd  # noqa: E402
-from lps_eval.train.cli import train as train_cmd  # noqa: E402
 from lps_eval.train.loop import encode, fit, nmse_db  # noqa: E402
 from lps_eval.train.models import ConvAutoencoder  # noqa: E402
 from lps_eval.train.objectives import (  # noqa: E402
@@ -334,7 +334,7 @@ def test_cli_train_prints_json_summary(tmp_path):
 
 
 def test_cli_module_does_not_import_torch():
-    code = "import sys, lps_eval, lps_eval.train.cli; print('torch' in sys.modules)"
+    code = "import sys, lps_eval, lps_eval.cli.train; print('torch' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "False"
 

@@ -24,16 +24,16 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("distributed")
 
 from click.testing import CliRunner  # noqa: E402
-from conftest import TINY_TRAINING  # noqa: E402
 
 from lps_eval import LpsInputError  # noqa: E402
-from lps_eval.console import EXIT_INPUT_ERROR, EXIT_INTERRUPTED  # noqa: E402
+from lps_eval.cli.console import EXIT_INPUT_ERROR, EXIT_INTERRUPTED  # noqa: E402
+from lps_eval.cli.train import train_command as train_cmd  # noqa: E402
 from lps_eval.train.checkpoint import CHECKPOINT_FILE, load_checkpoint  # noqa: E402
-from lps_eval.train.cli import train as train_cmd  # noqa: E402
 from lps_eval.train.grid import GridInterrupted, expand_grid, run_grid  # noqa: E402
 from lps_eval.train.loop import TrainingInterrupted, fit, resume  # noqa: E402
+from tests.conftest import TINY_TRAINING  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: fit() settings shared by every run.
 COMMON = {**TINY_TRAINING, "eval_every": 3, "eval_budget": float("inf"), "steps": 6}
 TINY_CLI = [

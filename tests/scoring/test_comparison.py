@@ -12,7 +12,7 @@ from click.testing import CliRunner
 import lps_eval
 from lps_eval import LpsInputError
 from lps_eval.cli import main
-from lps_eval.comparison import format_summary, summarize
+from lps_eval.scoring import format_summary, summarize
 
 FAST = {"predictor": "knn", "n_boot": 60, "mmd": {"permutations": 20}, "metrics": ["lps", "mmd"]}
 
@@ -221,9 +221,9 @@ def test_cli_compare_gate_and_errors(files):
     passed = cli("compare", files / "a.npy", files / "c.npy", *CLI_FAST, "--fail-if", "lps > 0.2")
     assert passed.exit_code == 0 and "gate passed: 2 check(s)" in passed.stderr
     missing = cli("compare", str(files / "nothing*.npy"), *CLI_FAST)
-    assert missing.exit_code == 2 and "no file or directory matches" in missing.stderr
+    assert missing.exit_code == 2 and "matches no file or directory" in missing.stderr
     names = cli("compare", files / "a.npy", files / "b.npy", *CLI_FAST, "--names", "x")
-    assert names.exit_code == 2 and "--names gives 1 names for 2 models" in names.stderr
+    assert names.exit_code == 2 and "1 name(s) given for 2 model(s)" in names.stderr
 
 
 def test_single_model_rows_equal_score():
