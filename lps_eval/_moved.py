@@ -128,9 +128,16 @@ class MovedModule(types.ModuleType):
         return getattr(importlib.import_module(module), new_name)
 
     def _holder(self, name: str) -> str:
-        for module in self.__moved_to__:
-            if hasattr(importlib.import_module(module), name):
+        """The module that defines ``name`` (else the first that has it)."""
+        having = [m for m in self.__moved_to__ if hasattr(importlib.import_module(m), name)]
+        for module in having:
+            if (
+                getattr(getattr(importlib.import_module(module), name), "__module__", None)
+                == module
+            ):
                 return module
+        if having:
+            return having[0]
         raise AttributeError(f"module {self.__name__!r} (moved) has no attribute {name!r}")
 
 

@@ -29,11 +29,11 @@ __all__ = [
 ]
 
 
-def bin_edges(low: np.ndarray, high: np.ndarray, num_bins: int) -> np.ndarray:
-    """Left edges of ``num_bins`` equal-width bins per column, shape (num_bins, n_columns).
+def bin_edges(low: np.ndarray, high: np.ndarray, n_bins: int) -> np.ndarray:
+    """Left edges of ``n_bins`` equal-width bins per column, shape (n_bins, n_columns).
 
-    ``linspace(min, max, num_bins + 1)[:-1]`` (``min - 0.5, max + 0.5`` for a constant
-    column): the edges of ``np.histogram(column, num_bins)``, which depend on the range
+    ``linspace(min, max, n_bins + 1)[:-1]`` (``min - 0.5, max + 0.5`` for a constant
+    column): the edges of ``np.histogram(column, n_bins)``, which depend on the range
     only, so a file can be binned block by block once its column ranges are known.
     """
     low = np.asarray(low, dtype=np.float64)
@@ -41,11 +41,11 @@ def bin_edges(low: np.ndarray, high: np.ndarray, num_bins: int) -> np.ndarray:
     const = low == high
     low = np.where(const, low - 0.5, low)
     high = np.where(const, high + 0.5, high)
-    return np.linspace(low, high, num_bins + 1, axis=0)[:-1]
+    return np.linspace(low, high, n_bins + 1, axis=0)[:-1]
 
 
 def digitize(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Bin index of every value: ``#{edges <= x} - 1`` per column (codes in [0, num_bins))."""
+    """Bin index of every value: ``#{edges <= x} - 1`` per column (codes in [0, n_bins))."""
     x = np.asarray(x, dtype=np.float64)
     codes = np.empty(x.shape, dtype=np.int64)
     for j in range(x.shape[1]):  # one vectorized search per column (d loops, not n)
@@ -53,22 +53,22 @@ def digitize(x: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return codes
 
 
-def histogram_discretize(x: np.ndarray, num_bins: int) -> np.ndarray:
-    """Bin every column of ``x`` into ``num_bins`` equal-width bins over its sample range.
+def histogram_discretize(x: np.ndarray, n_bins: int) -> np.ndarray:
+    """Bin every column of ``x`` into ``n_bins`` equal-width bins over its sample range.
 
     Parameters
     ----------
     x : ndarray of shape (n_samples, n_columns)
-    num_bins : int
+    n_bins : int
 
     Returns
     -------
     ndarray of int64, same shape
-        Bin index in ``[0, num_bins)`` (:func:`bin_edges`, :func:`digitize`), identical to
+        Bin index in ``[0, n_bins)`` (:func:`bin_edges`, :func:`digitize`), identical to
         disentanglement_lib's ``_histogram_discretize`` minus one.
     """
     x = np.asarray(x, dtype=np.float64)
-    return digitize(x, bin_edges(x.min(axis=0), x.max(axis=0), num_bins))
+    return digitize(x, bin_edges(x.min(axis=0), x.max(axis=0), n_bins))
 
 
 def to_codes(values: np.ndarray) -> tuple[np.ndarray, list[int]]:

@@ -163,28 +163,154 @@ def test_the_top_level_functions_are_the_functions():
     assert callable(lps_eval.score) and lps_eval.score.__name__ == "score"
 
 
-def test_moved_module_paths_keep_working_with_a_warning():
-    import lps_eval
-    from lps_eval.prior_matching import mmd2
+# ------------------------------------------------------------------ no deprecated paths
 
-    with pytest.warns(lps_eval.LpsDeprecationWarning, match="lps_eval.prior_matching"):
-        from lps_eval.mmd import mmd2 as old_mmd2
-    assert old_mmd2 is mmd2
-    with pytest.warns(lps_eval.LpsDeprecationWarning, match="lps_eval.metrics"):
-        from lps_eval.metrics.mig import mig
-    assert mig is lps_eval.metrics.mig
-    assert callable(lps_eval.mmd) and lps_eval.mmd.__name__ == "mmd"  # not clobbered
+ROOT = PACKAGE.parent
+#: Where users copy code from: nothing there may import a path that _moved deprecates.
+USER_FACING = ("tests", "examples", "benchmarks", "experiments", "tools", "docs")
 
 
-def test_deprecated_flat_options_still_work_with_a_warning():
-    import numpy as np
+def _user_facing_files() -> list[Path]:
+    files = [ROOT / "README.md", ROOT / "mkdocs.yml"]
+    for folder in USER_FACING:
+        files += sorted((ROOT / folder).rglob("*.py")) + sorted((ROOT / folder).rglob("*.md"))
+    return [f for f in files if f.is_file() and "fixtures" not in f.parts]
 
-    import lps_eval
 
-    z = np.random.default_rng(0).normal(size=(400, 3))
-    new = lps_eval.score(z, metrics=["mmd"], mmd={"permutations": 20})
-    with pytest.warns(lps_eval.LpsDeprecationWarning, match="mmd.permutations"):
-        old = lps_eval.score(z, metrics=["mmd"], permutations=20)
-    assert old.equals(new)
-    with pytest.raises(lps_eval.LpsInputError, match="did you mean 'permutations'"):
-        lps_eval.score(z, metrics=["mmd"], mmd={"permutation": 20})
+def _still_a_name(dotted: str) -> bool:
+    """True when ``a.b.c`` is a real attribute of ``a.b`` (a function the package exports),
+    not only a moved module's alias."""
+    from lps_eval._moved import MovedModule
+
+    parent, _, name = dotted.rpartition(".")
+    try:
+        value = getattr(importlib.import_module(parent), name)
+    except (AttributeError, ImportError):
+        return False
+    return not isinstance(value, (MovedModule, types.ModuleType))
+
+
+def _deprecated_uses(text: str) -> list[str]:
+    """Imports (and mkdocstrings ``:::`` directives) of moved modules and names."""
+    import re
+
+    from lps_eval._moved import MOVED_ATTRIBUTES, MOVED_MODULES
+
+    found = []
+    for old in MOVED_MODULES:
+        pattern = rf"(?:from\s+{re.escape(old)}\s+import|import\s+{re.escape(old)}\b)"
+        found += [f"{old} ({m.group(0)!r})" for m in re.finditer(pattern, text)]
+        if not _still_a_name(old):  # `::: lps_eval.metrics.mig` is the function: fine
+            pattern = rf":::\s+{re.escape(old)}\b"
+            found += [f"{old} ({m.group(0)!r})" for m in re.finditer(pattern, text)]
+    for package, name in MOVED_ATTRIBUTES:
+        pattern = rf"from\s+{re.escape(package)}\s+import\s+(?:[\w, ]*\b){name}\b|\b{re.escape(package)}\.{name}\."
+        found += [f"{package}.{name} ({m.group(0)!r})" for m in re.finditer(pattern, text)]
+    return found
+
+
+def test_nothing_user_facing_imports_a_deprecated_path():
+    here = Path(__file__).resolve()
+    uses = {
+        str(f.relative_to(ROOT)): _deprecated_uses(f.read_text(encoding="utf-8"))
+        for f in _user_facing_files()
+        if f.resolve() != here
+    }
+    # the deprecation tests themselves import old paths on purpose, inside pytest.warns
+    allowed = {"tests/test_architecture.py", "tests/test_deprecations.py"}
+    bad = {f: u for f, u in uses.items() if u and f not in allowed}
+    assert not bad, f"deprecated paths in use (see lps_eval/_moved.py): {bad}"
+
+
+def test_the_deprecated_path_check_can_fail():
+    assert _deprecated_uses("from lps_eval.sweep import score_many")
+    assert _deprecated_uses("import lps_eval.plot as plots")
+    assert _deprecated_uses("x = lps_eval.plot.marginals(z)")
+    assert _deprecated_uses("::: lps_eval.comparison.compare")
+    assert not _deprecated_uses("from lps_eval.scoring import score_many")
+
+
+# ------------------------------------------------------------------ tests mirror the package
+
+#: Test files under tests/ whose name is a topic that spans modules, with the reason.
+TOPIC_TESTS = {
+    "tests/test_architecture.py": "the house's rules",
+    "tests/test_deprecations.py": "old paths and names keep working for one release",
+    "tests/test_registries_common.py": "every predictor, kernel and prior form",
+    "tests/test_bad_input_matrix.py": "every bad input through the CLI",
+    "tests/test_inputs_hardening.py": "odd but valid inputs through the CLI",
+    "tests/test_validity.py": "null rejection and invariances across sections",
+    "tests/metrics/test_golden_dlib.py": "disentanglement_lib parity of every metric",
+    "tests/metrics/test_mutual_information.py": "the MI-based metrics together",
+    "tests/metrics/test_probe_metrics.py": "the probe-based metrics together",
+    "tests/reporting/test_builder_browser.py": "the report in headless Chromium",
+}
+
+
+def _package_modules(folder: Path) -> set[str]:
+    return {p.stem for p in folder.glob("*.py") if p.stem != "__init__"} | {
+        p.name for p in folder.iterdir() if p.is_dir() and (p / "__init__.py").is_file()
+    }
+
+
+def test_tests_mirror_the_package():
+    tests = ROOT / "tests"
+    misplaced = []
+    for path in sorted(tests.rglob("test_*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in TOPIC_TESTS:
+            continue
+        folder = PACKAGE.joinpath(*path.parent.relative_to(tests).parts)
+        if not (folder / "__init__.py").is_file():
+            misplaced.append(f"{rel}: lps_eval/{folder.relative_to(PACKAGE)} is no package")
+            continue
+        subject = path.stem[len("test_") :]
+        modules = _package_modules(folder)
+        if not any(
+            subject == m.lstrip("_") or subject.startswith(m.lstrip("_") + "_") for m in modules
+        ):
+            misplaced.append(f"{rel}: no module {subject!r} in {folder.relative_to(ROOT)}")
+    assert not misplaced, (
+        "tests/ must mirror lps_eval/ (or be listed in TOPIC_TESTS): " + "; ".join(misplaced)
+    )
+    stale = [t for t in TOPIC_TESTS if not (ROOT / t).is_file()]
+    assert not stale, f"TOPIC_TESTS lists files that do not exist: {stale}"
+
+
+# ------------------------------------------------------------------ small functions
+
+#: Longest function body (lines of code, docstring excluded) without a stated reason.
+MAX_FUNCTION_LINES = 80
+
+
+def _long_functions() -> list[str]:
+    found = []
+    for module, path in MODULES.items():
+        source = path.read_text()
+        lines = source.splitlines()
+        for node in ast.walk(ast.parse(source)):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            body = node.body
+            first = body[0]
+            doc_end = (
+                first.end_lineno
+                if isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+                else node.lineno
+            )
+            length = node.end_lineno - doc_end
+            head = lines[node.lineno - 2] if node.lineno >= 2 else ""
+            reason = "# long:" in head or "# long:" in lines[node.lineno - 1]
+            if length > MAX_FUNCTION_LINES and not reason:
+                found.append(f"{module}.{node.name} ({length} lines)")
+    return found
+
+
+def test_functions_are_short_or_say_why():
+    long = _long_functions()
+    assert not long, (
+        f"functions over {MAX_FUNCTION_LINES} lines of code: carve them into named steps, "
+        "or put a '# long: <why>' comment on the line above the def: " + ", ".join(long)
+    )

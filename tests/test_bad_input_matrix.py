@@ -156,7 +156,7 @@ def case_per_dim_max_samples_text(tmp):
 
 
 def case_mi_bins_huge(tmp):
-    argv = _score(tmp, "--metrics", "mutual_info_mean", "-O", "independence.mi_bins=1000000000")
+    argv = _score(tmp, "--metrics", "mutual_info_mean", "-O", "independence.n_bins=1000000000")
     return argv, r"n_bins must be at most 1000"
 
 

@@ -86,6 +86,7 @@ def format_option(choices: tuple[str, ...] = ("table", "json", "csv"), help: str
     )
 
 
+# long: one declaration per option, in the order --help lists them
 def scoring_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """The options every scoring command takes (``score``, ``compare``, ``report``, ...)."""
     from lps_eval.predictors import predictor_specs

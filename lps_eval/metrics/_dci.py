@@ -30,6 +30,7 @@ from lps_eval.metrics.common import (
     seed_int,
 )
 from lps_eval.metrics.registry import register_metric
+from lps_eval.options import renamed_keywords
 from lps_eval.results import indexed_rows, make_row
 
 __all__ = ["DCIResult", "dci", "dci_from_importance"]
@@ -186,6 +187,7 @@ def _fit_probe(x, y, x_test, y_test, *, mode: str, random_state: int):
     rows=("dci_disentanglement", "dci_completeness", "dci_informativeness"),
     properties=("unit_interval", "approx_sample_order", "approx_latent_order", "uses_test_split"),
 )
+@renamed_keywords(num_bins="n_bins")
 def dci(
     z: Any,
     factors: Any,
@@ -197,7 +199,7 @@ def dci(
     num_train: int | None = 10000,
     num_test: int | None = 5000,
     test_size: float = 1 / 3,
-    num_bins: int = 20,
+    n_bins: int = 20,
 ) -> DCIResult:
     """DCI disentanglement, completeness and informativeness from gradient-boosted probes.
 
@@ -253,9 +255,7 @@ def dci(
             else f"HistGradientBoostingClassifier({FAST_PARAMS})",
         },
     )
-    f, ft, _ = discrete_factor_codes(
-        data.factors, data.factors_test, num_bins=num_bins, metric="dci"
-    )
+    f, ft, _ = discrete_factor_codes(data.factors, data.factors_test, n_bins=n_bins, metric="dci")
     # Canonical row order (lexicographic in each row's sorted values): the probes' internal
     # randomness (the early-stopping split, feature shuffling on ties) then depends neither
     # on the order of the rows nor on the order of the latent columns.

@@ -9,6 +9,7 @@ import numpy as np
 from lps_eval.information import entropy, mutual_info_matrix
 from lps_eval.metrics.common import SupervisedResult, prepare_discretized, top_two_gap
 from lps_eval.metrics.registry import register_metric
+from lps_eval.options import renamed_keywords
 
 __all__ = ["dcimig"]
 
@@ -17,6 +18,7 @@ __all__ = ["dcimig"]
     rows=("dcimig",),
     properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
 )
+@renamed_keywords(num_bins="n_bins")
 def dcimig(
     z: Any,
     factors: Any,
@@ -24,7 +26,7 @@ def dcimig(
     z_test: Any = None,
     factors_test: Any = None,
     seed: int = 0,
-    num_bins: int = 20,
+    n_bins: int = 20,
     num_train: int | None = 10000,
 ) -> SupervisedResult:
     """DCIMIG: disentanglement, completeness and informativeness in one MI-gap score.
@@ -57,7 +59,7 @@ def dcimig(
         factors_test,
         seed=seed,
         num_train=num_train,
-        num_bins=num_bins,
+        n_bins=n_bins,
     )
     h = entropy(fac)
     mi = mutual_info_matrix(codes, fac)  # (d, K)

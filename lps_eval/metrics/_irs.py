@@ -16,6 +16,7 @@ from lps_eval.metrics.common import (
     warn,
 )
 from lps_eval.metrics.registry import register_metric
+from lps_eval.options import renamed_keywords
 
 __all__ = ["IRSResult", "irs"]
 
@@ -32,6 +33,7 @@ class IRSResult(SupervisedResult):
     rows=("irs",),
     properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
 )
+@renamed_keywords(num_bins="n_bins")
 def irs(
     z: Any,
     factors: Any,
@@ -41,7 +43,7 @@ def irs(
     seed: int = 0,
     diff_quantile: float = 0.99,
     num_train: int | None = 10000,
-    num_bins: int = 20,
+    n_bins: int = 20,
     factor_bins: int | None = None,
 ) -> IRSResult:
     """Interventional Robustness Score.
@@ -67,7 +69,7 @@ def irs(
         Seed of the subsample when there are more than ``num_train`` rows.
     diff_quantile : float, default 0.99
     num_train : int or None, default 10000
-    num_bins : int, default 20
+    n_bins : int, default 20
         Bins for non-integer (continuous) factors.
     factor_bins : int or None, default None
         disentanglement_lib bins every factor into 20 equal-width histogram bins. For
@@ -105,7 +107,7 @@ def irs(
     if factor_bins is not None:
         fac = histogram_discretize(data.factors.astype(np.float64), factor_bins)
     else:
-        fac, _, sizes = discrete_factor_codes(data.factors, None, num_bins=num_bins, metric="irs")
+        fac, _, sizes = discrete_factor_codes(data.factors, None, n_bins=n_bins, metric="irs")
         many = [k for k, s in enumerate(sizes) if s > 20]
         if many:
             warn(

@@ -13,6 +13,7 @@ from lps_eval.information import (
 )
 from lps_eval.metrics.common import SupervisedResult, prepare_discretized
 from lps_eval.metrics.registry import register_metric
+from lps_eval.options import renamed_keywords
 
 __all__ = ["jemmig"]
 
@@ -21,6 +22,7 @@ __all__ = ["jemmig"]
     rows=("jemmig",),
     properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
 )
+@renamed_keywords(num_bins="n_bins")
 def jemmig(
     z: Any,
     factors: Any,
@@ -28,7 +30,7 @@ def jemmig(
     z_test: Any = None,
     factors_test: Any = None,
     seed: int = 0,
-    num_bins: int = 20,
+    n_bins: int = 20,
     num_train: int | None = 10000,
 ) -> SupervisedResult:
     """Normalized JEMMIG (higher is better).
@@ -64,7 +66,7 @@ def jemmig(
         factors_test,
         seed=seed,
         num_train=num_train,
-        num_bins=num_bins,
+        n_bins=n_bins,
     )
     mi = mutual_info_matrix(fac, codes)  # (K, d)
     je = joint_entropy(fac, codes)
@@ -74,7 +76,7 @@ def jemmig(
     best = order[:, -1]
     second = mi[rows, order[:, -2]] if mi.shape[1] > 1 else np.zeros(mi.shape[0])
     numer = je[rows, best] - mi[rows, best] + second
-    per_factor = 1.0 - numer / (h + np.log(num_bins))
+    per_factor = 1.0 - numer / (h + np.log(n_bins))
     return SupervisedResult(
         value=float(np.mean(per_factor)),
         settings=data.settings,

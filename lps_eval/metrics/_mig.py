@@ -15,6 +15,7 @@ from lps_eval.metrics.common import (
     warn,
 )
 from lps_eval.metrics.registry import register_metric
+from lps_eval.options import renamed_keywords
 
 __all__ = ["MIGResult", "mig"]
 
@@ -31,6 +32,7 @@ class MIGResult(SupervisedResult):
     rows=("mig",),
     properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
 )
+@renamed_keywords(num_bins="n_bins")
 def mig(
     z: Any,
     factors: Any,
@@ -38,7 +40,7 @@ def mig(
     z_test: Any = None,
     factors_test: Any = None,
     seed: int = 0,
-    num_bins: int = 20,
+    n_bins: int = 20,
     num_train: int | None = 10000,
 ) -> MIGResult:
     """Mutual Information Gap.
@@ -49,7 +51,7 @@ def mig(
 
     where :math:`j^{(1)}_k, j^{(2)}_k` are the latents with the largest and second
     largest mutual information with factor :math:`v_k`. Latents are discretized into
-    ``num_bins`` equal-width bins over their sample range; integer factors are used as
+    ``n_bins`` equal-width bins over their sample range; integer factors are used as
     given; MI and entropy are plug-in estimates in nats (disentanglement_lib's
     ``_compute_mig``; identical numbers on identical arrays).
 
@@ -63,7 +65,7 @@ def mig(
         MIG has no test split (a warning says so when they are passed).
     seed : int
         Seed of the subsample when there are more than ``num_train`` rows.
-    num_bins : int, default 20
+    n_bins : int, default 20
         Histogram bins per latent (study default).
     num_train : int or None, default 10000
         Rows used (study default); None uses all.
@@ -94,7 +96,7 @@ def mig(
         factors_test,
         seed=seed,
         num_train=num_train,
-        num_bins=num_bins,
+        n_bins=n_bins,
     )
     mi = mutual_info_matrix(codes, fac)
     h = entropy(fac)

@@ -9,6 +9,7 @@ import numpy as np
 from lps_eval.information import entropy, mutual_info_matrix
 from lps_eval.metrics.common import SupervisedResult, prepare_discretized, top_two_gap
 from lps_eval.metrics.registry import register_metric
+from lps_eval.options import renamed_keywords
 
 __all__ = ["mig_sup"]
 
@@ -17,6 +18,7 @@ __all__ = ["mig_sup"]
     rows=("mig_sup",),
     properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
 )
+@renamed_keywords(num_bins="n_bins")
 def mig_sup(
     z: Any,
     factors: Any,
@@ -24,7 +26,7 @@ def mig_sup(
     z_test: Any = None,
     factors_test: Any = None,
     seed: int = 0,
-    num_bins: int = 20,
+    n_bins: int = 20,
     num_train: int | None = 10000,
 ) -> SupervisedResult:
     """MIG-sup: does each latent encode at most one factor?
@@ -47,7 +49,7 @@ def mig_sup(
     z_test, factors_test : ignored
     seed : int
         Seed of the subsample when there are more than ``num_train`` rows.
-    num_bins : int, default 20
+    n_bins : int, default 20
     num_train : int or None, default 10000
 
     Returns
@@ -69,7 +71,7 @@ def mig_sup(
         factors_test,
         seed=seed,
         num_train=num_train,
-        num_bins=num_bins,
+        n_bins=n_bins,
     )
     h = entropy(fac)
     ok = h > 0

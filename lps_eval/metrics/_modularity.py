@@ -12,6 +12,7 @@ from lps_eval._validation import check_positive_int
 from lps_eval.information import histogram_discretize, mutual_info_matrix
 from lps_eval.metrics.common import SupervisedResult, discrete_factor_codes, prepare, warn
 from lps_eval.metrics.registry import register_metric
+from lps_eval.options import renamed_keywords
 from lps_eval.results import indexed_rows, make_row
 
 __all__ = ["ModularityExplicitnessResult", "modularity_explicitness"]
@@ -99,6 +100,7 @@ def _explicitness(x, y, x_test, y_test, *, factor: int):
     rows=("modularity", "explicitness"),
     properties=("unit_interval", "exact_sample_order", "exact_latent_order", "uses_test_split"),
 )
+@renamed_keywords(num_bins="n_bins")
 def modularity_explicitness(
     z: Any,
     factors: Any,
@@ -106,7 +108,7 @@ def modularity_explicitness(
     z_test: Any = None,
     factors_test: Any = None,
     seed: int = 0,
-    num_bins: int = 20,
+    n_bins: int = 20,
     num_train: int | None = 10000,
     num_test: int | None = 5000,
     test_size: float = 1 / 3,
@@ -115,7 +117,7 @@ def modularity_explicitness(
 
     Modularity: mean over latents of :func:`modularity_scores` applied to the
     (dims x factors) plug-in MI matrix of the training rows (latents binned into
-    ``num_bins`` equal-width bins). Explicitness: latents standardized with the training
+    ``n_bins`` equal-width bins). Explicitness: latents standardized with the training
     mean and standard deviation, one ``LogisticRegression()`` (scikit-learn defaults) per
     factor, macro one-vs-rest ROC-AUC of ``predict_proba`` on the test rows, averaged
     over factors.
@@ -127,7 +129,7 @@ def modularity_explicitness(
         Held-out rows for explicitness; when omitted a seeded fraction ``test_size`` of
         the rows is held out (modularity then uses the remaining training rows).
     seed : int
-    num_bins : int, default 20
+    n_bins : int, default 20
     num_train, num_test : int or None, default 10000 / 5000
 
     Returns
@@ -150,7 +152,7 @@ def modularity_explicitness(
     Ridgeway, Mozer, "Learning Deep Disentangled Embeddings With the F-Statistic Loss",
     NeurIPS 2018; disentanglement_lib ``modularity_explicitness``.
     """
-    num_bins = check_positive_int(num_bins, name="num_bins", minimum=2)
+    n_bins = check_positive_int(n_bins, name="n_bins", minimum=2)
     data = prepare(
         "modularity_explicitness",
         z,
@@ -162,12 +164,12 @@ def modularity_explicitness(
         num_train=num_train,
         num_test=num_test,
         test_size=test_size,
-        params={"num_bins": num_bins, "probe": "LogisticRegression()"},
+        params={"n_bins": n_bins, "probe": "LogisticRegression()"},
     )
     f, ft, _ = discrete_factor_codes(
-        data.factors, data.factors_test, num_bins=num_bins, metric="modularity_explicitness"
+        data.factors, data.factors_test, n_bins=n_bins, metric="modularity_explicitness"
     )
-    mi = mutual_info_matrix(histogram_discretize(data.z, num_bins), f)
+    mi = mutual_info_matrix(histogram_discretize(data.z, n_bins), f)
     per_dim = modularity_scores(mi)
 
     mean = data.z.mean(axis=0)

@@ -15,6 +15,7 @@ from lps_eval.metrics.common import (
     top_two_gap,
 )
 from lps_eval.metrics.registry import register_metric
+from lps_eval.options import renamed_keywords
 
 __all__ = ["SAPResult", "sap"]
 
@@ -63,6 +64,7 @@ def _svc_matrix(z, f, zt, ft, *, C: float) -> np.ndarray:
     rows=("sap",),
     properties=("unit_interval", "exact_sample_order", "exact_latent_order", "uses_test_split"),
 )
+@renamed_keywords(num_bins="n_bins")
 def sap(
     z: Any,
     factors: Any,
@@ -75,7 +77,7 @@ def sap(
     num_train: int | None = 10000,
     num_test: int | None = 5000,
     test_size: float = 1 / 3,
-    num_bins: int = 20,
+    n_bins: int = 20,
 ) -> SAPResult:
     """SAP score: mean over factors of the gap between the two most predictive latents.
 
@@ -100,7 +102,7 @@ def sap(
         LinearSVC regularization (study default).
     num_train, num_test : int or None, default 10000 / 5000
         Study sample sizes (None: all rows).
-    num_bins : int, default 20
+    n_bins : int, default 20
         Bins for non-integer factors in the discrete variant.
 
     Returns
@@ -136,7 +138,7 @@ def sap(
         matrix = _r2_matrix(data.z, data.factors.astype(np.float64))
     else:
         f, ft, _ = discrete_factor_codes(
-            data.factors, data.factors_test, num_bins=num_bins, metric="sap"
+            data.factors, data.factors_test, n_bins=n_bins, metric="sap"
         )
         matrix = _svc_matrix(data.z, f, data.z_test, ft, C=C)
     per_factor = top_two_gap(matrix, axis=0)

@@ -166,13 +166,13 @@ def discrete_factor_codes(
     factors: np.ndarray,
     factors_test: np.ndarray | None,
     *,
-    num_bins: int,
+    n_bins: int,
     metric: str,
 ) -> tuple[np.ndarray, np.ndarray | None, list[int]]:
     """Factor columns as integer codes ``0..K-1``, consistent between train and test.
 
     Integer-valued factors keep one code per distinct value (what disentanglement_lib
-    does with them). Non-integer (continuous) factors are binned into ``num_bins``
+    does with them). Non-integer (continuous) factors are binned into ``n_bins``
     equal-width bins over their joint train+test range, with a warning: treating every
     distinct float as its own class (disentanglement_lib's behaviour) makes ``H(v)``
     equal ``log n`` and the scores meaningless.
@@ -185,11 +185,11 @@ def discrete_factor_codes(
         if is_integer_valued(col):
             codes[:, j] = to_codes(col[:, None])[0][:, 0]
         else:
-            codes[:, j] = histogram_discretize(col[:, None], num_bins)[:, 0]
+            codes[:, j] = histogram_discretize(col[:, None], n_bins)[:, 0]
             continuous.append(j)
     if continuous:
         warn(
-            f"{metric}: factor(s) {continuous} are continuous; discretized into {num_bins} "
+            f"{metric}: factor(s) {continuous} are continuous; discretized into {n_bins} "
             "equal-width bins (pass integer factor codes to control this)"
         )
     sizes = [int(c) + 1 for c in codes.max(axis=0)]
@@ -206,18 +206,18 @@ def prepare_discretized(
     *,
     seed: int,
     num_train: int | None,
-    num_bins: int,
+    n_bins: int,
 ) -> tuple[Prepared, np.ndarray, np.ndarray]:
     """Shared front of the MI-based metrics (MIG, MIG-sup, DCIMIG, JEMMIG).
 
-    Validates ``num_bins``, prepares the training rows, discretizes every latent into
-    ``num_bins`` equal-width bins and the factors into integer codes.
+    Validates ``n_bins``, prepares the training rows, discretizes every latent into
+    ``n_bins`` equal-width bins and the factors into integer codes.
 
     Returns
     -------
     (prepared, latent_codes, factor_codes)
     """
-    num_bins = check_positive_int(num_bins, name="num_bins", minimum=2)
+    n_bins = check_positive_int(n_bins, name="n_bins", minimum=2)
     data = prepare(
         metric,
         z,
@@ -227,10 +227,10 @@ def prepare_discretized(
         seed=seed,
         needs_test=False,
         num_train=num_train,
-        params={"num_bins": num_bins},
+        params={"n_bins": n_bins},
     )
-    latent_codes = histogram_discretize(data.z, num_bins)
-    factor_codes, _, _ = discrete_factor_codes(data.factors, None, num_bins=num_bins, metric=metric)
+    latent_codes = histogram_discretize(data.z, n_bins)
+    factor_codes, _, _ = discrete_factor_codes(data.factors, None, n_bins=n_bins, metric=metric)
     return data, latent_codes, factor_codes
 
 

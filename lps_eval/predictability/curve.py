@@ -30,6 +30,7 @@ from lps_eval._validation import (
     check_positive_int,
     constant_columns,
 )
+from lps_eval.options import renamed_keywords
 from lps_eval.predictability._lps import (
     SINGLE_SPLIT_TEST_SIZE,
     bootstrap_r2,
@@ -69,6 +70,7 @@ def _predict(model: Any, train: np.ndarray, test: np.ndarray, targets: np.ndarra
     return model.fit_predict(train, test, seed=seed)[:, targets]
 
 
+@renamed_keywords(max_dims="target_dims")  # max_dims means "refuse wider input" in lps()
 def lps_curve(
     z: Any,
     *,
@@ -81,7 +83,7 @@ def lps_curve(
     n_boot: int = 200,
     confidence: float = 0.95,
     null: bool = True,
-    max_dims: int | None = None,
+    target_dims: int | None = None,
 ) -> pd.DataFrame:
     """LPS as a function of the number of training rows.
 
@@ -105,7 +107,7 @@ def lps_curve(
     confidence : float, default 0.95
     null : bool, default True
         Also the null level at each size (columns shuffled independently; doubles the cost).
-    max_dims : int, optional
+    target_dims : int, optional
         Score only this many randomly chosen target dimensions (the same at every size),
         each still predicted from all others: a cheaper curve on a random subset of the
         per-dimension R2 values. None: every dimension.
@@ -129,8 +131,8 @@ def lps_curve(
     test_size = check_fraction(test_size, name="test_size")
     n_boot = check_positive_int(n_boot, name="n_boot", minimum=0)
     confidence = check_fraction(confidence, name="confidence")
-    if max_dims is not None:
-        max_dims = check_positive_int(max_dims, name="max_dims")
+    if target_dims is not None:
+        target_dims = check_positive_int(target_dims, name="target_dims")
     model = get_predictor(predictor, **(predictor_params or {}))
     rng = make_rng(seed)
     n_total, d = z.shape
@@ -155,8 +157,8 @@ def lps_curve(
     if active.size < 2:
         raise LpsInputError("the learning curve needs at least 2 non-constant dimensions")
     targets = np.arange(active.size)
-    if max_dims is not None and max_dims < active.size:
-        targets = np.sort(rng.choice(active.size, size=max_dims, replace=False))
+    if target_dims is not None and target_dims < active.size:
+        targets = np.sort(rng.choice(active.size, size=target_dims, replace=False))
     model_seed = int(rng.integers(2**31 - 1))
     boot_seed = int(rng.integers(2**63 - 1))
     null_seed = int(rng.integers(2**63 - 1))

@@ -268,7 +268,7 @@ def _curve(
         n_boot=options.get("n_boot", 200),
         confidence=options.get("confidence", 0.95),
         null=False,
-        max_dims=curve_dims,
+        target_dims=curve_dims,
     )
 
 

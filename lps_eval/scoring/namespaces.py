@@ -46,7 +46,7 @@ DEPRECATED_FLAT_OPTIONS: dict[str, tuple[tuple[str, str], ...]] = {
     "per_dim": (("mmd", "per_dim"),),
     "per_dim_max_samples": (("mmd", "per_dim_max_samples"),),
     "closed_form": (("mmd", "closed_form"),),
-    "mi_bins": (("independence", "mi_bins"),),
+    "mi_bins": (("independence", "n_bins"),),
     "dci_mode": (("dci", "mode"),),
 }
 
@@ -57,12 +57,21 @@ def _set(
     ns: str,
     key: str,
     value: Any,
+    renames: Mapping[str, Mapping[str, str]] | None = None,
 ) -> None:
     if ns not in defaults:
         raise LpsInputError(
             f"unknown option namespace {ns!r}{did_you_mean(ns, defaults)}; "
             f"namespaces: {', '.join(defaults)}"
         )
+    new = (renames or {}).get(ns, {}).get(key)
+    if new is not None and key not in defaults[ns]:
+        warnings.warn(
+            f"option {ns}.{key} is renamed {ns}.{new}; the old name is removed in lps-eval 0.4",
+            LpsDeprecationWarning,
+            stacklevel=4,
+        )
+        key = new
     if key not in defaults[ns]:
         raise LpsInputError(
             f"unknown option {ns}.{key}{did_you_mean(key, defaults[ns])}; "
@@ -72,7 +81,9 @@ def _set(
 
 
 def resolve_options(
-    options: Mapping[str, Any], defaults: Mapping[str, Mapping[str, Any]]
+    options: Mapping[str, Any],
+    defaults: Mapping[str, Mapping[str, Any]],
+    renames: Mapping[str, Mapping[str, str]] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Every namespace's options: its defaults updated with what the user gave.
 
@@ -83,20 +94,27 @@ def resolve_options(
         name (see :data:`DEPRECATED_FLAT_OPTIONS`).
     defaults : mapping
         ``{namespace: {key: default}}`` (see :func:`lps_eval.scoring.sections.namespace_defaults`).
+    renames : mapping, optional
+        ``{namespace: {old key: new key}}`` of renamed options, accepted with a warning
+        (default: :func:`lps_eval.scoring.sections.namespace_renames`).
 
     Raises
     ------
     LpsInputError
         For an unknown namespace or key (with the closest valid spelling).
     """
+    if renames is None:
+        from lps_eval.scoring.sections import namespace_renames
+
+        renames = namespace_renames()
     resolved = {ns: dict(values) for ns, values in defaults.items()}
     for name, value in options.items():
         if name in defaults and isinstance(value, Mapping):
             for key, item in value.items():
-                _set(resolved, defaults, name, str(key), item)
+                _set(resolved, defaults, name, str(key), item, renames)
         elif "." in name:
             ns, key = name.split(".", 1)
-            _set(resolved, defaults, ns, key, value)
+            _set(resolved, defaults, ns, key, value, renames)
         elif name in SHORTHANDS:
             _set(resolved, defaults, *SHORTHANDS[name], value)
         elif name in DEPRECATED_FLAT_OPTIONS:

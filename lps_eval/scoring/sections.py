@@ -26,7 +26,7 @@ from lps_eval.independence import (
     mutual_info_mean,
 )
 from lps_eval.metrics import metric_specs
-from lps_eval.options import keyword_defaults
+from lps_eval.options import keyword_defaults, renamed_of
 from lps_eval.predictability import (
     MIN_TEST_ROWS,
     MIN_TRAIN_ROWS,
@@ -44,6 +44,7 @@ __all__ = [
     "ScoreContext",
     "Section",
     "namespace_defaults",
+    "namespace_renames",
     "score_sections",
 ]
 
@@ -121,7 +122,7 @@ def namespace_defaults() -> dict[str, dict[str, Any]]:
         "mmd": keyword_defaults(mmd, exclude=("seed", "prior")),
         "independence": {
             **keyword_defaults(mmd_independence, exclude=("seed",)),
-            "mi_bins": keyword_defaults(mutual_info_mean)["n_bins"],
+            "n_bins": keyword_defaults(mutual_info_mean)["n_bins"],
         },
     }
     for name, spec in metric_specs().items():
@@ -131,6 +132,15 @@ def namespace_defaults() -> dict[str, dict[str, Any]]:
     for name, overrides in SCORE_OVERRIDES.items():
         spaces[name].update(overrides)
     return spaces
+
+
+def namespace_renames() -> dict[str, dict[str, str]]:
+    """Every namespace's renamed options, old name -> new name (accepted with a warning)."""
+    renames = {"independence": {"mi_bins": "n_bins"}}
+    for name, spec in metric_specs().items():
+        if renamed_of(spec.function):
+            renames[name] = renamed_of(spec.function)
+    return renames
 
 
 # ---------------------------------------------------------------- the sections
@@ -258,7 +268,7 @@ def _run_independence(ctx: ScoreContext) -> list[MetricResult]:
     if z.shape[1] < 2 or constant_columns(z).size == z.shape[1]:
         return []
     opts = dict(ctx.options["independence"])
-    mi_bins = opts.pop("mi_bins")
+    n_bins = opts.pop("n_bins")
     parts: list[MetricResult] = []
     if z.shape[0] >= 8:  # two halves of at least 4 rows
         parts.append(mmd_independence(z, **opts, seed=ctx.seed))
@@ -266,7 +276,7 @@ def _run_independence(ctx: ScoreContext) -> list[MetricResult]:
         gaussian_total_correlation(z),
         *gaussian_wasserstein_correlation(z),
         *covariance_ratio(z),
-        mutual_info_mean(z, n_bins=mi_bins),
+        mutual_info_mean(z, n_bins=n_bins),
     ]
     settings = {part.settings["metric"]: part.settings for part in parts}
     value = parts[0].value if parts else math.nan

@@ -163,7 +163,7 @@ def test_jemmig_closed_form_for_a_noisy_latent():
     # factor with 2 values; latent = factor with an extra independent bit
     f = grid(2, 2)
     z = (2 * f[:, :1] + f[:, 1:]).astype(float)  # 4 equally likely levels
-    res = metrics.jemmig(z, f[:, :1], num_bins=20)
+    res = metrics.jemmig(z, f[:, :1], n_bins=20)
     h_v, h_vz, i_vz = np.log(2), np.log(4), np.log(2)
     assert res.value == pytest.approx(1 - (h_vz - i_vz) / (h_v + np.log(20)), abs=1e-12)
 

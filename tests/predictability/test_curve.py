@@ -62,9 +62,9 @@ def test_curve_is_invariant_to_row_order():
     pd.testing.assert_frame_equal(a, b)
 
 
-def test_max_dims_scores_a_fixed_subset():
+def test_target_dims_scores_a_fixed_subset():
     z = correlated(2000, d=10, seed=2)
-    curve = lps_eval.lps_curve(z, predictor="linear", max_dims=3, null=False, n_boot=20)
+    curve = lps_eval.lps_curve(z, predictor="linear", target_dims=3, null=False, n_boot=20)
     assert len(curve.attrs["target_dims"]) == 3
     with pytest.raises(LpsInputError, match="need more data"):
         lps_eval.lps_curve(z, predictor="linear", sizes=[100_000])

@@ -236,3 +236,101 @@ def test_single_model_rows_equal_score():
     pd.testing.assert_frame_equal(
         one[cols].reset_index(drop=True), alone[cols].reset_index(drop=True)
     )
+
+
+# ------------------------------------------------------------------ on the sweep engine
+
+COMPARE_FAST = {
+    "lps": {"max_samples": 400},
+    "mmd": {"permutations": 20, "max_samples": 400},
+    "independence": {"permutations": 20, "max_samples": 400},
+    "n_boot": 30,
+    "mmd_boot_rows": 300,
+}
+
+
+def _grid_files(folder):
+    paths = []
+    base = independent(n=500, seed=21)
+    for i in range(3):
+        z = base.copy()
+        z[:, 1] += 0.4 * i * z[:, 0]  # the same rows, more and more dependence
+        path = folder / f"m{i}.npy"
+        np.save(path, z)
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    )
+    client = distributed.Client(cluster)
+    yield client
+    client.close()
+    cluster.close()
+
+
+def test_compare_on_a_cluster_equals_serial_exactly(tmp_path, dask_client):
+    paths = _grid_files(tmp_path)
+    serial = lps_eval.compare([str(p) for p in paths], **COMPARE_FAST)
+    clustered = lps_eval.compare([str(p) for p in paths], scheduler=dask_client, **COMPARE_FAST)
+    pd.testing.assert_frame_equal(serial, clustered, check_exact=True)
+    assert serial.attrs["pairing"] == "paired"
+    diffs = serial[serial["scope"] == "difference"]
+    assert set(diffs["model"]) == {"m1 - m0", "m2 - m0"}
+    assert diffs[["ci_low", "ci_high", "p_value"]].notna().all().all()  # never silently NaN
+
+
+def test_compare_cache_rerun_scores_nothing(tmp_path):
+    paths = _grid_files(tmp_path)
+    cache = tmp_path / "cache"
+    first = lps_eval.compare([str(p) for p in paths], cache=cache, **COMPARE_FAST)
+    assert first.attrs["n_cached"] == 0 and len(list(cache.glob("*.json"))) == 3
+    again = lps_eval.compare([str(p) for p in paths], cache=cache, **COMPARE_FAST)
+    assert again.attrs["n_cached"] == 3
+    pd.testing.assert_frame_equal(first, again, check_exact=True)
+    np.save(paths[2], independent(n=500, seed=99))  # one model changes: only it is rescored
+    changed = lps_eval.compare([str(p) for p in paths], cache=cache, **COMPARE_FAST)
+    assert changed.attrs["n_cached"] == 2
+
+
+def test_a_failing_model_is_a_row_and_the_others_compare(tmp_path):
+    paths = _grid_files(tmp_path)
+    broken = tmp_path / "broken.npy"
+    broken.write_bytes(b"not an array")
+    table = lps_eval.compare([str(paths[0]), str(broken), str(paths[1])], **COMPARE_FAST)
+    bad = table[table["model"] == "broken"]
+    assert len(bad) == 1 and bad["status"].iloc[0] == "error"
+    assert "broken.npy" in bad["error"].iloc[0]
+    assert (table.loc[table["model"] != "broken", "status"] == "ok").all()
+    diffs = table[table["scope"] == "difference"]
+    assert set(diffs["model"]) == {"m1 - m0"}  # no difference row for the broken model
+
+
+def test_mmd_difference_interval_comes_from_the_result_it_resamples(tmp_path):
+    """The replicates use the MMD result's own kernel: a renamed settings key can no
+    longer turn every interval into NaN (0.2.1 rebuilt the kernel from describe())."""
+    paths = _grid_files(tmp_path)
+    table = lps_eval.compare([str(p) for p in paths], metrics=["mmd"], **COMPARE_FAST)
+    row = table[(table["scope"] == "difference") & (table["metric"] == "mmd")].iloc[-1]
+    assert np.isfinite([row.ci_low, row.ci_high, row.p_value]).all()
+    assert row.ci_low <= row.value <= row.ci_high
+
+
+def test_cli_compare_scheduler_and_cache(tmp_path):
+    paths = _grid_files(tmp_path)
+    args = ["compare", *map(str, paths), "--no-config", "--format", "csv", "--n-boot", "20",
+            "-O", "lps.max_samples=300", "-O", "mmd.permutations=10", "-O",
+            "independence.permutations=10", "--cache", str(tmp_path / "c")]  # fmt: skip
+    serial = CliRunner().invoke(main, args)
+    assert serial.exit_code == 0, serial.output
+    cached = CliRunner().invoke(main, [*args, "--scheduler", "processes:2"])
+    assert cached.exit_code == 0, cached.output
+    assert cached.stdout == serial.stdout  # from the cache, identical
+    fresh = [*args[:-1], str(tmp_path / "c2"), "--scheduler", "local:2"]  # a new cache
+    clustered = CliRunner().invoke(main, fresh)
+    assert clustered.exit_code == 0, clustered.output
+    assert clustered.stdout == serial.stdout  # scored on a 2-process LocalCluster
