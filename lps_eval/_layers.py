@@ -23,6 +23,7 @@ LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "_random",
             "_validation",
             "_version",
+            "archives",
             "display",
             "information",
             "io",

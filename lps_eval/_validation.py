@@ -46,8 +46,30 @@ class LpsDeprecationWarning(FutureWarning):
     """
 
 
+def _unmasked(x: np.ma.MaskedArray, name: str) -> np.ndarray:
+    """The data of a masked array whose mask hides nothing; otherwise refuse.
+
+    A mask can mean missing, censored or invalid: lps-eval does not guess which, and
+    scoring the hidden values as if they were data would be silent garbage.
+    """
+    mask = np.ma.getmaskarray(x)
+    if mask.any():
+        rows = int(mask.reshape(mask.shape[0], -1).any(axis=1).sum()) if mask.ndim else 1
+        raise LpsInputError(
+            f"{name} is a masked array with {int(mask.sum())} masked value(s) in {rows} "
+            f"row(s); drop those rows ({name}[~np.ma.getmaskarray({name}).any(axis=1)].data) "
+            f"or fill them ({name}.filled(value)) first"
+        )
+    return np.ma.getdata(x)
+
+
 def as_numpy(x: Any, *, name: str = "z") -> np.ndarray:
-    """Convert lists, pandas objects and torch tensors to a numpy array (no copy if possible)."""
+    """Convert lists, pandas objects and torch tensors to a numpy array (no copy if possible).
+
+    A masked array is accepted only when its mask hides nothing (see :func:`_unmasked`).
+    """
+    if isinstance(x, np.ma.MaskedArray):
+        x = _unmasked(x, name)
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch tensor, without importing torch
         if str(getattr(x, "layout", "torch.strided")) != "torch.strided":
             raise LpsInputError(f"{name} is a sparse tensor; pass a dense one (t.to_dense())")

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from lps_eval._validation import LpsInputError, LpsInputWarning, as_numpy
+from lps_eval.archives import human_bytes, member_names, read_member, read_npy_header
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -53,7 +54,7 @@ def load_array(
     key: str | None = None,
     *,
     index_col: IndexCol = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int | None = None,
 ) -> np.ndarray:
     """Load a 2-D numeric array from a file.
 
@@ -68,8 +69,10 @@ def load_array(
         CSV / parquet only. None: drop a pandas index column (unnamed first column, or a
         first column equal to 0..n-1) with a warning; False: keep every column; a name or
         position: drop that column.
-    max_bytes : int
-        Refuse files (and archive members, declared sizes) above this many bytes.
+    max_bytes : int, optional
+        Refuse files (and archive members, declared sizes) above this many bytes
+        (default :data:`DEFAULT_MAX_BYTES`). Giving it explicitly also accepts ``.npz``
+        members with an absurd compression ratio (:mod:`lps_eval.archives`) up to it.
 
     Returns
     -------
@@ -85,7 +88,7 @@ def load_table(
     key: str | None = None,
     *,
     index_col: IndexCol = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int | None = None,
 ) -> tuple[np.ndarray, list[str] | None]:
     """Load an array plus column names when the file carries them (CSV header, parquet).
 
@@ -111,7 +114,8 @@ def load_table(
             f"unsupported file type {suffix or '(none)'!r} for {path}; "
             f"use one of {', '.join(SUPPORTED_SUFFIXES)}"
         )
-    max_bytes = _check_max_bytes(max_bytes)
+    explicit = max_bytes is not None
+    max_bytes = _check_max_bytes(DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
     if suffix not in (".npz", ".pt", ".pth") and key is not None:
         raise LpsInputError(f"--key is only meaningful for .npz and .pt files, not {suffix}")
     if suffix not in (".csv", ".parquet") and index_col not in (None, False):
@@ -120,7 +124,7 @@ def load_table(
     # npz: members checked one by one; npy: memory-mapped, never loaded whole
     if size > max_bytes and suffix not in (".npz", ".npy"):
         raise LpsInputError(
-            f"{path} is {_human(size)} on disk, above the limit of {_human(max_bytes)}; "
+            f"{path} is {human_bytes(size)} on disk, above the limit of {human_bytes(max_bytes)}; "
             "raise --max-bytes (max_bytes=) if you have the memory"
         )
     loader = {
@@ -132,7 +136,9 @@ def load_table(
         ".pth": _load_torch,
     }[suffix]
     try:
-        array, names = loader(path, key, index_col=index_col, max_bytes=max_bytes)
+        array, names = loader(
+            path, key, index_col=index_col, max_bytes=max_bytes, explicit=explicit
+        )
     except LpsInputError:
         raise
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, RuntimeError) as exc:
@@ -145,7 +151,7 @@ def load_factors(
     key: str | None = None,
     *,
     index_col: IndexCol = None,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_bytes: int | None = None,
 ) -> tuple[np.ndarray, list[str] | None]:
     """Load ground-truth factors and their names.
 
@@ -154,19 +160,7 @@ def load_factors(
     """
     path = Path(path)
     if path.suffix.lower() == ".npz" and key is None and path.is_file():
-        max_bytes = _check_max_bytes(max_bytes)
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                names = list(archive.files)
-                if len(names) > 1:
-                    check_npz_members(archive, names, path, max_bytes)
-                    arrays = {name: archive[name] for name in names}
-                else:
-                    arrays = {}
-        except LpsInputError:
-            raise
-        except (OSError, ValueError, zipfile.BadZipFile) as exc:
-            raise LpsInputError(f"could not read {path} as .npz: {_first_line(exc)}") from None
+        arrays = load_npz_arrays(path, max_bytes=max_bytes)
         if len(arrays) > 1:
             lengths = {a.shape[0] if a.ndim else -1 for a in arrays.values()}
             if all(a.ndim == 1 for a in arrays.values()) and len(lengths) == 1:
@@ -184,14 +178,6 @@ def _check_max_bytes(max_bytes: Any) -> int:
     if max_bytes < 1:
         raise LpsInputError(f"max_bytes must be a positive integer, got {max_bytes}")
     return int(max_bytes)
-
-
-def _human(n: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if n < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"  # pragma: no cover
 
 
 def _first_line(exc: BaseException) -> str:
@@ -226,6 +212,15 @@ def _load_npy(path: Path, key: str | None, **_: Any):
             raise LpsInputError(
                 f"could not read {path} as .npy: no NumPy header; save with np.save"
             )
+        handle.seek(0)
+        header = read_npy_header(handle, str(path))
+    stored = path.stat().st_size - header.offset
+    if header.nbytes > stored:  # memory-mapped, so only a forged or cut file can do this
+        raise LpsInputError(
+            f"{path} declares shape {header.shape} of {header.dtype} "
+            f"({human_bytes(header.nbytes)}) but holds {human_bytes(stored)} of data: the "
+            "file is truncated or its header was altered; save the array again"
+        )
     try:
         # Memory-mapped: sections read only the rows they use, or stream in chunks.
         try:
@@ -259,63 +254,52 @@ def check_npz_members(
         info = infos.get(f"{name}.npy") or infos.get(name)
         if info is not None and info.file_size > max_bytes:
             raise LpsInputError(
-                f"array {name!r} in {path} is {_human(info.file_size)} uncompressed, above "
-                f"the limit of {_human(max_bytes)}; raise --max-bytes (max_bytes=) if you "
+                f"array {name!r} in {path} is {human_bytes(info.file_size)} uncompressed, above "
+                f"the limit of {human_bytes(max_bytes)}; raise --max-bytes (max_bytes=) if you "
                 "have the memory"
             )
 
 
-def load_npz_arrays(
-    path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES
-) -> dict[str, np.ndarray]:
+def load_npz_arrays(path: str | Path, *, max_bytes: int | None = None) -> dict[str, np.ndarray]:
     """Every member of an ``.npz`` (e.g. a run's ``latents.npz``), never unpickling.
 
-    Members above ``max_bytes`` (declared sizes, checked before inflating) are refused.
+    Each member is checked before inflating and read into one allocation
+    (:func:`lps_eval.archives.read_member`); ``max_bytes`` as in :func:`load_array`.
     """
     path = Path(path)
+    explicit = max_bytes is not None
+    max_bytes = _check_max_bytes(DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            names = list(archive.files)
-            check_npz_members(archive, names, path, max_bytes)
-            return {name: archive[name] for name in names}
+        with zipfile.ZipFile(path) as archive:
+            names = member_names(archive)
+        return {
+            name: read_member(path, name, max_bytes=max_bytes, explicit=explicit) for name in names
+        }
     except LpsInputError:
         raise
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         raise LpsInputError(f"could not read {path} as .npz: {_first_line(exc)}") from None
 
 
-def _load_npz(path: Path, key: str | None, *, max_bytes: int, **_: Any):
-    with np.load(path, allow_pickle=False) as archive:
-        names = list(archive.files)
-        if not names:
-            raise LpsInputError(f"{path} contains no arrays")
-        if key is None:
-            if len(names) > 1:
-                raise LpsInputError(
-                    f"{path} holds {len(names)} arrays ({_listing(names)}); "
-                    "choose one with --key NAME"
-                )
-            key = names[0]
-        if key not in names:
-            raise LpsInputError(f"{path} has no array {key!r}; available: {_listing(names)}")
-        check_npz_members(archive, [key], path, max_bytes)
-        try:
-            value = archive[key]
-        except ValueError as exc:
-            if "pickle" in str(exc).lower():
-                raise LpsInputError(
-                    f"array {key!r} in {path} holds Python objects; save numeric arrays"
-                ) from None
-            raise
-        if not isinstance(value, np.ndarray):
+def _load_npz(path: Path, key: str | None, *, max_bytes: int, explicit: bool, **_: Any):
+    with zipfile.ZipFile(path) as archive:
+        names = member_names(archive)
+    if not names:
+        raise LpsInputError(f"{path} contains no arrays")
+    if key is None:
+        if len(names) > 1:
             raise LpsInputError(
-                f"member {key!r} of {path} is not a NumPy array; save arrays with np.savez"
+                f"{path} holds {len(names)} arrays ({_listing(names)}); choose one with --key NAME"
             )
-        if value.ndim == 0:
-            raise LpsInputError(
-                f"array {key!r} in {path} is a scalar, not an array (n_samples, n_dims)"
-            )
-        return value, None
+        key = names[0]
+    if key not in names:
+        raise LpsInputError(f"{path} has no array {key!r}; available: {_listing(names)}")
+    value = read_member(path, key, max_bytes=max_bytes, explicit=explicit)
+    if value.ndim == 0:
+        raise LpsInputError(
+            f"array {key!r} in {path} is a scalar, not an array (n_samples, n_dims)"
+        )
+    return value, None
 
 
 def _drop_index(frame: Any, path: Path, index_col: IndexCol) -> Any:
@@ -405,8 +389,8 @@ def _load_csv(path: Path, key: str | None, *, index_col: IndexCol, max_bytes: in
         parsed = _csv_parsed_bytes(path)
         if parsed > max_bytes:
             raise LpsInputError(
-                f"{path} parses to about {_human(parsed)} of float64, above the limit of "
-                f"{_human(max_bytes)}; raise --max-bytes (max_bytes=) if you have the memory"
+                f"{path} parses to about {human_bytes(parsed)} of float64, above the limit of "
+                f"{human_bytes(max_bytes)}; raise --max-bytes (max_bytes=) if you have the memory"
             )
     frame = pd.read_csv(path)
     header_is_data = len(frame.columns) > 0 and all(_is_number(c) for c in frame.columns)
@@ -429,7 +413,7 @@ def _load_parquet(path: Path, key: str | None, *, index_col: IndexCol, max_bytes
     if declared > max_bytes:
         raise LpsInputError(
             f"{path} declares {meta.num_rows} x {meta.num_columns} values "
-            f"({_human(declared)} as float64), above the limit of {_human(max_bytes)}; raise "
+            f"({human_bytes(declared)} as float64), above the limit of {human_bytes(max_bytes)}; raise "
             "--max-bytes (max_bytes=) if you have the memory"
         )
     frame = _drop_index(pd.read_parquet(path), path, index_col)
@@ -457,8 +441,8 @@ def load_tensors(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES, map_location
             declared = sum(i.file_size for i in archive.infolist())
         if declared > max_bytes:
             raise LpsInputError(
-                f"{path} holds {_human(declared)} uncompressed, above the limit of "
-                f"{_human(max_bytes)}; raise --max-bytes (max_bytes=) if you have the memory"
+                f"{path} holds {human_bytes(declared)} uncompressed, above the limit of "
+                f"{human_bytes(max_bytes)}; raise --max-bytes (max_bytes=) if you have the memory"
             )
     else:
         with open(path, "rb") as handle:

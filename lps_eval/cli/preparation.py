@@ -268,9 +268,14 @@ def prepare(
         )
     planned = planned_metrics(selection, has_factors=bool(has_factors) or factors is not None)
     _check_gate_metrics(gates, planned)
+    prior = args["prior"] if args.get("prior") is not None else config.get("prior")
+    if prior is not None:
+        from lps_eval.prior_matching import parse_prior
+
+        parse_prior(prior)  # the grammar, before any file is read (dimensions: per model)
     seed = args.get("seed")
     kwargs = {
-        "prior": args["prior"] if args.get("prior") is not None else config.get("prior"),
+        "prior": prior,
         "factors": factors,
         "factor_names": factor_names,
         "metrics": selection,

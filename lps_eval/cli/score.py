@@ -56,13 +56,12 @@ def score_command(latents: tuple[Path, ...], fmt: str, **args: Any) -> None:
     Several files or quoted glob patterns ('runs/*/z.npy') score a sweep: one table with
     a `model` column, in the order given (see --scheduler, --cache).
     """
-    from lps_eval.io import DEFAULT_MAX_BYTES
     from lps_eval.models import has_factors
 
     warnings.showwarning = show_warning
     io_opts = {
         "index_col": index_col(args.pop("index_col")),
-        "max_bytes": args.pop("max_bytes") or DEFAULT_MAX_BYTES,
+        "max_bytes": args.pop("max_bytes"),  # None: the default cap (and zip-bomb check)
     }
     # an explicit --index-col names a latents column; factors keep the detection (or none
     # at all with --index-col none)

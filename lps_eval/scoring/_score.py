@@ -15,6 +15,7 @@ import pandas as pd
 
 from lps_eval._validation import LpsInputError, check_factors, check_latents
 from lps_eval.options import did_you_mean
+from lps_eval.prior_matching import parse_prior
 from lps_eval.results import MetricResult, jsonable, library_versions, tidy_frame
 from lps_eval.scoring.namespaces import resolve_options
 from lps_eval.scoring.sections import ScoreContext, Section, namespace_defaults, score_sections
@@ -150,6 +151,7 @@ def score(
         factor_names, None if fac is None else fac.shape[1], "factor_names", "factor columns"
     )
     selected = _select(metrics, fac is not None)
+    parse_prior(prior, n_dims=z.shape[1])  # a bad spec is refused before any work
     if predictor is not None:
         options = {**options, "lps.predictor": predictor}
     if predictor_params is not None:

@@ -56,3 +56,18 @@ def test_same_seed_same_table(z):
     a = lps_eval.score(z, metrics=["lps"], lps={"n_boot": 10}, seed=1)
     b = lps_eval.score(z, metrics=["lps"], lps={"n_boot": 10}, seed=1)
     np.testing.assert_array_equal(a.value.to_numpy(), b.value.to_numpy())
+
+
+def test_a_bad_prior_is_refused_before_any_work(monkeypatch):
+    """0.2.1 ran 10.8 s of LPS before parsing --prior."""
+    import lps_eval.scoring.sections as sections
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a section ran before the prior spec was parsed")
+
+    monkeypatch.setattr(sections, "lps", no_work)
+    z = np.random.default_rng(0).normal(size=(500, 3))
+    with pytest.raises(lps_eval.LpsInputError, match="did you mean 'gaussian'"):
+        lps_eval.score(z, prior="gausian")
+    with pytest.raises(lps_eval.LpsInputError, match="hybrid"):
+        lps_eval.score(z, prior="hybrid(gaussian; uniform)")  # 2 parts for 3 dimensions
