@@ -314,3 +314,23 @@ def test_functions_are_short_or_say_why():
         f"functions over {MAX_FUNCTION_LINES} lines of code: carve them into named steps, "
         "or put a '# long: <why>' comment on the line above the def: " + ", ".join(long)
     )
+
+
+def test_the_layer_list_is_written_once_and_rendered_in_the_docs():
+    page = (ROOT / "docs" / "contributing.md").read_text()
+    assert "<!-- registry:layers -->" in page
+    every_name = [n for _, _, names in LAYERS for n in names]
+    assert len(every_name) == len(set(every_name)), "a name sits in two layers"
+    tops = {p.stem if p.is_file() else p.name for p in PACKAGE.iterdir()}
+    tops = {t for t in tops if t != "__init__" and not t.startswith("__") and t != "py"}
+    missing = sorted(
+        t
+        for t in tops
+        if (PACKAGE / f"{t}.py").is_file() or (PACKAGE / t / "__init__.py").is_file()
+    )
+    stale = sorted(set(every_name) - set(missing))
+    unlisted = sorted(set(missing) - set(every_name))
+    assert not stale, f"lps_eval/_layers.py lists names that do not exist: {stale}"
+    assert not unlisted, f"modules in no layer of lps_eval/_layers.py: {unlisted}"
+    package_doc = importlib.import_module("lps_eval").__doc__
+    assert "_layers" in package_doc  # the package docstring points there, lists nothing

@@ -3,7 +3,7 @@
 A page writes a placeholder such as ``<!-- registry:predictors -->`` on a line of its own;
 this hook replaces it with a Markdown table read from the live registry, so a predictor,
 kernel, prior form or metric registered in the code appears in the docs without anyone
-editing a table. Placeholders: predictors, kernels, priors, metrics, options.
+editing a table. Placeholders: predictors, kernels, priors, metrics, options, layers.
 """
 
 from __future__ import annotations
@@ -84,12 +84,24 @@ def options() -> str:
     return _table(["namespace", "options and their defaults in `score`"], rows)
 
 
+def layers() -> str:
+    from lps_eval._layers import LAYERS, TRAINER_MAY_IMPORT
+
+    rows = [
+        [f"{rank + 1}. **{name}**", what, _code(f"lps_eval.{n}" for n in names)]
+        for rank, (name, what, names) in reversed(list(enumerate(LAYERS)))
+    ]
+    table = _table(["layer (top first)", "what it holds", "modules and packages"], rows)
+    return table + "\n\nThe trainer may import only: " + _code(TRAINER_MAY_IMPORT) + "."
+
+
 TABLES = {
     "predictors": predictors,
     "kernels": kernels,
     "priors": priors,
     "metrics": metrics,
     "options": options,
+    "layers": layers,
 }
 
 
