@@ -19,6 +19,7 @@ from typing import Any
 
 from lps_eval._validation import LpsDeprecationWarning, LpsInputError
 from lps_eval.options import did_you_mean
+from lps_eval.scoring.option_rules import check_option
 
 __all__ = ["DEPRECATED_FLAT_OPTIONS", "SHORTHANDS", "resolve_options"]
 
@@ -77,6 +78,7 @@ def _set(
             f"unknown option {ns}.{key}{did_you_mean(key, defaults[ns])}; "
             f"options of {ns!r}: {', '.join(defaults[ns])}"
         )
+    check_option(ns, key, value, defaults[ns][key])  # before any work
     resolved[ns][key] = value
 
 
@@ -101,7 +103,8 @@ def resolve_options(
     Raises
     ------
     LpsInputError
-        For an unknown namespace or key (with the closest valid spelling).
+        For an unknown namespace or key (with the closest valid spelling), or a value the
+        option cannot hold (:mod:`lps_eval.scoring.option_rules`), before any work.
     """
     if renames is None:
         from lps_eval.scoring.sections import namespace_renames
