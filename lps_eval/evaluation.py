@@ -403,7 +403,8 @@ def encode_dataset(
 
 
 def _with_study_sizes(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The user's options plus disentanglement_lib's sample sizes where the user set none."""
+    """The user's options plus disentanglement_lib's sample sizes where the user set none,
+    and the sizes in effect per metric (what is recorded)."""
     from lps_eval.metrics import metric_specs
 
     specs = metric_specs()
@@ -415,9 +416,16 @@ def _with_study_sizes(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str
         known = specs[metric].options()
         given = options.get(metric) if isinstance(options.get(metric), dict) else {}
         for key, value in sizes.items():
-            if key in known and key not in given and f"{metric}.{key}" not in options:
-                merged[f"{metric}.{key}"] = value
-                used.setdefault(metric, {})[key] = value
+            if key not in known:
+                continue
+            dotted = f"{metric}.{key}"
+            if key in given:
+                value = given[key]
+            elif dotted in options:
+                value = options[dotted]
+            else:
+                merged[dotted] = value
+            used.setdefault(metric, {})[key] = value
     return merged, used
 
 

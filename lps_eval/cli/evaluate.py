@@ -20,7 +20,7 @@ import click
 from lps_eval._validation import LpsInputError
 from lps_eval.cli.console import fail
 from lps_eval.cli.output import emit, report_gates, show_warning
-from lps_eval.cli.preparation import format_option, prepare, scoring_options
+from lps_eval.cli.preparation import format_option, prepare, scoring_options, split_metrics
 
 __all__ = ["evaluate_command"]
 
@@ -117,11 +117,16 @@ def evaluate_command(encoder: str, fmt: str, **args: Any) -> None:
 
         spec = get_spec(name)
         passed, own_gates = _split_gates(args)
+        selected = split_metrics(args.get("metrics") or ())
+        own_rows = [m for m in selected or () if m in _OWN_METRICS]
+        passed["metrics"] = tuple(m for m in selected or () if m not in _OWN_METRICS)
         prepared = prepare(passed, has_factors=spec.factors is not None)
         kwargs = dict(prepared.kwargs)
         for key in ("factors", "factor_names"):
             kwargs.pop(key)
         progress = kwargs.pop("progress")
+        if own_rows:
+            kwargs["metrics"] = [*(kwargs["metrics"] or ()), *own_rows]
         table = evaluate(
             encoder,
             name,

@@ -10,11 +10,12 @@ Geometry (one canvas of 32 x 32 pixels, pixel ``(row, col)`` centred at
 ``(row + 0.5, col + 0.5)``):
 
 * centre ``x`` (column) and ``y`` (row): 32 values each, evenly spaced over
-  ``[7.25, 24.75]`` px, i.e. 0.565 px apart, so that neighbouring positions differ by
+  ``[7.75, 24.25]`` px, i.e. 0.532 px apart, so that neighbouring positions differ by
   a sub-pixel shift;
 * colour intensity: 8 values ``0.3, 0.4, ..., 1.0`` (grey level of the shape);
 * shape: circle (radius 5 px), square (half-side 4.5 px), equilateral triangle
-  (circumradius 6.25 px, apex up); the centre range keeps every shape inside the canvas.
+  (circumradius 6.25 px, apex up); the centre range keeps every shape, with its
+  anti-aliased edge, off the outermost pixel ring.
 
 Anti-aliasing: a pixel's value is ``c * clip(0.5 - s(p), 0, 1)``, where ``s`` is the
 signed distance (in pixels) from the pixel centre ``p`` to the shape's outline (negative
@@ -60,7 +61,7 @@ RADIUS = 5.0
 #: Half-extent of the largest shape (the triangle's circumradius), which sets the margin.
 _EXTENT = 1.25 * RADIUS
 #: Centre positions in pixels (x and y share them).
-POSITIONS = np.linspace(_EXTENT + 1.0, CANVAS - _EXTENT - 1.0, 32)
+POSITIONS = np.linspace(_EXTENT + 1.5, CANVAS - _EXTENT - 1.5, 32)
 #: Grey levels of the shape.
 INTENSITIES = np.round(np.linspace(0.3, 1.0, 8), 10)
 #: Shapes of ``xycs``, in code order.
