@@ -6,7 +6,8 @@ Three questions about latent codes ``z`` (rows = samples, columns = dimensions):
 2. Does the aggregate posterior match the intended prior? :func:`mmd`.
 3. Do dimensions line up with known factors? :mod:`lps_eval.metrics`.
 
-:func:`score` runs everything that applies and returns one tidy DataFrame.
+:func:`score` runs everything that applies and returns one tidy DataFrame;
+:func:`evaluate` encodes a dataset (:mod:`lps_eval.data`) with any encoder first.
 
 The package's layers, and which may import which, are listed once in
 :mod:`lps_eval._layers` (rendered in docs/contributing.md, checked by the tests).
@@ -15,6 +16,7 @@ The package's layers, and which may import which, are listed once in
 from lps_eval import _moved, metrics
 from lps_eval._validation import LpsDeprecationWarning, LpsInputError, LpsInputWarning
 from lps_eval._version import __version__
+from lps_eval.evaluation import evaluate
 from lps_eval.predictability import lps, lps_curve
 from lps_eval.prior_matching import mmd
 from lps_eval.reporting import report
@@ -34,6 +36,7 @@ __all__ = [
     "LpsInputWarning",
     "__version__",
     "compare",
+    "evaluate",
     "lps",
     "lps_curve",
     "metrics",

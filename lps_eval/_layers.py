@@ -37,8 +37,8 @@ LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     (
         "core",
-        "the numerical core: pure functions on arrays",
-        ("independence", "metrics", "predictability", "predictors", "prior_matching"),
+        "the numerical core: pure functions on arrays, and the datasets they are measured on",
+        ("data", "independence", "metrics", "predictability", "predictors", "prior_matching"),
     ),
     (
         "scoring",
@@ -47,8 +47,9 @@ LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     (
         "applications",
-        "what is built on scoring: the HTML report and figures, the reference trainer",
-        ("reporting", "train"),
+        "what is built on scoring: the HTML report and figures, the reference trainer, the "
+        "evaluation of encoders on datasets",
+        ("evaluation", "reporting", "train"),
     ),
     (
         "interface",
@@ -62,6 +63,7 @@ TRAINER_MAY_IMPORT: tuple[str, ...] = (
     "lps_eval._random",
     "lps_eval._validation",
     "lps_eval._version",
+    "lps_eval.data",
     "lps_eval.io",
     "lps_eval.models",
     "lps_eval.predictability",

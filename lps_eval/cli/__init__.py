@@ -31,6 +31,8 @@ COMMANDS = {
     "metrics": "lps_eval.cli.metrics:metrics_command",
     "train": "lps_eval.cli.train:train_command",
     "encode": "lps_eval.cli.train:encode_command",
+    "data": "lps_eval.cli.data:data_command",
+    "evaluate": "lps_eval.cli.evaluate:evaluate_command",
 }
 
 
