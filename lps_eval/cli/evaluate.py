@@ -20,11 +20,11 @@ import click
 from lps_eval._validation import LpsInputError
 from lps_eval.cli.console import fail
 from lps_eval.cli.output import emit, report_gates, show_warning
-from lps_eval.cli.preparation import format_option, prepare, scoring_options, split_metrics
+from lps_eval.cli.preparation import format_option, prepare, scoring_options
 
 __all__ = ["evaluate_command"]
 
-#: Rows evaluate adds to score's table (gates on them are checked here, not by prepare).
+#: Rows evaluate adds to score's table (they may be selected and gated like score's).
 _OWN_METRICS = ("kl", "active_dims")
 
 
@@ -69,17 +69,6 @@ def _refuse_unused(args: dict[str, Any]) -> None:
             )
 
 
-def _split_gates(args: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
-    """Gates on evaluate's own rows are parsed here; the others go through ``prepare``."""
-    from lps_eval.scoring.gate import parse_gate
-
-    own, others = [], []
-    for expression in args.get("fail_if") or ():
-        gate = parse_gate(expression)
-        (own if gate.metric in _OWN_METRICS else others).append(expression)
-    return {**args, "fail_if": tuple(others)}, [parse_gate(e) for e in own]
-
-
 @click.command("evaluate")
 @click.argument("encoder")
 @click.option("--dataset", default=None, help="Dataset name (`lps-eval data list`). "
@@ -116,17 +105,11 @@ def evaluate_command(encoder: str, fmt: str, **args: Any) -> None:
         from lps_eval.data import get_spec
 
         spec = get_spec(name)
-        passed, own_gates = _split_gates(args)
-        selected = split_metrics(args.get("metrics") or ())
-        own_rows = [m for m in selected or () if m in _OWN_METRICS]
-        passed["metrics"] = tuple(m for m in selected or () if m not in _OWN_METRICS)
-        prepared = prepare(passed, has_factors=spec.factors is not None)
+        prepared = prepare(args, has_factors=spec.factors is not None, extra_metrics=_OWN_METRICS)
         kwargs = dict(prepared.kwargs)
         for key in ("factors", "factor_names"):
             kwargs.pop(key)
         progress = kwargs.pop("progress")
-        if own_rows:
-            kwargs["metrics"] = [*(kwargs["metrics"] or ()), *own_rows]
         table = evaluate(
             encoder,
             name,
@@ -141,9 +124,7 @@ def evaluate_command(encoder: str, fmt: str, **args: Any) -> None:
             progress=progress or sys.stderr.isatty(),
             **kwargs,
         )
-        # command-line gates win over the config's, also when all of them are evaluate's own
-        gates = own_gates if own_gates and not passed["fail_if"] else prepared.gates + own_gates
-        outcomes = check_gates(table, gates) if gates else None
+        outcomes = check_gates(table, prepared.gates) if prepared.gates else None
     except MemoryError:
         fail("out of memory; pass --max-images or a smaller --batch-size")
     except (LpsInputError, OSError) as exc:

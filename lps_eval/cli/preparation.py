@@ -234,6 +234,7 @@ def prepare(
     *,
     has_factors: bool | None = None,
     factor_io: dict[str, Any] | None = None,
+    extra_metrics: tuple[str, ...] = (),
 ) -> Prepared:
     """Turn a scoring command's arguments into checked keyword arguments (see the module).
 
@@ -246,6 +247,9 @@ def prepare(
         factors file counts too.
     factor_io : dict, optional
         Reading options for the factors file (``index_col``, ``max_bytes``).
+    extra_metrics : tuple of str
+        Rows the command adds to score's table itself (``evaluate``'s ``kl``): they may be
+        selected with ``--metrics`` and gated, and are kept in ``kwargs["metrics"]``.
     """
     from lps_eval.io import load_factors
     from lps_eval.scoring import gate as gates_module
@@ -261,13 +265,17 @@ def prepare(
     options = _options(args, config)
     resolved = resolve_options(options, namespace_defaults())  # unknown names: did you mean
     selection = split_metrics(args.get("metrics") or ()) or config.get("metrics")
+    scored = None if selection is None else [m for m in selection if m not in extra_metrics]
     factors = factor_names = None
     if args.get("factors_path") is not None:
         factors, factor_names = load_factors(
             args["factors_path"], key=args.get("factors_key"), **(factor_io or {})
         )
-    planned = planned_metrics(selection, has_factors=bool(has_factors) or factors is not None)
-    _check_gate_metrics(gates, planned)
+    planned = planned_metrics(
+        scored or None if selection is not None else None,
+        has_factors=bool(has_factors) or factors is not None,
+    )
+    _check_gate_metrics(gates, planned | set(extra_metrics))
     prior = args["prior"] if args.get("prior") is not None else config.get("prior")
     if prior is not None:
         from lps_eval.prior_matching import parse_prior
