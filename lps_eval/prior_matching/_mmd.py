@@ -636,6 +636,106 @@ def mmd(
     >>> r.p_value > 0.01
     True
     """
+    plan = _plan(
+        z,
+        prior,
+        kernel=kernel,
+        bandwidth=bandwidth,
+        estimator=estimator,
+        permutations=permutations,
+        max_samples=max_samples,
+        per_dim=per_dim,
+        per_dim_max_samples=per_dim_max_samples,
+        closed_form=closed_form,
+        seed=seed,
+        block=block,
+    )
+    joint = _joint_streamed(plan) if plan.streamed else _joint_in_memory(plan)
+    dims = _per_dim_tests(plan, joint) if plan.per_dim else None
+    return MmdResult(
+        value=float(joint.value),
+        settings=_settings(plan, joint, dims),
+        p_value=joint.p_value,
+        per_dim=None if dims is None else dims.values,
+        per_dim_p_value=None if dims is None else dims.p_values,
+        statistic=joint.statistic,
+        kernel=joint.kern,
+        prior=plan.prior,
+        centre=joint.centre,
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The validated inputs of :func:`mmd` and the choices made before any kernel sum.
+
+    ``order`` holds the rows used (seeded canonical order, truncated to ``n``); ``rng`` is
+    the MMD stream of ``seed``, already advanced past the row shuffle: the steps consume
+    it in a fixed order (joint statistic first, per-dimension tests after).
+    """
+
+    z: Any
+    prior: Prior
+    kernel: str
+    bandwidth: float | None
+    estimator: str
+    permutations: int
+    max_samples: int | None
+    per_dim: bool
+    per_dim_max_samples: int | None
+    closed_form: str | bool
+    seed: Any
+    block: int
+    n: int
+    d: int
+    m: int
+    rows_policy: str
+    streamed: bool
+    order: np.ndarray
+    rng: np.random.Generator
+
+
+@dataclass(frozen=True)
+class _Joint:
+    """The joint statistic, its test, and the rows the per-dimension tests start from."""
+
+    kern: Kernel
+    value: float
+    statistic: float
+    p_value: float
+    test: str
+    centre: np.ndarray
+    use_closed: bool
+    extra: dict[str, Any]
+    dim_x: np.ndarray | None
+    dim_y: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class _PerDim:
+    """Marginal MMD^2 of every dimension, their p-values and the widths used."""
+
+    values: np.ndarray
+    p_values: np.ndarray | None
+    bandwidths: list[float]
+
+
+def _plan(
+    z: Any,
+    prior: Any,
+    *,
+    kernel: str,
+    bandwidth: float | None,
+    estimator: str,
+    permutations: int,
+    max_samples: int | None,
+    per_dim: bool,
+    per_dim_max_samples: int | None,
+    closed_form: str | bool,
+    seed: Any,
+    block: int,
+) -> _Plan:
+    """Validate the options and latents, parse the prior, fix the rows and the path."""
     _check_estimator(estimator)
     permutations = check_permutations(permutations)
     if closed_form not in ("auto", True, False):
@@ -663,110 +763,141 @@ def mmd(
     rng = stream(seed, STREAM_MMD)
     # canonical row order before the seeded subsample: exactly invariant to row order
     order = shuffled_rows(z, max_samples, rng)
-    # A finite-sample prior (samples:) is never resampled with replacement: with fewer
-    # stored rows than latents, all of them enter an unbalanced (n != m) statistic.
-    m = n if prior_obj.n_rows is None else min(n, prior_obj.n_rows)
-    rows_policy = (
-        "fresh prior samples, m = n"
-        if prior_obj.n_rows is None
-        else (
-            "stored rows without replacement, m = n"
-            if m == n
-            else "all stored rows without replacement, unbalanced statistic (m < n)"
-        )
-    )
-    extra: dict[str, Any] = {}
-    dim_values = dim_p = None
-    dim_bandwidths: list[float] = []
-    if streamed:
-        # The linear-time statistic over every row, one block at a time: latent rows read
-        # in the seeded pair order, prior rows drawn block by block from their own seeds.
-        draw = prior_obj.block_sampler(m, d, rng, LINEAR_BLOCK)
-        k = min(BANDWIDTH_ROWS, n, m)
-        pooled = None
-        if bandwidth is None:
-            pooled = np.vstack([take_rows(z, order[:k]), _prior_prefix(draw, k)])
-        kern = make_kernel(kernel, bandwidth=bandwidth, pooled=pooled, rng=rng)
-        use_closed = _use_closed_form(closed_form, prior_obj, kern, estimator)  # False
-        value, h_std, pairs = _streamed_linear(z, order, draw, m, kern)
-        centre = np.zeros(d)  # the linear-time terms are computed on the raw rows
-        statistic = value
-        p_value = _normal_p_value(value, h_std, pairs) if permutations > 0 else math.nan
-        test = "asymptotic_normal" if permutations > 0 else "none"
-        extra = {
-            "streamed": True,
-            "n_pairs": pairs,
-            "h_std": h_std,
-            "bandwidth_rows": None if pooled is None else 2 * k,
-            "linear_block": LINEAR_BLOCK,
-        }
-        if per_dim:  # the marginal tests subsample as in memory: a prefix of the order
-            rows = min(n, per_dim_max_samples)
-            xs, ys = take_rows(z, order[:rows]), _prior_prefix(draw, min(m, rows))
-            with _single_blas_thread():
-                dim_values, dim_p, dim_bandwidths = _per_dim(
-                    xs, ys, prior_obj, kernel, estimator, permutations,
-                    per_dim_max_samples, closed_form, rng, block,
-                )  # fmt: skip
-    else:
-        x = take_rows(z, order)
-        if estimator != "linear":  # the linear test draws its relabelings one at a time
-            _check_labels_size(n + m, permutations)
-        y = prior_obj.sample(m, d, rng)
-        kern = make_kernel(kernel, bandwidth=bandwidth, pooled=np.vstack([x, y]), rng=rng)
-        centre = np.vstack([x, y]).mean(axis=0)  # as _test centres the pooled sample
-        use_closed = _use_closed_form(closed_form, prior_obj, kern, estimator)
-        test = "permutation" if permutations > 0 else "none"
-        extra = {"streamed": False}
-        with _single_blas_thread():
-            if use_closed and permutations == 0:
-                statistic = math.nan  # the closed form needs only the x-x sum
-                kxx = _x_only_sum(x, kern, block)
-                value = _closed_form_value(x, prior_obj, kern, estimator, kxx)
-                p_value = math.nan
-            else:
-                statistic, null, kxx = _test(x, y, kern, estimator, None, rng, permutations, block)
-                p_value = _p_value(statistic, null)
-                value = (
-                    _closed_form_value(x, prior_obj, kern, estimator, kxx)
-                    if use_closed
-                    else statistic
-                )
-            if per_dim:
-                dim_values, dim_p, dim_bandwidths = _per_dim(
-                    x, y, prior_obj, kernel, estimator, permutations,
-                    per_dim_max_samples, closed_form, rng, block,
-                )  # fmt: skip
+    m, rows_policy = _prior_rows(prior_obj, n)
+    return _Plan(
+        z, prior_obj, kernel, bandwidth, estimator, permutations, max_samples, per_dim,
+        per_dim_max_samples, closed_form, seed, block, n, d, m, rows_policy, streamed,
+        order, rng,
+    )  # fmt: skip
 
-    settings = {
-        "metric": "mmd",
-        "prior": prior_obj.spec,
-        **kern.describe(),
-        "estimator": estimator,
-        "test": test,
-        "permutations": permutations,
-        "max_samples": max_samples,
-        "n_samples_used": n,
-        "n_prior_samples": m,
-        "prior_rows_policy": rows_policy,
-        "row_order": "canonical (fixed projection), then seeded shuffle",
-        "prior_terms": "closed_form" if use_closed else "samples",
-        "per_dim_max_samples": per_dim_max_samples if per_dim else None,
-        "per_dim_bandwidths": dim_bandwidths if per_dim else None,
-        "seed": seed,
-        **extra,
+
+def _prior_rows(prior: Prior, n: int) -> tuple[int, str]:
+    """Prior rows ``m`` for ``n`` latent rows, and the policy that chose them.
+
+    A finite-sample prior (``samples:``) is never resampled with replacement: with fewer
+    stored rows than latents, all of them enter an unbalanced (``m < n``) statistic.
+    """
+    if prior.n_rows is None:
+        return n, "fresh prior samples, m = n"
+    m = min(n, prior.n_rows)
+    if m == n:
+        return m, "stored rows without replacement, m = n"
+    return m, "all stored rows without replacement, unbalanced statistic (m < n)"
+
+
+def _joint_streamed(plan: _Plan) -> _Joint:
+    """The linear-time statistic over every row, one block at a time, asymptotic test.
+
+    Latent rows are read in the seeded pair order, prior rows drawn block by block from
+    their own seeds; a data-driven bandwidth pools :data:`BANDWIDTH_ROWS` of each.
+    """
+    z, order, rng, m = plan.z, plan.order, plan.rng, plan.m
+    draw = plan.prior.block_sampler(m, plan.d, rng, LINEAR_BLOCK)
+    k = min(BANDWIDTH_ROWS, plan.n, m)
+    pooled = None
+    if plan.bandwidth is None:
+        pooled = np.vstack([take_rows(z, order[:k]), _prior_prefix(draw, k)])
+    kern = make_kernel(plan.kernel, bandwidth=plan.bandwidth, pooled=pooled, rng=rng)
+    use_closed = _use_closed_form(plan.closed_form, plan.prior, kern, plan.estimator)  # False
+    value, h_std, pairs = _streamed_linear(z, order, draw, m, kern)
+    tested = plan.permutations > 0
+    extra = {
+        "streamed": True,
+        "n_pairs": pairs,
+        "h_std": h_std,
+        "bandwidth_rows": None if pooled is None else 2 * k,
+        "linear_block": LINEAR_BLOCK,
     }
-    return MmdResult(
-        value=float(value),
-        settings=settings,
-        p_value=p_value,
-        per_dim=dim_values,
-        per_dim_p_value=dim_p,
-        statistic=statistic,
-        kernel=kern,
-        prior=prior_obj,
-        centre=centre,
+    dim_x = dim_y = None
+    if plan.per_dim:  # the marginal tests subsample as in memory: a prefix of the order
+        rows = min(plan.n, plan.per_dim_max_samples)
+        dim_x, dim_y = take_rows(z, order[:rows]), _prior_prefix(draw, min(m, rows))
+    return _Joint(
+        kern=kern,
+        value=value,
+        statistic=value,
+        p_value=_normal_p_value(value, h_std, pairs) if tested else math.nan,
+        test="asymptotic_normal" if tested else "none",
+        centre=np.zeros(plan.d),  # the linear-time terms are computed on the raw rows
+        use_closed=use_closed,
+        extra=extra,
+        dim_x=dim_x,
+        dim_y=dim_y,
     )
+
+
+def _joint_in_memory(plan: _Plan) -> _Joint:
+    """The statistic on the rows in memory, its permutation test, closed-form prior terms.
+
+    With closed-form prior terms and no test only the latent-latent sum is computed; with
+    a test the closed-form value reuses the test's latent-latent sum.
+    """
+    x = take_rows(plan.z, plan.order)
+    estimator, rng, kern_name = plan.estimator, plan.rng, plan.kernel
+    if estimator != "linear":  # the linear test draws its relabelings one at a time
+        _check_labels_size(plan.n + plan.m, plan.permutations)
+    y = plan.prior.sample(plan.m, plan.d, rng)
+    kern = make_kernel(kern_name, bandwidth=plan.bandwidth, pooled=np.vstack([x, y]), rng=rng)
+    centre = np.vstack([x, y]).mean(axis=0)  # as _test centres the pooled sample
+    use_closed = _use_closed_form(plan.closed_form, plan.prior, kern, estimator)
+    with _single_blas_thread():
+        if use_closed and plan.permutations == 0:
+            statistic = p_value = math.nan  # the closed form needs only the x-x sum
+            kxx = _x_only_sum(x, kern, plan.block)
+            value = _closed_form_value(x, plan.prior, kern, estimator, kxx)
+        else:
+            statistic, null, kxx = _test(
+                x, y, kern, estimator, None, rng, plan.permutations, plan.block
+            )
+            p_value = _p_value(statistic, null)
+            value = (
+                _closed_form_value(x, plan.prior, kern, estimator, kxx) if use_closed else statistic
+            )
+    return _Joint(
+        kern=kern,
+        value=value,
+        statistic=statistic,
+        p_value=p_value,
+        test="permutation" if plan.permutations > 0 else "none",
+        centre=centre,
+        use_closed=use_closed,
+        extra={"streamed": False},
+        dim_x=x,
+        dim_y=y,
+    )
+
+
+def _per_dim_tests(plan: _Plan, joint: _Joint) -> _PerDim:
+    """The marginal tests of every dimension, on one BLAS thread."""
+    with _single_blas_thread():
+        values, p_values, widths = _per_dim(
+            joint.dim_x, joint.dim_y, plan.prior, plan.kernel, plan.estimator,
+            plan.permutations, plan.per_dim_max_samples, plan.closed_form, plan.rng,
+            plan.block,
+        )  # fmt: skip
+    return _PerDim(values, p_values, widths)
+
+
+def _settings(plan: _Plan, joint: _Joint, dims: _PerDim | None) -> dict[str, Any]:
+    """The record of what produced the numbers (``MmdResult.settings``)."""
+    return {
+        "metric": "mmd",
+        "prior": plan.prior.spec,
+        **joint.kern.describe(),
+        "estimator": plan.estimator,
+        "test": joint.test,
+        "permutations": plan.permutations,
+        "max_samples": plan.max_samples,
+        "n_samples_used": plan.n,
+        "n_prior_samples": plan.m,
+        "prior_rows_policy": plan.rows_policy,
+        "row_order": "canonical (fixed projection), then seeded shuffle",
+        "prior_terms": "closed_form" if joint.use_closed else "samples",
+        "per_dim_max_samples": plan.per_dim_max_samples if plan.per_dim else None,
+        "per_dim_bandwidths": dims.bandwidths if dims is not None else None,
+        "seed": plan.seed,
+        **joint.extra,
+    }
 
 
 def _per_dim(
