@@ -64,6 +64,7 @@ from lps_eval._validation import (
 from lps_eval.prior_matching.backend import NUMPY, namespace
 from lps_eval.prior_matching.kernels import Kernel, make_kernel
 from lps_eval.prior_matching.priors import Prior, parse_prior
+from lps_eval.prior_matching.subsample import column_order_statistics
 from lps_eval.results import MetricResult, make_row
 from lps_eval.streaming import streams, take_rows
 
@@ -534,6 +535,14 @@ class MmdResult(MetricResult):
         return out
 
 
+#: Tag of the per-dimension tests' random stream (never change it: the numbers would move).
+STREAM_MMD_DIMS = 0x6D6D6464
+#: How the per-dimension tests choose their rows (recorded in the settings).
+PER_DIM_ROWS = (
+    "each column on its own: its values at seeded random ranks, the same ranks for every "
+    "column; a function of the column, its prior marginal and the seed only"
+)
+
 #: Largest relabeling matrix (rows x (permutations + 1) bytes) the tests may allocate.
 MAX_LABEL_BYTES = 2**31
 
@@ -651,7 +660,7 @@ def mmd(
         block=block,
     )
     joint = _joint_streamed(plan) if plan.streamed else _joint_in_memory(plan)
-    dims = _per_dim_tests(plan, joint) if plan.per_dim else None
+    dims = _per_dim_tests(plan) if plan.per_dim else None
     return MmdResult(
         value=float(joint.value),
         settings=_settings(plan, joint, dims),
@@ -697,7 +706,7 @@ class _Plan:
 
 @dataclass(frozen=True)
 class _Joint:
-    """The joint statistic, its test, and the rows the per-dimension tests start from."""
+    """The joint statistic and its test."""
 
     kern: Kernel
     value: float
@@ -707,8 +716,6 @@ class _Joint:
     centre: np.ndarray
     use_closed: bool
     extra: dict[str, Any]
-    dim_x: np.ndarray | None
-    dim_y: np.ndarray | None
 
 
 @dataclass(frozen=True)
@@ -808,10 +815,6 @@ def _joint_streamed(plan: _Plan) -> _Joint:
         "bandwidth_rows": None if pooled is None else 2 * k,
         "linear_block": LINEAR_BLOCK,
     }
-    dim_x = dim_y = None
-    if plan.per_dim:  # the marginal tests subsample as in memory: a prefix of the order
-        rows = min(plan.n, plan.per_dim_max_samples)
-        dim_x, dim_y = take_rows(z, order[:rows]), _prior_prefix(draw, min(m, rows))
     return _Joint(
         kern=kern,
         value=value,
@@ -821,8 +824,6 @@ def _joint_streamed(plan: _Plan) -> _Joint:
         centre=np.zeros(plan.d),  # the linear-time terms are computed on the raw rows
         use_closed=use_closed,
         extra=extra,
-        dim_x=dim_x,
-        dim_y=dim_y,
     )
 
 
@@ -862,20 +863,62 @@ def _joint_in_memory(plan: _Plan) -> _Joint:
         centre=centre,
         use_closed=use_closed,
         extra={"streamed": False},
-        dim_x=x,
-        dim_y=y,
     )
 
 
-def _per_dim_tests(plan: _Plan, joint: _Joint) -> _PerDim:
-    """The marginal tests of every dimension, on one BLAS thread."""
+def _per_dim_tests(plan: _Plan) -> _PerDim:
+    """The marginal test of every dimension, each a function of its own column only.
+
+    Column ``j`` is subsampled on its own: its values at seeded random ranks (the same
+    ranks for every column; :func:`~lps_eval.prior_matching.subsample.column_order_statistics`),
+    so the rows of the other columns, and the position of the column, play no part. Every
+    dimension then starts from the same generator state (drawn from the seed alone) for
+    its prior-marginal sample, median pairs and relabelings: the statistic and p-value of
+    a column depend on its values, its prior marginal and the seed only, and permuting
+    the columns permutes the results exactly.
+    """
+    d = plan.d
+    rows = plan.n if plan.per_dim_max_samples is None else min(plan.n, plan.per_dim_max_samples)
+    rows_y = min(plan.m, rows)
+    key = int(stream(plan.seed, STREAM_MMD_DIMS).integers(0, 2**63))
+    ranks = np.random.default_rng([key, 0]).choice(plan.z.shape[0], size=rows, replace=False)
+    xs = column_order_statistics(plan.z, ranks)
+    labels = None
+    if plan.estimator != "linear":  # the linear test draws its relabelings one at a time
+        labels = _label_matrix(rows, rows_y, plan.permutations, np.random.default_rng([key, 1]))
+    values, p_values, widths = np.empty(d), np.full(d, math.nan), []
     with _single_blas_thread():
-        values, p_values, widths = _per_dim(
-            joint.dim_x, joint.dim_y, plan.prior, plan.kernel, plan.estimator,
-            plan.permutations, plan.per_dim_max_samples, plan.closed_form, plan.rng,
-            plan.block,
-        )  # fmt: skip
-    return _PerDim(values, p_values, widths)
+        for j in range(d):
+            values[j], p_values[j], width = _one_dim(
+                xs[:, [j]], plan.prior.marginal(j, d), rows_y, labels,
+                np.random.default_rng([key, 2]), plan,
+            )  # fmt: skip
+            widths.append(width)
+    return _PerDim(values, p_values if plan.permutations > 0 else None, widths)
+
+
+def _one_dim(
+    xj: np.ndarray,
+    marginal: Prior,
+    rows_y: int,
+    labels: np.ndarray | None,
+    gen: np.random.Generator,
+    plan: _Plan,
+) -> tuple[float, float, float]:
+    """Marginal MMD^2 of one column against its prior marginal, p-value, kernel width.
+
+    The width is the column's own (median heuristic on this column and its prior
+    sample, over at most 2**14 pairs); the value uses closed-form prior terms when the
+    marginal and kernel allow it.
+    """
+    yj = marginal.sample(rows_y, 1, gen)
+    kern = make_kernel(plan.kernel, pooled=np.vstack([xj, yj]), rng=gen, max_pairs=2**14)
+    stat, null, kxx = _test(
+        xj, yj, kern, plan.estimator, labels, gen, plan.permutations, plan.block
+    )
+    use = _use_closed_form(plan.closed_form, marginal, kern, plan.estimator)
+    value = _closed_form_value(xj, marginal, kern, plan.estimator, kxx) if use else stat
+    return value, _p_value(stat, null), kern.base
 
 
 def _settings(plan: _Plan, joint: _Joint, dims: _PerDim | None) -> dict[str, Any]:
@@ -895,40 +938,10 @@ def _settings(plan: _Plan, joint: _Joint, dims: _PerDim | None) -> dict[str, Any
         "prior_terms": "closed_form" if joint.use_closed else "samples",
         "per_dim_max_samples": plan.per_dim_max_samples if plan.per_dim else None,
         "per_dim_bandwidths": dims.bandwidths if dims is not None else None,
+        "per_dim_rows": PER_DIM_ROWS if plan.per_dim else None,
         "seed": plan.seed,
         **joint.extra,
     }
-
-
-def _per_dim(
-    x: np.ndarray,
-    y: np.ndarray,
-    prior: Prior,
-    kernel: str,
-    estimator: str,
-    permutations: int,
-    max_rows: int | None,
-    closed_form: str | bool,
-    rng: np.random.Generator,
-    block: int,
-) -> tuple[np.ndarray, np.ndarray | None, list[float]]:
-    """Marginal MMD^2 of each dimension (one shared set of relabelings for all dims)."""
-    n, d = x.shape
-    rows = n if max_rows is None else min(n, max_rows)
-    rows_y = y.shape[0] if max_rows is None else min(y.shape[0], max_rows)
-    xs, ys = x[:rows], y[:rows_y]  # x is in a seeded random order: a prefix is a subsample
-    labels = None if estimator == "linear" else _label_matrix(rows, rows_y, permutations, rng)
-    values, pvals, widths = np.empty(d), np.full(d, math.nan), []
-    for j in range(d):
-        xj, yj = xs[:, [j]], ys[:, [j]]
-        kj = make_kernel(kernel, pooled=np.vstack([xj, yj]), rng=rng, max_pairs=2**14)
-        widths.append(kj.base)
-        stat, null, kxx = _test(xj, yj, kj, estimator, labels, rng, permutations, block)
-        pvals[j] = _p_value(stat, null)
-        marg = prior.marginal(j, d)
-        use = _use_closed_form(closed_form, marg, kj, estimator)
-        values[j] = _closed_form_value(xj, marg, kj, estimator, kxx) if use else stat
-    return values, (pvals if permutations > 0 else None), widths
 
 
 def _use_closed_form(closed_form: str | bool, prior: Prior, kern: Kernel, estimator: str) -> bool:
