@@ -154,3 +154,19 @@ def test_joint_value_with_closed_form_and_every_row_is_column_order_invariant():
     assert a.settings["prior_terms"] == "closed_form"
     assert b.value == pytest.approx(a.value, rel=1e-12, abs=1e-15)
     assert math.isnan(a.p_value)
+
+
+def test_rows_carry_holm_adjusted_p_values():
+    from lps_eval.multiple_testing import holm
+
+    z = _world()
+    r = mmd(z, "gaussian", permutations=99, seed=1)
+    frame = r.to_frame()
+    dims = frame[frame.scope == "dim"]
+    np.testing.assert_array_equal(dims.p_value_holm.to_numpy(), holm(r.per_dim_p_value))
+    np.testing.assert_array_equal(r.per_dim_p_value_holm, holm(r.per_dim_p_value))
+    assert (dims.p_value_holm >= dims.p_value).all()
+    assert frame[frame.scope == "overall"].p_value_holm.isna().all()
+    untested = mmd(z, "gaussian", permutations=0).to_frame()
+    assert untested.p_value_holm.isna().all() and untested.p_value.isna().all()
+    assert r.settings["per_dim_smallest_holm_p"] == pytest.approx(4 / 100)
