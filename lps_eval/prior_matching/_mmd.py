@@ -41,6 +41,14 @@ relabelings share one pass over the pooled kernel matrix: with :math:`e` the 0/1
 indicator of the first sample, every within/between sum is a function of
 :math:`e^\top K e`, :math:`e^\top K 1` and :math:`1^\top K 1`, and the quadratic forms of
 all permutations are one matrix product per block, :math:`\mathrm{diag}(E^\top K E)`.
+
+Per-dimension tests (:func:`_per_dim_tests`): column ``j`` alone decides its row. Its
+values at seeded random ranks (the same ranks for every column;
+:mod:`~lps_eval.prior_matching.subsample`) are tested against a sample of the prior's
+``j``-th marginal, and every dimension starts from the same generator state, so a
+dimension's statistic and p-value do not depend on its position or on the other columns.
+The ``d`` p-values are one family: the rows carry Holm's adjustment
+(:func:`lps_eval.multiple_testing.holm`).
 """
 
 from __future__ import annotations
@@ -625,11 +633,15 @@ def mmd(
         Random subsample of rows (seeded); None = every row (exact statistic; memory stays
         bounded by chunking). The prior sample has the same size.
     per_dim : bool, default True
-        Also compute the marginal MMD^2 of every dimension (with p-values when
-        ``permutations > 0``).
+        Also compute the marginal MMD^2 of every dimension against the prior's marginal
+        (with raw and Holm-adjusted p-values when ``permutations > 0``). Each dimension's
+        row is a function of its column, its prior marginal and the seed only (the column
+        is subsampled on its own, at seeded random ranks): permuting the columns permutes
+        the rows exactly.
     per_dim_max_samples : int or None, default 1000
-        Rows used by the per-dimension statistics and tests (a number is required on the
-        streamed path: None would read every row).
+        Rows per column used by the per-dimension statistics and tests, at most the rows
+        of the joint test (a number is required on the streamed path: None would read
+        every row).
     closed_form : "auto", True or False
         Use closed-form prior expectations when the prior and kernel allow it (RBF
         kernels; gaussian, uniform, bimodal, hybrid and mixture priors). ``True`` raises
@@ -640,7 +652,8 @@ def mmd(
     Returns
     -------
     MmdResult
-        ``.value`` (MMD^2), ``.p_value``, ``.per_dim``, ``.to_frame()``.
+        ``.value`` (MMD^2), ``.p_value``, ``.per_dim``, ``.per_dim_p_value`` and
+        ``.per_dim_p_value_holm``, ``.to_frame()`` (``dim`` rows carry ``p_value_holm``).
 
     Notes
     -----
