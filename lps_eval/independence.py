@@ -571,6 +571,8 @@ def covariance_statistics(covs: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         cr = tr / np.abs(covs[:, off]).sum(axis=1)
         crc = d / np.abs(corr[:, off]).sum(axis=1)
+    if d < 2:  # no off-diagonal: the ratios are undefined, as in covariance_ratios_of
+        cr, crc = np.full_like(tr, np.nan), np.full_like(tr, np.nan)
     return np.column_stack([np.maximum(tc, 0.0), w2, w2 / tr, cr, crc])
 
 

@@ -393,3 +393,15 @@ def test_vectorized_covariance_statistics_equal_the_scalar_ones(d, seed):
         expect = [total_correlation_of(cov), *wasserstein_correlation_of(cov)]
         expect += list(covariance_ratios_of(cov))
         np.testing.assert_allclose(row, expect, rtol=1e-9, atol=1e-12)
+
+
+def test_null_levels_with_a_constant_column():
+    """A constant column is dropped from the covariance statistics, as in the observed
+    ones: with one varying column left, TC and W2 are 0 and the ratios undefined."""
+    z = np.column_stack([RNG(8).normal(size=300), np.full(300, 2.0)])
+    nulls = {r.metric: r for r in companion_nulls(z)}
+    assert nulls["gaussian_tc_null"].value == 0.0
+    assert math.isnan(nulls["covariance_ratio_null"].value)
+    assert nulls["gaussian_tc_null"].settings["constant_dims"] == [1]
+    table = lps_eval.score(z, metrics=["independence"], independence={"permutations": 20})
+    assert math.isnan(float(table.loc[table.metric == "covariance_ratio", "value"].iloc[0]))
