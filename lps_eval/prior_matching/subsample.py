@@ -60,7 +60,7 @@ GATHER_BUDGET = 1 << 21
 #: Columns of at most this many rows are sorted instead (in batches of at most
 #: SORT_ELEMENTS values: one read of the rows per batch); longer ones are bracketed.
 SORT_ROWS = 1 << 22
-SORT_ELEMENTS = 1 << 22
+SORT_ELEMENTS = 1 << 23
 #: Values (rows x columns) looked up at once: bounds the temporaries of a pass.
 LOOKUP_ELEMENTS = 1 << 21
 
@@ -169,21 +169,29 @@ def column_order_statistics(z: Any, ranks: np.ndarray) -> np.ndarray:
 
 
 def _sorted_columns(z: Any, ranks: np.ndarray) -> np.ndarray:
-    """The same order statistics by sorting batches of columns (short columns)."""
+    """The same order statistics by sorting batches of columns (short columns).
+
+    Columns are gathered as rows of a ``(batch, n)`` buffer (sorted in place along its
+    last axis) in the input's own float dtype when it has one: float32 and float16
+    values convert to float64 exactly and in order, so sorting them first gives the same
+    values at half the memory and time.
+    """
     n, d = z.shape
+    kind = np.dtype(z.dtype).kind
+    dtype = np.dtype(z.dtype) if kind == "f" and z.dtype.itemsize <= 8 else np.dtype(np.float64)
     batch = max(1, SORT_ELEMENTS // n)
     out = np.empty((ranks.size, d))
     for first in range(0, d, batch):
         cols = slice(first, min(first + batch, d))
+        part = np.empty((cols.stop - cols.start, n), dtype=dtype)
         if isinstance(z, np.ndarray) and not isinstance(z, np.memmap):
-            part = np.array(z[:, cols], dtype=np.float64)
+            part[:] = z[:, cols].T
         else:
-            part = np.empty((n, cols.stop - cols.start))
-            for row, block in iter_chunks(z):
-                part[row : row + block.shape[0]] = block[:, cols]
-        part += 0.0  # -0.0 becomes 0.0, as in order_keys
-        part.sort(axis=0)
-        out[:, cols] = part[ranks]
+            for row, block in iter_chunks(z):  # float64 copies of the input's values:
+                part[:, row : row + block.shape[0]] = block[:, cols].T  # exact back
+        part += 0  # -0.0 becomes 0.0, as in order_keys
+        part.sort(axis=1)
+        out[:, cols] = part[:, ranks].T  # float64 (exact from float16/32)
     return out
 
 
