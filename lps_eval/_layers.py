@@ -16,7 +16,7 @@ LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "base",
         "validation, seeds, options, tidy results, files, streaming, schedulers, model inputs, "
-        "known-answer worlds",
+        "multiplicity control, known-answer worlds",
         (
             "_layers",
             "_moved",
@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "information",
             "io",
             "models",
+            "multiple_testing",
             "options",
             "results",
             "schedulers",

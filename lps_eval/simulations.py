@@ -23,7 +23,9 @@ __all__ = [
     "DSPRITES_FACTOR_SIZES",
     "FACTOR_CASES",
     "FACTOR_CASE_SIZES",
+    "MIXED_MARGINALS",
     "checksum",
+    "decorrelated_latents",
     "digits_latents",
     "dsprites_like",
     "dsprites_like_latents",
@@ -31,6 +33,7 @@ __all__ = [
     "factor_case_latents",
     "gaussian_latents",
     "gaussian_with_covariance",
+    "independent_mixed_marginals",
     "nonlinear_pair",
     "sample_grid_factors",
 ]
@@ -217,3 +220,47 @@ def dsprites_like(n_train: int = 10000, n_test: int = 5000, seed: int = 0) -> di
         "z_test": z[n_train:],
         "factors_test": f[n_train:],
     }
+
+
+# ---- mmd branch worlds
+
+#: The marginals of :func:`independent_mixed_marginals`, cycled over the columns.
+MIXED_MARGINALS = ("normal", "uniform", "bimodal", "exponential", "student_t5", "five_levels")
+
+
+def independent_mixed_marginals(n: int = 3000, d: int = 6, *, seed: int = 0) -> np.ndarray:
+    """Independent columns with different marginals (:data:`MIXED_MARGINALS`, cycled).
+
+    Every companion statistic's population value is its independence value (TC, W2 and
+    MI 0); the sample values are the statistics' null levels at this n and d, so the
+    null intervals of :func:`lps_eval.independence.companion_nulls` must hold them at
+    their nominal rate. ``five_levels`` has ties (5 equally likely values).
+    """
+    rng = _rng(seed)
+    draws = {
+        "normal": lambda: rng.standard_normal(n),
+        "uniform": lambda: rng.uniform(-1.0, 1.0, n),
+        "bimodal": lambda: rng.choice([-2.0, 2.0], n) + 0.5 * rng.standard_normal(n),
+        "exponential": lambda: rng.exponential(1.0, n),
+        "student_t5": lambda: rng.standard_t(5, n),
+        "five_levels": lambda: rng.integers(0, 5, n).astype(float),
+    }
+    return np.column_stack([draws[MIXED_MARGINALS[j % len(MIXED_MARGINALS)]]() for j in range(d)])
+
+
+def decorrelated_latents(
+    n: int = 3000, d: int = 6, *, seed: int = 0, dtype: type = np.float64
+) -> np.ndarray:
+    """Dependent latents rotated onto their principal axes: sample covariance diagonal.
+
+    The columns of ``x - mean`` times the eigenvectors of its covariance are uncorrelated
+    in exact arithmetic (what PCA codes are), so the computed off-diagonal covariance is
+    floating-point round-off, at the level of ``dtype`` (the rotation runs in ``dtype``).
+    The columns are far from independent (a quadratic dependence).
+    """
+    rng = _rng(seed)
+    base = rng.standard_normal((n, d))
+    base[:, 1:] += 0.8 * base[:, :1] ** 2  # dependence that no rotation removes
+    x = (base - base.mean(axis=0)).astype(dtype)
+    _, vecs = np.linalg.eigh(np.cov(x.astype(np.float64), rowvar=False))
+    return x @ vecs.astype(dtype)

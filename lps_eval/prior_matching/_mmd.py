@@ -41,6 +41,14 @@ relabelings share one pass over the pooled kernel matrix: with :math:`e` the 0/1
 indicator of the first sample, every within/between sum is a function of
 :math:`e^\top K e`, :math:`e^\top K 1` and :math:`1^\top K 1`, and the quadratic forms of
 all permutations are one matrix product per block, :math:`\mathrm{diag}(E^\top K E)`.
+
+Per-dimension tests (:func:`_per_dim_tests`): column ``j`` alone decides its row. Its
+values at seeded random ranks (the same ranks for every column;
+:mod:`~lps_eval.prior_matching.subsample`) are tested against a sample of the prior's
+``j``-th marginal, and every dimension starts from the same generator state, so a
+dimension's statistic and p-value do not depend on its position or on the other columns.
+The ``d`` p-values are one family: the rows carry Holm's adjustment
+(:func:`lps_eval.multiple_testing.holm`).
 """
 
 from __future__ import annotations
@@ -61,9 +69,11 @@ from lps_eval._validation import (
     check_permutations,
     check_positive_int,
 )
+from lps_eval.multiple_testing import holm
 from lps_eval.prior_matching.backend import NUMPY, namespace
 from lps_eval.prior_matching.kernels import Kernel, make_kernel
 from lps_eval.prior_matching.priors import Prior, parse_prior
+from lps_eval.prior_matching.subsample import column_order_statistics
 from lps_eval.results import MetricResult, make_row
 from lps_eval.streaming import streams, take_rows
 
@@ -492,7 +502,9 @@ class MmdResult(MetricResult):
     per_dim : numpy.ndarray or None
         Marginal MMD^2 of each latent dimension against the prior's marginal.
     per_dim_p_value : numpy.ndarray or None
-        Permutation p-values of the marginal tests.
+        Permutation p-values of the marginal tests, unadjusted. The rows add
+        ``p_value_holm``, the Holm (1979) step-down adjustment over the ``d`` of them
+        (also :attr:`per_dim_p_value_holm`).
     statistic : float
         The two-sample statistic the p-value refers to.
     metric : str
@@ -527,12 +539,44 @@ class MmdResult(MetricResult):
             )
         ]
         if self.per_dim is not None:
-            pvals = self.per_dim_p_value
+            raw = np.full(len(self.per_dim), math.nan)
+            if self.per_dim_p_value is not None:
+                raw = np.asarray(self.per_dim_p_value, dtype=np.float64)
+            adjusted = holm(raw)
             for j, v in enumerate(self.per_dim):
-                pv = math.nan if pvals is None else float(pvals[j])
-                out.append(make_row(self.metric, float(v), scope="dim", dim=j, p_value=pv, **extra))
+                out.append(
+                    make_row(
+                        self.metric,
+                        float(v),
+                        scope="dim",
+                        dim=j,
+                        p_value=float(raw[j]),
+                        p_value_holm=float(adjusted[j]),
+                        **extra,
+                    )
+                )
         return out
 
+    @property
+    def per_dim_p_value_holm(self) -> np.ndarray | None:
+        """Holm-adjusted per-dimension p-values (:func:`lps_eval.multiple_testing.holm`).
+
+        The ``d`` marginal tests are one family: rejecting where the adjusted value is at
+        most ``alpha`` keeps the chance of any false rejection at most ``alpha``. NaN where
+        the raw p-value is NaN; None without per-dimension tests.
+        """
+        if self.per_dim_p_value is None:
+            return None
+        return holm(self.per_dim_p_value)
+
+
+#: Tag of the per-dimension tests' random stream (never change it: the numbers would move).
+STREAM_MMD_DIMS = 0x6D6D6464
+#: How the per-dimension tests choose their rows (recorded in the settings).
+PER_DIM_ROWS = (
+    "each column on its own: its values at seeded random ranks, the same ranks for every "
+    "column; a function of the column, its prior marginal and the seed only"
+)
 
 #: Largest relabeling matrix (rows x (permutations + 1) bytes) the tests may allocate.
 MAX_LABEL_BYTES = 2**31
@@ -589,11 +633,15 @@ def mmd(
         Random subsample of rows (seeded); None = every row (exact statistic; memory stays
         bounded by chunking). The prior sample has the same size.
     per_dim : bool, default True
-        Also compute the marginal MMD^2 of every dimension (with p-values when
-        ``permutations > 0``).
+        Also compute the marginal MMD^2 of every dimension against the prior's marginal
+        (with raw and Holm-adjusted p-values when ``permutations > 0``). Each dimension's
+        row is a function of its column, its prior marginal and the seed only (the column
+        is subsampled on its own, at seeded random ranks): permuting the columns permutes
+        the rows exactly.
     per_dim_max_samples : int or None, default 1000
-        Rows used by the per-dimension statistics and tests (a number is required on the
-        streamed path: None would read every row).
+        Rows per column used by the per-dimension statistics and tests, at most the rows
+        of the joint test (a number is required on the streamed path: None would read
+        every row).
     closed_form : "auto", True or False
         Use closed-form prior expectations when the prior and kernel allow it (RBF
         kernels; gaussian, uniform, bimodal, hybrid and mixture priors). ``True`` raises
@@ -604,7 +652,8 @@ def mmd(
     Returns
     -------
     MmdResult
-        ``.value`` (MMD^2), ``.p_value``, ``.per_dim``, ``.to_frame()``.
+        ``.value`` (MMD^2), ``.p_value``, ``.per_dim``, ``.per_dim_p_value`` and
+        ``.per_dim_p_value_holm``, ``.to_frame()`` (``dim`` rows carry ``p_value_holm``).
 
     Notes
     -----
@@ -636,6 +685,104 @@ def mmd(
     >>> r.p_value > 0.01
     True
     """
+    plan = _plan(
+        z,
+        prior,
+        kernel=kernel,
+        bandwidth=bandwidth,
+        estimator=estimator,
+        permutations=permutations,
+        max_samples=max_samples,
+        per_dim=per_dim,
+        per_dim_max_samples=per_dim_max_samples,
+        closed_form=closed_form,
+        seed=seed,
+        block=block,
+    )
+    joint = _joint_streamed(plan) if plan.streamed else _joint_in_memory(plan)
+    dims = _per_dim_tests(plan) if plan.per_dim else None
+    return MmdResult(
+        value=float(joint.value),
+        settings=_settings(plan, joint, dims),
+        p_value=joint.p_value,
+        per_dim=None if dims is None else dims.values,
+        per_dim_p_value=None if dims is None else dims.p_values,
+        statistic=joint.statistic,
+        kernel=joint.kern,
+        prior=plan.prior,
+        centre=joint.centre,
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The validated inputs of :func:`mmd` and the choices made before any kernel sum.
+
+    ``order`` holds the rows used (seeded canonical order, truncated to ``n``); ``rng`` is
+    the MMD stream of ``seed``, already advanced past the row shuffle: the steps consume
+    it in a fixed order (joint statistic first, per-dimension tests after).
+    """
+
+    z: Any
+    prior: Prior
+    kernel: str
+    bandwidth: float | None
+    estimator: str
+    permutations: int
+    max_samples: int | None
+    per_dim: bool
+    per_dim_max_samples: int | None
+    closed_form: str | bool
+    seed: Any
+    block: int
+    n: int
+    d: int
+    m: int
+    rows_policy: str
+    streamed: bool
+    order: np.ndarray
+    rng: np.random.Generator
+
+
+@dataclass(frozen=True)
+class _Joint:
+    """The joint statistic and its test."""
+
+    kern: Kernel
+    value: float
+    statistic: float
+    p_value: float
+    test: str
+    centre: np.ndarray
+    use_closed: bool
+    extra: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _PerDim:
+    """Marginal MMD^2 of every dimension, their p-values and the widths used."""
+
+    values: np.ndarray
+    p_values: np.ndarray | None
+    bandwidths: list[float]
+
+
+def _plan(
+    z: Any,
+    prior: Any,
+    *,
+    kernel: str,
+    bandwidth: float | None,
+    estimator: str,
+    permutations: int,
+    max_samples: int | None,
+    per_dim: bool,
+    per_dim_max_samples: int | None,
+    closed_form: str | bool,
+    seed: Any,
+    block: int,
+) -> _Plan:
+    """Validate the options and latents, parse the prior, fix the rows and the path."""
     _check_estimator(estimator)
     permutations = check_permutations(permutations)
     if closed_form not in ("auto", True, False):
@@ -663,141 +810,185 @@ def mmd(
     rng = stream(seed, STREAM_MMD)
     # canonical row order before the seeded subsample: exactly invariant to row order
     order = shuffled_rows(z, max_samples, rng)
-    # A finite-sample prior (samples:) is never resampled with replacement: with fewer
-    # stored rows than latents, all of them enter an unbalanced (n != m) statistic.
-    m = n if prior_obj.n_rows is None else min(n, prior_obj.n_rows)
-    rows_policy = (
-        "fresh prior samples, m = n"
-        if prior_obj.n_rows is None
-        else (
-            "stored rows without replacement, m = n"
-            if m == n
-            else "all stored rows without replacement, unbalanced statistic (m < n)"
-        )
-    )
-    extra: dict[str, Any] = {}
-    dim_values = dim_p = None
-    dim_bandwidths: list[float] = []
-    if streamed:
-        # The linear-time statistic over every row, one block at a time: latent rows read
-        # in the seeded pair order, prior rows drawn block by block from their own seeds.
-        draw = prior_obj.block_sampler(m, d, rng, LINEAR_BLOCK)
-        k = min(BANDWIDTH_ROWS, n, m)
-        pooled = None
-        if bandwidth is None:
-            pooled = np.vstack([take_rows(z, order[:k]), _prior_prefix(draw, k)])
-        kern = make_kernel(kernel, bandwidth=bandwidth, pooled=pooled, rng=rng)
-        use_closed = _use_closed_form(closed_form, prior_obj, kern, estimator)  # False
-        value, h_std, pairs = _streamed_linear(z, order, draw, m, kern)
-        centre = np.zeros(d)  # the linear-time terms are computed on the raw rows
-        statistic = value
-        p_value = _normal_p_value(value, h_std, pairs) if permutations > 0 else math.nan
-        test = "asymptotic_normal" if permutations > 0 else "none"
-        extra = {
-            "streamed": True,
-            "n_pairs": pairs,
-            "h_std": h_std,
-            "bandwidth_rows": None if pooled is None else 2 * k,
-            "linear_block": LINEAR_BLOCK,
-        }
-        if per_dim:  # the marginal tests subsample as in memory: a prefix of the order
-            rows = min(n, per_dim_max_samples)
-            xs, ys = take_rows(z, order[:rows]), _prior_prefix(draw, min(m, rows))
-            with _single_blas_thread():
-                dim_values, dim_p, dim_bandwidths = _per_dim(
-                    xs, ys, prior_obj, kernel, estimator, permutations,
-                    per_dim_max_samples, closed_form, rng, block,
-                )  # fmt: skip
-    else:
-        x = take_rows(z, order)
-        if estimator != "linear":  # the linear test draws its relabelings one at a time
-            _check_labels_size(n + m, permutations)
-        y = prior_obj.sample(m, d, rng)
-        kern = make_kernel(kernel, bandwidth=bandwidth, pooled=np.vstack([x, y]), rng=rng)
-        centre = np.vstack([x, y]).mean(axis=0)  # as _test centres the pooled sample
-        use_closed = _use_closed_form(closed_form, prior_obj, kern, estimator)
-        test = "permutation" if permutations > 0 else "none"
-        extra = {"streamed": False}
-        with _single_blas_thread():
-            if use_closed and permutations == 0:
-                statistic = math.nan  # the closed form needs only the x-x sum
-                kxx = _x_only_sum(x, kern, block)
-                value = _closed_form_value(x, prior_obj, kern, estimator, kxx)
-                p_value = math.nan
-            else:
-                statistic, null, kxx = _test(x, y, kern, estimator, None, rng, permutations, block)
-                p_value = _p_value(statistic, null)
-                value = (
-                    _closed_form_value(x, prior_obj, kern, estimator, kxx)
-                    if use_closed
-                    else statistic
-                )
-            if per_dim:
-                dim_values, dim_p, dim_bandwidths = _per_dim(
-                    x, y, prior_obj, kernel, estimator, permutations,
-                    per_dim_max_samples, closed_form, rng, block,
-                )  # fmt: skip
+    m, rows_policy = _prior_rows(prior_obj, n)
+    return _Plan(
+        z, prior_obj, kernel, bandwidth, estimator, permutations, max_samples, per_dim,
+        per_dim_max_samples, closed_form, seed, block, n, d, m, rows_policy, streamed,
+        order, rng,
+    )  # fmt: skip
 
-    settings = {
-        "metric": "mmd",
-        "prior": prior_obj.spec,
-        **kern.describe(),
-        "estimator": estimator,
-        "test": test,
-        "permutations": permutations,
-        "max_samples": max_samples,
-        "n_samples_used": n,
-        "n_prior_samples": m,
-        "prior_rows_policy": rows_policy,
-        "row_order": "canonical (fixed projection), then seeded shuffle",
-        "prior_terms": "closed_form" if use_closed else "samples",
-        "per_dim_max_samples": per_dim_max_samples if per_dim else None,
-        "per_dim_bandwidths": dim_bandwidths if per_dim else None,
-        "seed": seed,
-        **extra,
+
+def _prior_rows(prior: Prior, n: int) -> tuple[int, str]:
+    """Prior rows ``m`` for ``n`` latent rows, and the policy that chose them.
+
+    A finite-sample prior (``samples:``) is never resampled with replacement: with fewer
+    stored rows than latents, all of them enter an unbalanced (``m < n``) statistic.
+    """
+    if prior.n_rows is None:
+        return n, "fresh prior samples, m = n"
+    m = min(n, prior.n_rows)
+    if m == n:
+        return m, "stored rows without replacement, m = n"
+    return m, "all stored rows without replacement, unbalanced statistic (m < n)"
+
+
+def _joint_streamed(plan: _Plan) -> _Joint:
+    """The linear-time statistic over every row, one block at a time, asymptotic test.
+
+    Latent rows are read in the seeded pair order, prior rows drawn block by block from
+    their own seeds; a data-driven bandwidth pools :data:`BANDWIDTH_ROWS` of each.
+    """
+    z, order, rng, m = plan.z, plan.order, plan.rng, plan.m
+    draw = plan.prior.block_sampler(m, plan.d, rng, LINEAR_BLOCK)
+    k = min(BANDWIDTH_ROWS, plan.n, m)
+    pooled = None
+    if plan.bandwidth is None:
+        pooled = np.vstack([take_rows(z, order[:k]), _prior_prefix(draw, k)])
+    kern = make_kernel(plan.kernel, bandwidth=plan.bandwidth, pooled=pooled, rng=rng)
+    use_closed = _use_closed_form(plan.closed_form, plan.prior, kern, plan.estimator)  # False
+    value, h_std, pairs = _streamed_linear(z, order, draw, m, kern)
+    tested = plan.permutations > 0
+    extra = {
+        "streamed": True,
+        "n_pairs": pairs,
+        "h_std": h_std,
+        "bandwidth_rows": None if pooled is None else 2 * k,
+        "linear_block": LINEAR_BLOCK,
     }
-    return MmdResult(
-        value=float(value),
-        settings=settings,
-        p_value=p_value,
-        per_dim=dim_values,
-        per_dim_p_value=dim_p,
-        statistic=statistic,
-        kernel=kern,
-        prior=prior_obj,
-        centre=centre,
+    return _Joint(
+        kern=kern,
+        value=value,
+        statistic=value,
+        p_value=_normal_p_value(value, h_std, pairs) if tested else math.nan,
+        test="asymptotic_normal" if tested else "none",
+        centre=np.zeros(plan.d),  # the linear-time terms are computed on the raw rows
+        use_closed=use_closed,
+        extra=extra,
     )
 
 
-def _per_dim(
-    x: np.ndarray,
-    y: np.ndarray,
-    prior: Prior,
-    kernel: str,
-    estimator: str,
-    permutations: int,
-    max_rows: int | None,
-    closed_form: str | bool,
-    rng: np.random.Generator,
-    block: int,
-) -> tuple[np.ndarray, np.ndarray | None, list[float]]:
-    """Marginal MMD^2 of each dimension (one shared set of relabelings for all dims)."""
-    n, d = x.shape
-    rows = n if max_rows is None else min(n, max_rows)
-    rows_y = y.shape[0] if max_rows is None else min(y.shape[0], max_rows)
-    xs, ys = x[:rows], y[:rows_y]  # x is in a seeded random order: a prefix is a subsample
-    labels = None if estimator == "linear" else _label_matrix(rows, rows_y, permutations, rng)
-    values, pvals, widths = np.empty(d), np.full(d, math.nan), []
-    for j in range(d):
-        xj, yj = xs[:, [j]], ys[:, [j]]
-        kj = make_kernel(kernel, pooled=np.vstack([xj, yj]), rng=rng, max_pairs=2**14)
-        widths.append(kj.base)
-        stat, null, kxx = _test(xj, yj, kj, estimator, labels, rng, permutations, block)
-        pvals[j] = _p_value(stat, null)
-        marg = prior.marginal(j, d)
-        use = _use_closed_form(closed_form, marg, kj, estimator)
-        values[j] = _closed_form_value(xj, marg, kj, estimator, kxx) if use else stat
-    return values, (pvals if permutations > 0 else None), widths
+def _joint_in_memory(plan: _Plan) -> _Joint:
+    """The statistic on the rows in memory, its permutation test, closed-form prior terms.
+
+    With closed-form prior terms and no test only the latent-latent sum is computed; with
+    a test the closed-form value reuses the test's latent-latent sum.
+    """
+    x = take_rows(plan.z, plan.order)
+    estimator, rng, kern_name = plan.estimator, plan.rng, plan.kernel
+    if estimator != "linear":  # the linear test draws its relabelings one at a time
+        _check_labels_size(plan.n + plan.m, plan.permutations)
+    y = plan.prior.sample(plan.m, plan.d, rng)
+    kern = make_kernel(kern_name, bandwidth=plan.bandwidth, pooled=np.vstack([x, y]), rng=rng)
+    centre = np.vstack([x, y]).mean(axis=0)  # as _test centres the pooled sample
+    use_closed = _use_closed_form(plan.closed_form, plan.prior, kern, estimator)
+    with _single_blas_thread():
+        if use_closed and plan.permutations == 0:
+            statistic = p_value = math.nan  # the closed form needs only the x-x sum
+            kxx = _x_only_sum(x, kern, plan.block)
+            value = _closed_form_value(x, plan.prior, kern, estimator, kxx)
+        else:
+            statistic, null, kxx = _test(
+                x, y, kern, estimator, None, rng, plan.permutations, plan.block
+            )
+            p_value = _p_value(statistic, null)
+            value = (
+                _closed_form_value(x, plan.prior, kern, estimator, kxx) if use_closed else statistic
+            )
+    return _Joint(
+        kern=kern,
+        value=value,
+        statistic=statistic,
+        p_value=p_value,
+        test="permutation" if plan.permutations > 0 else "none",
+        centre=centre,
+        use_closed=use_closed,
+        extra={"streamed": False},
+    )
+
+
+def _per_dim_tests(plan: _Plan) -> _PerDim:
+    """The marginal test of every dimension, each a function of its own column only.
+
+    Column ``j`` is subsampled on its own: its values at seeded random ranks (the same
+    ranks for every column; :func:`~lps_eval.prior_matching.subsample.column_order_statistics`),
+    so the rows of the other columns, and the position of the column, play no part. Every
+    dimension then starts from the same generator state (drawn from the seed alone) for
+    its prior-marginal sample, median pairs and relabelings: the statistic and p-value of
+    a column depend on its values, its prior marginal and the seed only, and permuting
+    the columns permutes the results exactly.
+    """
+    d = plan.d
+    rows = plan.n if plan.per_dim_max_samples is None else min(plan.n, plan.per_dim_max_samples)
+    rows_y = min(plan.m, rows)
+    key = int(stream(plan.seed, STREAM_MMD_DIMS).integers(0, 2**63))
+    ranks = np.random.default_rng([key, 0]).choice(plan.z.shape[0], size=rows, replace=False)
+    xs = column_order_statistics(plan.z, ranks)
+    labels = None
+    if plan.estimator != "linear":  # the linear test draws its relabelings one at a time
+        labels = _label_matrix(rows, rows_y, plan.permutations, np.random.default_rng([key, 1]))
+    values, p_values, widths = np.empty(d), np.full(d, math.nan), []
+    with _single_blas_thread():
+        for j in range(d):
+            values[j], p_values[j], width = _one_dim(
+                xs[:, [j]], plan.prior.marginal(j, d), rows_y, labels,
+                np.random.default_rng([key, 2]), plan,
+            )  # fmt: skip
+            widths.append(width)
+    return _PerDim(values, p_values if plan.permutations > 0 else None, widths)
+
+
+def _one_dim(
+    xj: np.ndarray,
+    marginal: Prior,
+    rows_y: int,
+    labels: np.ndarray | None,
+    gen: np.random.Generator,
+    plan: _Plan,
+) -> tuple[float, float, float]:
+    """Marginal MMD^2 of one column against its prior marginal, p-value, kernel width.
+
+    The width is the column's own (median heuristic on this column and its prior
+    sample, over at most 2**14 pairs); the value uses closed-form prior terms when the
+    marginal and kernel allow it.
+    """
+    yj = marginal.sample(rows_y, 1, gen)
+    kern = make_kernel(plan.kernel, pooled=np.vstack([xj, yj]), rng=gen, max_pairs=2**14)
+    stat, null, kxx = _test(
+        xj, yj, kern, plan.estimator, labels, gen, plan.permutations, plan.block
+    )
+    use = _use_closed_form(plan.closed_form, marginal, kern, plan.estimator)
+    value = _closed_form_value(xj, marginal, kern, plan.estimator, kxx) if use else stat
+    return value, _p_value(stat, null), kern.base
+
+
+def _settings(plan: _Plan, joint: _Joint, dims: _PerDim | None) -> dict[str, Any]:
+    """The record of what produced the numbers (``MmdResult.settings``)."""
+    return {
+        "metric": "mmd",
+        "prior": plan.prior.spec,
+        **joint.kern.describe(),
+        "estimator": plan.estimator,
+        "test": joint.test,
+        "permutations": plan.permutations,
+        "max_samples": plan.max_samples,
+        "n_samples_used": plan.n,
+        "n_prior_samples": plan.m,
+        "prior_rows_policy": plan.rows_policy,
+        "row_order": "canonical (fixed projection), then seeded shuffle",
+        "prior_terms": "closed_form" if joint.use_closed else "samples",
+        "per_dim_max_samples": plan.per_dim_max_samples if plan.per_dim else None,
+        "per_dim_bandwidths": dims.bandwidths if dims is not None else None,
+        "per_dim_rows": PER_DIM_ROWS if plan.per_dim else None,
+        # Holm multiplies the smallest of d p-values by d: with B relabelings no adjusted
+        # p-value can fall below d / (B + 1) (alpha = 0.05, d = 32 needs B >= 639)
+        "per_dim_smallest_holm_p": (
+            min(1.0, plan.d / (plan.permutations + 1))
+            if plan.per_dim and plan.permutations > 0
+            else None
+        ),
+        "seed": plan.seed,
+        **joint.extra,
+    }
 
 
 def _use_closed_form(closed_form: str | bool, prior: Prior, kern: Kernel, estimator: str) -> bool:

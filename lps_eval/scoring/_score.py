@@ -52,8 +52,11 @@ def _select(
         owners = [s for s in every if item in s.metrics]
         if not owners:
             known = sorted({m for s in every for m in (s.name, *s.metrics)})
+            # null-level rows are listed once, as a pattern (the line stays readable)
+            shown = [m for m in known if f"{m}_null" in known or not m.endswith("_null")]
+            shown = [f"{m}[_null]" if f"{m}_null" in known else m for m in shown]
             raise LpsInputError(
-                f"unknown metric {item!r}{did_you_mean(item, known)}; choose from: {', '.join(known)}"
+                f"unknown metric {item!r}{did_you_mean(item, known)}; choose from: {', '.join(shown)}"
             )
         owner = owners[0]
         if chosen.get(owner.name, set()) is not None:

@@ -19,6 +19,9 @@ import numpy as np
 
 from lps_eval._validation import LpsInputError, check_positive_int, constant_columns
 from lps_eval.independence import (
+    COMPANIONS,
+    NULL_METHODS,
+    companion_nulls,
     covariance_ratio,
     gaussian_total_correlation,
     gaussian_wasserstein_correlation,
@@ -59,6 +62,8 @@ SCORE_OVERRIDES: dict[str, dict[str, Any]] = {
 SECTION_OPTIONS: dict[str, dict[str, Any]] = {
     # lps.converged: add the rows lps_converged / lps_doubling_change (one more fit on n/2)
     "lps": {"converged": False},
+    # independence.null: how the <metric>_null rows are found ("none" skips them)
+    "independence": {"null": "auto"},
 }
 
 
@@ -263,21 +268,40 @@ def _run_prior(ctx: ScoreContext) -> list[MetricResult]:
 
 
 def _run_independence(ctx: ScoreContext) -> list[MetricResult]:
-    """The independence companions (need d >= 2 and a varying dimension)."""
+    """The independence companions (need d >= 2 and a varying dimension).
+
+    Each companion statistic is followed by its ``<metric>_null`` row: its level on
+    independent columns with the same marginals at this N and d, with an interval
+    (:func:`~lps_eval.independence.companion_nulls`; ``independence.null`` picks the method,
+    ``"none"`` skips them).
+    """
     z = ctx.z
     if z.shape[1] < 2 or constant_columns(z).size == z.shape[1]:
         return []
     opts = dict(ctx.options["independence"])
     n_bins = opts.pop("n_bins")
+    null = opts.pop("null")
+    if null not in (*NULL_METHODS, "none"):
+        raise LpsInputError(
+            f"independence.null must be one of {', '.join((*NULL_METHODS, 'none'))}, got {null!r}"
+        )
     parts: list[MetricResult] = []
     if z.shape[0] >= 8:  # two halves of at least 4 rows
         parts.append(mmd_independence(z, **opts, seed=ctx.seed))
-    parts += [
+    companions = [
         gaussian_total_correlation(z),
         *gaussian_wasserstein_correlation(z),
         *covariance_ratio(z),
         mutual_info_mean(z, n_bins=n_bins),
     ]
+    nulls = {}
+    if null != "none":
+        found = companion_nulls(z, n_bins=n_bins, seed=ctx.seed, method=null)
+        nulls = {part.metric: part for part in found}
+    for part in companions:
+        parts.append(part)
+        if f"{part.metric}_null" in nulls:
+            parts.append(nulls[f"{part.metric}_null"])
     settings = {part.settings["metric"]: part.settings for part in parts}
     value = parts[0].value if parts else math.nan
     return [CompositeResult(value=value, settings=settings, parts=tuple(parts))]
@@ -328,6 +352,7 @@ def score_sections() -> list[Section]:
                 "covariance_ratio",
                 "covariance_ratio_corr",
                 "mutual_info_mean",
+                *(f"{metric}_null" for metric in COMPANIONS),
             ),
             _run_independence,
             ("independence",),
