@@ -11,6 +11,7 @@ import numpy as np
 
 from lps_eval._random import make_rng
 from lps_eval._validation import LpsInputError, check_bool, check_latents, check_positive_int
+from lps_eval.metrics.probes import int_sequence
 from lps_eval.results import MetricResult, make_row
 
 __all__ = ["ClusterabilityResult", "clusterability"]
@@ -114,7 +115,7 @@ def clusterability(
     n_init = check_positive_int(n_init, name="n_init")
     standardize = check_bool(standardize, name="standardize")
     null = check_bool(null, name="null")
-    ks = sorted({check_positive_int(k, name="k_values", minimum=2) for k in k_values})
+    ks = sorted(set(int_sequence(k_values, name="k_values", minimum=2)))
     if not ks:
         raise LpsInputError("k_values needs at least one number of clusters >= 2")
     rows = np.sort(rng.permutation(z.shape[0])[:max_samples])

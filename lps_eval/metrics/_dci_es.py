@@ -9,10 +9,11 @@ from typing import Any
 
 import numpy as np
 
-from lps_eval._validation import LpsInputError, check_positive_int
+from lps_eval._validation import LpsInputError
 from lps_eval.metrics.common import SupervisedResult, discrete_factor_codes, prepare
 from lps_eval.metrics.probes import (
     FeatureLadder,
+    int_sequence,
     one_hot,
     r2_loss,
     ridge_fit_predict,
@@ -191,7 +192,7 @@ def dci_es(
     depth) by gradient descent; the closed-form ladder here keeps E affordable on a laptop,
     and E depends on the probe family: compare models under one ladder only.
     """
-    widths = tuple(sorted({check_positive_int(w, name="widths", minimum=0) for w in widths}))
+    widths = tuple(sorted(set(int_sequence(widths, name="widths"))))
     if len(widths) < 2:
         raise LpsInputError("widths needs at least two rungs (e.g. (0, 8, 32, 128, 512))")
     if area not in AREAS:
@@ -213,7 +214,7 @@ def dci_es(
         data.factors, data.factors_test, n_bins=n_bins, metric="dci_es"
     )
     k = f.shape[1]
-    categorical = tuple(int(j) for j in categorical)
+    categorical = int_sequence(categorical, name="categorical") if categorical != () else ()
     if any(j < 0 or j >= k for j in categorical):
         raise LpsInputError(f"categorical lists factor indices in [0, {k}), got {categorical}")
     ladder = FeatureLadder.draw(standardize_pair(data.z, data.z)[0], widths, data.rng)

@@ -30,6 +30,7 @@ from lps_eval.information import (
     row_rank,
 )
 from lps_eval.metrics.common import SupervisedResult, discrete_factor_codes, prepare, warn
+from lps_eval.metrics.probes import int_sequence
 from lps_eval.metrics.registry import register_metric
 from lps_eval.results import indexed_rows, make_row
 
@@ -67,14 +68,9 @@ class MIGapsResult(SupervisedResult):
 
 
 def _assignment(mi: np.ndarray, h: np.ndarray, reg_dim: Any) -> tuple[int, ...]:
-    """The latent regularizing each factor: explicit, ``"diagonal"`` or ``"matching"``."""
+    """The latent regularizing each factor: ``"matching"``, ``"diagonal"`` or explicit."""
     d, k = mi.shape
-    if isinstance(reg_dim, str):
-        if reg_dim not in ("matching", "diagonal"):
-            raise LpsInputError(
-                f"reg_dim must be 'matching', 'diagonal' or a list of latent indices, got "
-                f"{reg_dim!r}"
-            )
+    if isinstance(reg_dim, str) and reg_dim in ("matching", "diagonal"):
         if reg_dim == "diagonal":
             return tuple(range(k))
         from scipy.optimize import linear_sum_assignment
@@ -82,12 +78,16 @@ def _assignment(mi: np.ndarray, h: np.ndarray, reg_dim: Any) -> tuple[int, ...]:
         nmi = mi / np.where(h > 0, h, 1.0)[None, :]
         rows, cols = linear_sum_assignment(-nmi.T)  # factor -> latent, maximal total NMI
         return tuple(int(c) for _, c in sorted(zip(rows, cols, strict=True)))
-    dims = [int(i) for i in np.asarray(reg_dim).ravel()]
-    if len(dims) != k or len(set(dims)) != k or min(dims) < 0 or max(dims) >= d:
+    try:
+        dims = int_sequence(reg_dim, name="reg_dim")
+    except LpsInputError:
+        dims = ()
+    if len(dims) != k or len(set(dims)) != k or max(dims, default=d) >= d:
         raise LpsInputError(
-            f"reg_dim must list {k} distinct latent indices in [0, {d}), got {list(reg_dim)!r}"
+            f"reg_dim must be 'matching', 'diagonal' or {k} distinct latent indices in "
+            f"[0, {d}) (a list, or text such as '0,1,2'), got {reg_dim!r}"
         )
-    return tuple(dims)
+    return dims
 
 
 def _ratio(gap: float, denominator: float) -> float:
@@ -253,7 +253,7 @@ def mi_gaps(
             "estimator": estimator,
             "n_neighbors": n_neighbors if estimator == "ksg" else None,
             "n_bins": n_bins,
-            "reg_dim": reg_dim if isinstance(reg_dim, str) else list(np.asarray(reg_dim).ravel()),
+            "reg_dim": reg_dim if isinstance(reg_dim, str) else [int(i) for i in np.ravel(reg_dim)],
         },
     )
     codes, _, _ = discrete_factor_codes(data.factors, None, n_bins=n_bins, metric="mi_gaps")
@@ -262,7 +262,7 @@ def mi_gaps(
     )
     h = entropy(codes)
     d, k = mi.shape
-    if isinstance(reg_dim, str) and d < k:
+    if reg_dim in ("matching", "diagonal") and d < k:
         reason = f"{k} factors need at least {k} latent dimensions (one per factor), z has {d}"
         warn(f"mi_gaps not computable: {reason}")
         reasons = dict.fromkeys(("dmig", "xmig", "dlig"), reason)

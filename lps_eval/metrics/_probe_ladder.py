@@ -12,7 +12,7 @@ import numpy as np
 
 from lps_eval._validation import check_positive_int
 from lps_eval.metrics.common import SupervisedResult, discrete_factor_codes, prepare, seed_int
-from lps_eval.metrics.probes import r2_loss, ridge_fit_predict, standardize_pair
+from lps_eval.metrics.probes import int_sequence, r2_loss, ridge_fit_predict, standardize_pair
 from lps_eval.metrics.registry import register_metric
 from lps_eval.results import indexed_rows, make_row
 
@@ -123,6 +123,8 @@ def probe_ladder(
     ICLR 2017 workshop. latentverse (``broadinstitute/ml4h-latentverse``), probing test.
     """
     max_iter = check_positive_int(max_iter, name="max_iter")
+    small = int_sequence(small, name="small", minimum=1)
+    deep = int_sequence(deep, name="deep", minimum=1)
     data = prepare(
         "probe_ladder",
         z,

@@ -11,11 +11,15 @@ the number of features; the ladder's rung of width ``m`` uses the latents plus t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from lps_eval._validation import LpsInputError
+
 __all__ = [
     "FeatureLadder",
+    "int_sequence",
     "one_hot",
     "r2_loss",
     "ridge_fit_predict",
@@ -25,6 +29,29 @@ __all__ = [
 #: Ridge strength relative to the mean diagonal of the Gram matrix (a numerical guard,
 #: not a regularizer: it keeps the solve stable when features are nearly collinear).
 RIDGE = 1e-6
+
+
+def int_sequence(value: Any, *, name: str, minimum: int = 0) -> tuple[int, ...]:
+    """A tuple of integers from a sequence, a single integer or the CLI's comma-separated
+    text (``-O dci_es.widths=0,16,256``); anything else is refused with one clear line."""
+    items = value.split(",") if isinstance(value, str) else np.atleast_1d(value).tolist()
+    out = []
+    for item in items:
+        try:
+            number = int(str(item).strip()) if isinstance(item, str) else item
+        except ValueError:
+            number = None
+        if (
+            isinstance(number, bool)
+            or not isinstance(number, (int, np.integer))
+            or number < minimum
+        ):
+            raise LpsInputError(
+                f"{name} must be integers >= {minimum} (a list, or comma-separated text such "
+                f"as '0,16,256'), got {value!r}"
+            )
+        out.append(int(number))
+    return tuple(out)
 
 
 def standardize_pair(train: np.ndarray, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -73,9 +73,13 @@ def test_rows_settings_and_categorical_factors():
 
 def test_options_are_checked():
     a = metric_world("identity", 200, 100)
+    text = metrics.dci_es(**a, widths="0,16")  # as the CLI passes it: -O dci_es.widths=0,16
+    assert text.settings["widths"] == [0, 16]
     with pytest.raises(LpsInputError, match="two rungs"):
         metrics.dci_es(**a, widths=(16,))
     with pytest.raises(LpsInputError, match="categorical"):
         metrics.dci_es(**a, categorical=(9,))
+    with pytest.raises(LpsInputError, match="widths must be integers"):
+        metrics.dci_es(**a, widths="small")
     with pytest.raises(LpsInputError, match="area"):
         metrics.dci_es(**a, area="official_code")

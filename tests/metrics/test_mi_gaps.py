@@ -97,6 +97,8 @@ def test_reg_dim_choices():
     assert matched.reg_dim == (2, 5, 1, 4) and matched.settings["assigned_dims"] == [2, 5, 1, 4]
     explicit = metrics.mi_gaps(z, a["factors"], reg_dim=[2, 5, 1, 4])
     assert explicit.dmig == pytest.approx(matched.dmig)
+    from_cli = metrics.mi_gaps(z, a["factors"], reg_dim="2,5,1,4")  # -O mi_gaps.reg_dim=2,5,1,4
+    assert from_cli.reg_dim == (2, 5, 1, 4)
     diagonal = metrics.mi_gaps(z, a["factors"], reg_dim="diagonal")  # latte's default
     assert diagonal.reg_dim == (0, 1, 2, 3) and diagonal.dmig < 0
     for bad in ([0, 0, 1, 2], [0, 1, 2], [0, 1, 2, 99], "best"):

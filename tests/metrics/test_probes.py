@@ -55,3 +55,16 @@ def test_feature_ladder_is_seeded_and_nested():
     assert ladder.n_parameters(3, 16) == 20
     assert one_hot(np.array([2, 0]), 3).tolist() == [[0, 0, 1], [1, 0, 0]]
     assert ladder.bandwidth == pytest.approx(np.sqrt(6), rel=0.2)  # median distance, 3-d
+
+
+def test_int_sequence_reads_lists_numbers_and_cli_text():
+    from lps_eval import LpsInputError
+    from lps_eval.metrics.probes import int_sequence
+
+    assert int_sequence((0, 16, 256), name="w") == (0, 16, 256)
+    assert int_sequence("0, 16,256", name="w") == (0, 16, 256)
+    assert int_sequence(8, name="w") == (8,)
+    assert int_sequence(np.array([1, 2]), name="w") == (1, 2)
+    for bad in ("a,b", (1.5,), (-1,), (True,), None):
+        with pytest.raises(LpsInputError, match="w must be integers"):
+            int_sequence(bad, name="w")
