@@ -100,3 +100,14 @@ def test_options_are_checked():
         metrics.infomec(a["z"], a["factors"], latents="binary")
     with pytest.raises(LpsInputError, match="prune"):
         metrics.infomec(a["z"], a["factors"], prune="std")
+
+
+def test_pruning_compares_raw_ranges_across_latents():
+    """The reference's rule, kept: one latent on a 50x larger scale switches the others
+    off (give latents a common scale before comparing models; docs: pitfalls)."""
+    a = metric_world("mixed", 600, 10)
+    base = metrics.infomec(a["z"], a["factors"])
+    stretched = metrics.infomec(a["z"] * np.array([1.0, 1.0, 50.0, 1.0]), a["factors"])
+    assert base.settings["active_dims"] == [0, 1, 2, 3]
+    assert stretched.settings["active_dims"] == [2]
+    assert np.isnan(stretched.infoc) or stretched.infoc != pytest.approx(base.infoc)
