@@ -264,3 +264,100 @@ def decorrelated_latents(
     x = (base - base.mean(axis=0)).astype(dtype)
     _, vecs = np.linalg.eigh(np.cov(x.astype(np.float64), rowvar=False))
     return x @ vecs.astype(dtype)
+
+
+# ---- metrics branch worlds
+#
+# Known answers for the metrics of the peers (Z-diff / Z-min-var / Z-max-var, DMIG / XMIG /
+# DLIG, InfoMEC, DCI-ES, MED, the probe ladder): factors on a product grid of equal sizes
+# (so that mixing two of them is symmetric) mapped to latents under a named structure.
+
+#: Structures of :func:`metric_world`, with what a disentanglement metric should make of
+#: them: ``identity`` (one clean latent per factor: high), ``rotated`` (factors mixed in
+#: pairs at 45 degrees: every latent carries two factors equally, low), ``mixed`` (mild
+#: dense mixing: in between), ``nonlinear`` (each factor on a circle, two latents per
+#: factor: decodable, but not linearly), ``nuisance`` (identity plus pure-noise latents),
+#: ``dead`` (identity plus exactly constant latents), ``dependent`` (identity codes of
+#: interdependent factors: factor 1 copies factor 0 70% of the time) and ``random``
+#: (latents independent of the factors: chance).
+METRIC_WORLDS = (
+    "identity",
+    "rotated",
+    "mixed",
+    "nonlinear",
+    "nuisance",
+    "dead",
+    "dependent",
+    "random",
+)
+METRIC_WORLD_SIZES = (6, 6, 6, 6)
+METRIC_WORLD_NOISE = 0.05
+
+__all__ += ["METRIC_WORLDS", "METRIC_WORLD_SIZES", "metric_world", "metric_world_latents"]
+
+
+def _rotate_pairs(s: np.ndarray) -> np.ndarray:
+    """Mix columns (0, 1), (2, 3), ... at 45 degrees: (a + b, a - b) / sqrt(2)."""
+    out = s.copy()
+    for j in range(0, s.shape[1] - 1, 2):
+        a, b = s[:, j], s[:, j + 1]
+        out[:, j], out[:, j + 1] = (a + b) / np.sqrt(2), (a - b) / np.sqrt(2)
+    return out
+
+
+def metric_world_latents(
+    world: str, factors: np.ndarray, rng: np.random.Generator, *, sizes: tuple[int, ...]
+) -> np.ndarray:
+    """Latent codes (rows = samples) of factor rows under the named structure
+    (:data:`METRIC_WORLDS`)."""
+    f = np.asarray(factors, dtype=float)
+    n, k = f.shape
+    size = np.asarray(sizes, dtype=float)
+    s = (f - (size - 1) / 2) / (size / 2)  # each factor centred, in [-1, 1)
+
+    def noisy(x: np.ndarray) -> np.ndarray:
+        return x + METRIC_WORLD_NOISE * rng.normal(size=x.shape)
+
+    if world in ("identity", "dependent"):
+        return noisy(s)
+    if world == "rotated":
+        return noisy(_rotate_pairs(s))
+    if world == "mixed":
+        mix = np.eye(k) + 0.4 * np.roll(np.eye(k), 1, axis=1)
+        return noisy(s @ mix)
+    if world == "nonlinear":
+        angle = np.pi * (f + 0.5) / size  # half a turn: one-to-one, far from linear
+        return noisy(np.concatenate([np.cos(2 * angle), np.sin(2 * angle)], axis=1))
+    if world == "nuisance":
+        return np.concatenate([noisy(s), rng.normal(size=(n, 4))], axis=1)
+    if world == "dead":
+        return np.concatenate([noisy(s), np.zeros((n, 1)), np.full((n, 1), 2.0)], axis=1)
+    if world == "random":
+        return rng.normal(size=(n, k))
+    raise ValueError(f"unknown world {world!r}; choose from {METRIC_WORLDS}")
+
+
+def metric_world(
+    world: str,
+    n_train: int = 3000,
+    n_test: int = 1500,
+    *,
+    seed: int = 0,
+    sizes: tuple[int, ...] = METRIC_WORLD_SIZES,
+) -> dict[str, np.ndarray]:
+    """Train and test arrays of one known-answer world: ``z``, ``factors``, ``z_test``,
+    ``factors_test`` (factors drawn uniformly from the grid of ``sizes``; in ``dependent``,
+    factor 1 equals factor 0 with probability 0.7)."""
+    rng = _rng(seed)
+    n = n_train + n_test
+    factors = sample_grid_factors(n, rng, tuple(sizes))
+    if world == "dependent":
+        copy = rng.random(n) < 0.7
+        factors[copy, 1] = factors[copy, 0] % sizes[1]
+    z = metric_world_latents(world, factors, rng, sizes=tuple(sizes))
+    return {
+        "z": z[:n_train],
+        "factors": factors[:n_train],
+        "z_test": z[n_train:],
+        "factors_test": factors[n_train:],
+    }

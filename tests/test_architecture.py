@@ -241,6 +241,7 @@ TOPIC_TESTS = {
     "tests/test_inputs_hardening.py": "odd but valid inputs through the CLI",
     "tests/test_validity.py": "null rejection and invariances across sections",
     "tests/metrics/test_golden_dlib.py": "disentanglement_lib parity of every metric",
+    "tests/metrics/test_golden_peers.py": "parity with latte, InfoMEC, MED, DCI-ES, Ubisoft code",
     "tests/metrics/test_mutual_information.py": "the MI-based metrics together",
     "tests/metrics/test_probe_metrics.py": "the probe-based metrics together",
     "tests/reporting/test_builder_browser.py": "the report in headless Chromium",

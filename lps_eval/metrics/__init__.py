@@ -44,6 +44,7 @@ for _module in _metric_modules():
     importlib.import_module(f"{__name__}.{_module}")
 
 from lps_eval.metrics._beta_vae import BetaVAEResult, beta_vae  # noqa: E402
+from lps_eval.metrics._clusterability import ClusterabilityResult, clusterability  # noqa: E402
 from lps_eval.metrics._dci import DCIResult, dci, dci_from_importance  # noqa: E402
 from lps_eval.metrics._dcimig import dcimig  # noqa: E402
 from lps_eval.metrics._factor_vae import FactorVAEResult, factor_vae  # noqa: E402
@@ -70,6 +71,7 @@ __all__ = [
     "METRICS",
     "METRIC_ROWS",
     "BetaVAEResult",
+    "ClusterabilityResult",
     "DCIResult",
     "FactorVAEResult",
     "IRSResult",
@@ -79,6 +81,7 @@ __all__ = [
     "SAPResult",
     "SupervisedResult",
     "beta_vae",
+    "clusterability",
     "dci",
     "dci_from_importance",
     "dcimig",

@@ -57,6 +57,7 @@ class MetricSpec:
     function: Callable[..., Any]
     rows: tuple[str, ...]
     properties: frozenset[str]
+    default: bool = True
 
     def options(self) -> dict[str, Any]:
         """The metric's keyword options and their defaults (from its signature)."""
@@ -66,7 +67,9 @@ class MetricSpec:
 _REGISTRY: dict[str, MetricSpec] = {}
 
 
-def register_metric(*, rows: Sequence[str], properties: Iterable[str] = ()) -> Callable[[F], F]:
+def register_metric(
+    *, rows: Sequence[str], properties: Iterable[str] = (), default: bool = True
+) -> Callable[[F], F]:
     """Decorator: register ``function`` as the supervised metric ``function.__name__``.
 
     Parameters
@@ -75,6 +78,9 @@ def register_metric(*, rows: Sequence[str], properties: Iterable[str] = ()) -> C
         The ``metric`` names of the result's overall rows, in order.
     properties : iterable of str
         Keys of :data:`PROPERTIES` the metric promises.
+    default : bool, default True
+        Runs in the default ``supervised`` section of ``score``; False = only on request
+        (``metrics=["name"]``), for metrics too slow for every run.
     """
     props = frozenset(properties)
     unknown = props - set(PROPERTIES)
@@ -85,7 +91,7 @@ def register_metric(*, rows: Sequence[str], properties: Iterable[str] = ()) -> C
 
     def decorate(function: F) -> F:
         name = function.__name__
-        _REGISTRY[name] = MetricSpec(name, function, tuple(rows), props)
+        _REGISTRY[name] = MetricSpec(name, function, tuple(rows), props, bool(default))
         return function
 
     return decorate

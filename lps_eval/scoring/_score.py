@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from lps_eval._validation import LpsInputError, check_factors, check_latents
+from lps_eval.metrics import metric_specs
 from lps_eval.options import did_you_mean
 from lps_eval.prior_matching import parse_prior
 from lps_eval.results import MetricResult, jsonable, library_versions, tidy_frame
@@ -52,11 +53,12 @@ def _select(
         owners = [s for s in every if item in s.metrics]
         if not owners:
             known = sorted({m for s in every for m in (s.name, *s.metrics)})
-            # null-level rows are listed once, as a pattern (the line stays readable)
-            shown = [m for m in known if f"{m}_null" in known or not m.endswith("_null")]
-            shown = [f"{m}[_null]" if f"{m}_null" in known else m for m in shown]
+            # the full list (60+ names) would not be one readable line: name the sections
+            groups = [s.name for s in every if s.name not in metric_specs()]
             raise LpsInputError(
-                f"unknown metric {item!r}{did_you_mean(item, known)}; choose from: {', '.join(shown)}"
+                f"unknown metric {item!r}{did_you_mean(item, known)}; choose a section "
+                f"({', '.join(groups)}) or a metric listed by `lps-eval metrics` "
+                "(Python: lps_eval.scoring.available_metrics())"
             )
         owner = owners[0]
         if chosen.get(owner.name, set()) is not None:

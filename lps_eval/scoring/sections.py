@@ -28,7 +28,7 @@ from lps_eval.independence import (
     mmd_independence,
     mutual_info_mean,
 )
-from lps_eval.metrics import metric_specs
+from lps_eval.metrics import clusterability, metric_specs
 from lps_eval.options import keyword_defaults, renamed_of
 from lps_eval.predictability import (
     MIN_TEST_ROWS,
@@ -124,6 +124,7 @@ def namespace_defaults() -> dict[str, dict[str, Any]]:
     """Every option namespace with its defaults (read from the functions' signatures)."""
     spaces = {
         "lps": keyword_defaults(lps, exclude=("seed", "structure")),
+        "clusterability": keyword_defaults(clusterability, exclude=("seed",)),
         "mmd": keyword_defaults(mmd, exclude=("seed", "prior")),
         "independence": {
             **keyword_defaults(mmd_independence, exclude=("seed",)),
@@ -307,14 +308,20 @@ def _run_independence(ctx: ScoreContext) -> list[MetricResult]:
     return [CompositeResult(value=value, settings=settings, parts=tuple(parts))]
 
 
+def _run_clusterability(ctx: ScoreContext) -> list[MetricResult]:
+    """Clusterability of the code (no factors needed; on request)."""
+    return [clusterability(ctx.z, seed=ctx.seed, **ctx.options["clusterability"])]
+
+
 def _run_metric(name: str, ctx: ScoreContext) -> MetricResult:
     spec = metric_specs()[name]
     return spec.function(ctx.z, ctx.factors, seed=ctx.seed, **ctx.options[name])
 
 
 def _run_supervised(ctx: ScoreContext) -> list[MetricResult]:
-    """Every registered supervised metric with its options (study defaults)."""
-    return [_run_metric(name, ctx) for name in metric_specs()]
+    """Every default supervised metric with its options (study defaults); metrics
+    registered with ``default=False`` run only when selected by name."""
+    return [_run_metric(name, ctx) for name, spec in metric_specs().items() if spec.default]
 
 
 def score_sections() -> list[Section]:
@@ -322,9 +329,11 @@ def score_sections() -> list[Section]:
 
     One non-default section per supervised metric comes first among the supervised
     ones, so that selecting a single metric (``metrics=["mig"]``) runs only that function;
-    ``metrics=None`` runs the default ``supervised`` section (all of them).
+    ``metrics=None`` runs the default ``supervised`` section (every metric registered with
+    ``default=True``; the others only by name).
     """
     specs = metric_specs()
+    defaults = {name: spec for name, spec in specs.items() if spec.default}
     built_in = [
         Section(
             "lps",
@@ -357,6 +366,19 @@ def score_sections() -> list[Section]:
             _run_independence,
             ("independence",),
         ),
+        Section(
+            "clusterability",
+            (
+                "clusterability",
+                "clusterability_k",
+                "clusterability_null",
+                "clusterability_excess",
+                "clusterability_davies_bouldin",
+            ),
+            _run_clusterability,
+            ("clusterability",),
+            default=False,
+        ),
     ]
     per_metric = [
         Section(
@@ -371,9 +393,9 @@ def score_sections() -> list[Section]:
     ]
     supervised = Section(
         "supervised",
-        tuple(m for spec in specs.values() for m in spec.rows),
+        tuple(m for spec in defaults.values() for m in spec.rows),
         _run_supervised,
-        tuple(specs),
+        tuple(defaults),
         needs_factors=True,
     )
     return [*built_in, *per_metric, supervised]
