@@ -8,6 +8,8 @@ after the other sections' work. Now every value a user gives is checked here, in
 1. a **rule by option name** (:data:`RULES`): one name means one kind of value in every
    namespace (``n_boot`` is a resample count wherever it appears, ``confidence`` a
    fraction), so a rule is written once and new metrics that reuse a name inherit it;
+   a rule keyed ``namespace.name`` applies to that namespace only (an MMD ``estimator``
+   is not an MI ``estimator``) and wins over the name's rule;
 2. otherwise **the type of the default**: a flag must be a bool, a count an integer, a
    number a finite number, a choice a string.
 
@@ -141,8 +143,10 @@ RULES: dict[str, Rule] = {
     "max_dims": integer(2, none=True),
     "n_bins": integer(2, 1000),
     "bandwidth": positive_number(none=True),
-    "kernel": _kernel,
-    "estimator": _estimator,
+    "mmd.kernel": _kernel,
+    "independence.kernel": _kernel,
+    "mmd.estimator": _estimator,
+    "independence.estimator": _estimator,
     "closed_form": choice("auto", True, False),
     "null_method": choice("auto", "shuffle", "closed_form"),
     "interval": choice("auto", "bootstrap", "delta"),
@@ -188,7 +192,7 @@ def check_option(namespace: str, key: str, value: Any, default: Any) -> None:
         Naming the option as the user writes it (``mmd.block``) and what it may hold.
     """
     name = f"{namespace}.{key}"
-    rule = RULES.get(key)
+    rule = RULES.get(name, RULES.get(key))
     if rule is not None:
         rule(name, value)
     else:

@@ -48,7 +48,9 @@ def test_every_default_is_a_value_its_own_rule_accepts():
 
 
 def test_rules_name_options_that_exist():
-    every_key = {k for defaults in namespace_defaults().values() for k in defaults}
+    spaces = namespace_defaults()
+    every_key = {k for defaults in spaces.values() for k in defaults}
+    every_key |= {f"{ns}.{k}" for ns, defaults in spaces.items() for k in defaults}
     assert set(RULES) <= every_key | {"predictor_params"}, set(RULES) - every_key
 
 
