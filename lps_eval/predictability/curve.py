@@ -17,6 +17,7 @@ bootstrap intervals resample the same held-out rows (paired across sizes).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -134,6 +135,53 @@ def lps_curve(
     if target_dims is not None:
         target_dims = check_positive_int(target_dims, name="target_dims")
     model = get_predictor(predictor, **(predictor_params or {}))
+    design = _design(z, sizes, seed, test_size, max_samples, target_dims)
+    rows = [
+        _size_row(model, design, size, n_boot=n_boot, confidence=confidence, null=null)
+        for size in design.sizes
+    ]
+    frame = pd.DataFrame(rows)
+    frame.attrs = {
+        "metric": "lps_curve",
+        **model.settings(),
+        "seed": seed,
+        "test_size": test_size,
+        "max_samples": max_samples,
+        "n_samples_total": design.n_total,
+        "n_boot": n_boot,
+        "confidence": confidence,
+        "null": null,
+        "target_dims": design.active[design.targets].tolist(),
+        "constant_dims": design.const.tolist(),
+        "design": "fixed held-out rows; nested training subsets; paired bootstrap over sizes",
+        "versions": library_versions(),
+    }
+    return frame
+
+
+@dataclass(frozen=True)
+class _Design:
+    """The curve's rows: one fixed held-out set, a nested training pool, the sizes, the
+    scored dimensions and the seeds every point shares."""
+
+    n_total: int
+    z: np.ndarray  # canonical order, after the max_samples subsample
+    test_rows: np.ndarray
+    pool: np.ndarray
+    sizes: list[int]
+    const: np.ndarray
+    active: np.ndarray
+    targets: np.ndarray  # positions into ``active``
+    model_seed: int
+    boot_seed: int
+    null_seed: int
+
+    @property
+    def n_test(self) -> int:
+        return int(self.test_rows.size)
+
+
+def _design(z, sizes, seed, test_size, max_samples, target_dims) -> _Design:
     rng = make_rng(seed)
     n_total, d = z.shape
     z = z[canonical_order(z)]
@@ -159,60 +207,42 @@ def lps_curve(
     targets = np.arange(active.size)
     if target_dims is not None and target_dims < active.size:
         targets = np.sort(rng.choice(active.size, size=target_dims, replace=False))
-    model_seed = int(rng.integers(2**31 - 1))
-    boot_seed = int(rng.integers(2**63 - 1))
-    null_seed = int(rng.integers(2**63 - 1))
-    test_all = z[test_rows][:, active]
+    return _Design(
+        n_total=int(n_total),
+        z=z,
+        test_rows=test_rows,
+        pool=pool,
+        sizes=sizes,
+        const=const,
+        active=active,
+        targets=targets,
+        model_seed=int(rng.integers(2**31 - 1)),
+        boot_seed=int(rng.integers(2**63 - 1)),
+        null_seed=int(rng.integers(2**63 - 1)),
+    )
 
-    rows = []
-    for size in sizes:
-        train_all = z[pool[:size]][:, active]
-        point = _point(
-            model, train_all, test_all, targets, model_seed, n_boot, boot_seed, confidence
-        )
-        null_point = (math.nan, math.nan, math.nan)
-        if null:
-            shuffled = _shuffle_columns(np.vstack([train_all, test_all]), null_seed)
-            null_point = _point(
-                model,
-                shuffled[:size],
-                shuffled[size:],
-                targets,
-                model_seed,
-                n_boot,
-                boot_seed,
-                confidence,
-            )
-        rows.append(
-            {
-                "n": size + n_test,
-                "n_train": size,
-                "n_test": n_test,
-                "value": point[0],
-                "ci_low": point[1],
-                "ci_high": point[2],
-                "null": null_point[0],
-                "null_ci_low": null_point[1],
-                "null_ci_high": null_point[2],
-            }
-        )
-    frame = pd.DataFrame(rows)
-    frame.attrs = {
-        "metric": "lps_curve",
-        **model.settings(),
-        "seed": seed,
-        "test_size": test_size,
-        "max_samples": max_samples,
-        "n_samples_total": int(n_total),
-        "n_boot": n_boot,
-        "confidence": confidence,
-        "null": null,
-        "target_dims": active[targets].tolist(),
-        "constant_dims": const.tolist(),
-        "design": "fixed held-out rows; nested training subsets; paired bootstrap over sizes",
-        "versions": library_versions(),
+
+def _size_row(model, design: _Design, size: int, *, n_boot, confidence, null) -> dict[str, Any]:
+    """One point of the curve: LPS (and the null level) after ``size`` training rows."""
+    test_all = design.z[design.test_rows][:, design.active]
+    train_all = design.z[design.pool[:size]][:, design.active]
+    seeds = (design.model_seed, n_boot, design.boot_seed, confidence)
+    point = _point(model, train_all, test_all, design.targets, *seeds)
+    null_point = (math.nan, math.nan, math.nan)
+    if null:
+        shuffled = _shuffle_columns(np.vstack([train_all, test_all]), design.null_seed)
+        null_point = _point(model, shuffled[:size], shuffled[size:], design.targets, *seeds)
+    return {
+        "n": size + design.n_test,
+        "n_train": size,
+        "n_test": design.n_test,
+        "value": point[0],
+        "ci_low": point[1],
+        "ci_high": point[2],
+        "null": null_point[0],
+        "null_ci_low": null_point[1],
+        "null_ci_high": null_point[2],
     }
-    return frame
 
 
 def _point(model, train, test, targets, model_seed, n_boot, boot_seed, confidence):
