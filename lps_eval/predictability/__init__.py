@@ -7,6 +7,7 @@ the number of training rows) in :mod:`~lps_eval.predictability.curve`.
 """
 
 from lps_eval.predictability._lps import (
+    MAX_SAMPLES_NONLINEAR,
     MIN_TEST_ROWS,
     MIN_TRAIN_ROWS,
     SINGLE_SPLIT_TEST_SIZE,
@@ -18,11 +19,13 @@ from lps_eval.predictability._lps import (
     linear_structure,
     lps,
     r2_per_column,
+    resolve_max_samples,
 )
 from lps_eval.predictability.curve import curve_converged, default_sizes, lps_curve
 from lps_eval.predictability.resampling import lps_replicates
 
 __all__ = [
+    "MAX_SAMPLES_NONLINEAR",
     "MIN_TEST_ROWS",
     "MIN_TRAIN_ROWS",
     "SINGLE_SPLIT_TEST_SIZE",
@@ -38,4 +41,5 @@ __all__ = [
     "lps_curve",
     "lps_replicates",
     "r2_per_column",
+    "resolve_max_samples",
 ]
