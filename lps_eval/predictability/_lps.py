@@ -52,6 +52,7 @@ from lps_eval.streaming import (
 )
 
 __all__ = [
+    "DEFAULT_FOLDS",
     "MAX_SAMPLES_NONLINEAR",
     "SINGLE_SPLIT_TEST_SIZE",
     "LpsResult",

@@ -38,6 +38,7 @@ from lps_eval.predictability._lps import (
     canonical_order,
     doubling_converged,
     r2_per_column,
+    resolve_max_samples,
 )
 from lps_eval.predictors import get_predictor
 from lps_eval.results import library_versions
@@ -80,11 +81,12 @@ def lps_curve(
     predictor_params: dict[str, Any] | None = None,
     seed: int = 0,
     test_size: float = SINGLE_SPLIT_TEST_SIZE,
-    max_samples: int | None = 10_000,
+    max_samples: int | str | None = "auto",
     n_boot: int = 200,
     confidence: float = 0.95,
     null: bool = True,
     target_dims: int | None = None,
+    null_dims: int | None = 8,
 ) -> pd.DataFrame:
     """LPS as a function of the number of training rows.
 
@@ -100,8 +102,9 @@ def lps_curve(
         Seeds the subsample, the split, the nested order, targets, bootstrap, predictor.
     test_size : float, default 0.25
         Share of the (capped) rows held out, the same held-out rows for every size.
-    max_samples : int or None, default 10_000
-        Row cap, as in :func:`lps_eval.lps` (the largest point then matches its setting).
+    max_samples : int, None or "auto", default "auto"
+        Row cap, as in :func:`lps_eval.lps` (every row for ``"linear"``, 10,000 for the
+        others), so the largest point matches its setting.
     n_boot : int, default 200
         Bootstrap resamples of the held-out rows per point (the same resamples for every
         size, so differences between sizes are paired).
@@ -112,6 +115,10 @@ def lps_curve(
         Score only this many randomly chosen target dimensions (the same at every size),
         each still predicted from all others: a cheaper curve on a random subset of the
         per-dimension R2 values. None: every dimension.
+    null_dims : int or None, default 8
+        Fit the null level for at most this many of the target dimensions (a random
+        subset, the same at every size; None = all), as :func:`lps_eval.lps` does: under
+        the null every dimension plays the same role.
 
     Returns
     -------
@@ -134,8 +141,11 @@ def lps_curve(
     confidence = check_fraction(confidence, name="confidence")
     if target_dims is not None:
         target_dims = check_positive_int(target_dims, name="target_dims")
+    if null_dims is not None:
+        null_dims = check_positive_int(null_dims, name="null_dims")
     model = get_predictor(predictor, **(predictor_params or {}))
-    design = _design(z, sizes, seed, test_size, max_samples, target_dims)
+    max_samples = resolve_max_samples(max_samples, model)
+    design = _design(z, sizes, seed, test_size, max_samples, target_dims, null_dims)
     rows = [
         _size_row(model, design, size, n_boot=n_boot, confidence=confidence, null=null)
         for size in design.sizes
@@ -152,6 +162,8 @@ def lps_curve(
         "confidence": confidence,
         "null": null,
         "target_dims": design.active[design.targets].tolist(),
+        "null_dims": null_dims,
+        "null_target_dims": design.active[design.null_targets].tolist() if null else None,
         "constant_dims": design.const.tolist(),
         "design": "fixed held-out rows; nested training subsets; paired bootstrap over sizes",
         "versions": library_versions(),
@@ -172,6 +184,7 @@ class _Design:
     const: np.ndarray
     active: np.ndarray
     targets: np.ndarray  # positions into ``active``
+    null_targets: np.ndarray  # positions into ``active``: a subset of ``targets``
     model_seed: int
     boot_seed: int
     null_seed: int
@@ -181,7 +194,7 @@ class _Design:
         return int(self.test_rows.size)
 
 
-def _design(z, sizes, seed, test_size, max_samples, target_dims) -> _Design:
+def _design(z, sizes, seed, test_size, max_samples, target_dims, null_dims) -> _Design:
     rng = make_rng(seed)
     n_total, d = z.shape
     z = z[canonical_order(z)]
@@ -198,7 +211,8 @@ def _design(z, sizes, seed, test_size, max_samples, target_dims) -> _Design:
     if sizes[-1] > pool.size or n_test < 5:
         raise LpsInputError(
             f"curve sizes up to {sizes[-1]} training rows need more data: {n} rows leave "
-            f"{pool.size} for training and {n_test} held out (test_size={test_size})"
+            f"{pool.size} for training and {n_test} held out (test_size={test_size}): "
+            + _more_rows_fix(n, n_total, max_samples)
         )
     const = np.union1d(constant_columns(z[pool[: sizes[0]]]), constant_columns(z[test_rows]))
     active = np.setdiff1d(np.arange(d), const)
@@ -207,6 +221,13 @@ def _design(z, sizes, seed, test_size, max_samples, target_dims) -> _Design:
     targets = np.arange(active.size)
     if target_dims is not None and target_dims < active.size:
         targets = np.sort(rng.choice(active.size, size=target_dims, replace=False))
+    model_seed = int(rng.integers(2**31 - 1))
+    boot_seed = int(rng.integers(2**63 - 1))
+    null_seed = int(rng.integers(2**63 - 1))
+    null_targets = targets
+    if null_dims is not None and null_dims < targets.size:  # its own stream: values unchanged
+        pick = np.random.default_rng([null_seed, 1]).choice(targets.size, null_dims, False)
+        null_targets = targets[np.sort(pick)]
     return _Design(
         n_total=int(n_total),
         z=z,
@@ -216,10 +237,20 @@ def _design(z, sizes, seed, test_size, max_samples, target_dims) -> _Design:
         const=const,
         active=active,
         targets=targets,
-        model_seed=int(rng.integers(2**31 - 1)),
-        boot_seed=int(rng.integers(2**63 - 1)),
-        null_seed=int(rng.integers(2**63 - 1)),
+        null_targets=null_targets,
+        model_seed=model_seed,
+        boot_seed=boot_seed,
+        null_seed=null_seed,
     )
+
+
+def _more_rows_fix(n: int, n_total: int, max_samples: int | None) -> str:
+    if n < n_total:
+        return (
+            f"pass smaller sizes, or use every row with max_samples=None (max_samples="
+            f"{max_samples} keeps {n} of the {n_total} rows)"
+        )
+    return "pass smaller sizes or encode more samples"
 
 
 def _size_row(model, design: _Design, size: int, *, n_boot, confidence, null) -> dict[str, Any]:
@@ -231,7 +262,7 @@ def _size_row(model, design: _Design, size: int, *, n_boot, confidence, null) ->
     null_point = (math.nan, math.nan, math.nan)
     if null:
         shuffled = _shuffle_columns(np.vstack([train_all, test_all]), design.null_seed)
-        null_point = _point(model, shuffled[:size], shuffled[size:], design.targets, *seeds)
+        null_point = _point(model, shuffled[:size], shuffled[size:], design.null_targets, *seeds)
     return {
         "n": size + design.n_test,
         "n_train": size,
