@@ -174,10 +174,11 @@ def _wording(state: str, curve: pd.DataFrame, num: dict, above: tuple[bool, ...]
         return "No dependence detected at any N (LPS converged in N at the null level)", (
             f"at every size from {sizes}, the "
             f"LPS interval overlaps the null level's (at {num['n_train']:,} rows: LPS "
-            f"{_point(last)}, null {_null_point(last)}). What LPS moves with N "
-            f"({num['change']:+.4f} over the last doubling) is the small-N bias of held-out "
-            "R2, which the null level shares. Not a proof of independence: a dependence "
-            "this predictor cannot learn from this many rows would look the same."
+            f"{_point(last)}, null {_null_point(last)}). Over the last doubling LPS moved "
+            f"by {num['change']:+.4f} and the null level by {num['null_change']:+.4f}: at the "
+            "null level, movement with N is the small-N bias of held-out R2 and noise, not "
+            "dependence. Not a proof of independence: a dependence this predictor cannot "
+            "learn from this many rows would look the same."
         )
     if state == "undetermined":
         first = [int(n) for n, a in zip(curve["n_train"], above, strict=True) if a]

@@ -7,11 +7,13 @@ caption in ``fig.lps_caption`` that says how to read it. Inputs are the tidy tab
 ``to_frame()`` method (duck typing: this module imports no result class).
 
 Figures: :func:`marginals` (histograms against the prior and QQ plots, with the
-per-dimension MMD p-value), :func:`r2_bars` (per-dimension R2 with intervals and the
-null band), :func:`structure` (d x d predictability heatmap and hexbins of the most
-predictable pairs), :func:`learning_curve`, :func:`dci_importance`, :func:`mi_matrix`,
-:func:`forest` (differences against a baseline), :func:`training_curves` and
-:func:`result_figure` (what ``result.plot()`` shows).
+per-dimension MMD p-value and its Holm-adjusted value), :func:`r2_bars` (per-dimension R2
+with intervals and the null band), :func:`structure` (what the LPS predictor relies on,
+the linear structure and hexbins of the most dependent pairs, with everything that is
+not above its null level greyed), :func:`learning_curve` (with the null curve),
+:func:`dci_importance`, :func:`mi_matrix`, :func:`forest` (differences against a
+baseline), :func:`training_curves` and :func:`result_figure` (what ``result.plot()``
+shows). Every caption is a claim: it says what is above noise and what is not.
 """
 
 from __future__ import annotations
