@@ -105,7 +105,7 @@ class LpsResult(MetricResult):
     ci_low, ci_high : float
         Interval of LPS (NaN when ``n_boot=0``): two-stage bootstrap or delta method under
         cross-fitting, so it includes the fits' variability; ``settings["interval"]``
-        says which, and the upper end allows for the null level's bias.
+        says which, and the upper end allows for the null level's bias (never above 1).
     per_dim_ci : numpy.ndarray of shape (d, 2)
         The same interval for every per-dimension R2.
     null_value : float
@@ -897,7 +897,10 @@ def lps(
     interval includes the variability of the fitted models (fold stage of the
     bootstrap, or the fold spread for the delta method); with a single ``test_size``
     split it covers held-out-row noise only. Constant dimensions get R2 = NaN, are left
-    out of the mean and of every other dimension's predictors, with a warning.
+    out of the mean and of every other dimension's predictors, with a warning. Held-out
+    rows with an identical copy among their training rows (duplicated rows) are counted
+    (``settings["n_heldout_with_copy_in_training"]``) and warned about: a flexible
+    predictor recalls such a target instead of predicting it.
 
     Examples
     --------
@@ -1284,8 +1287,9 @@ def _heldout_rows_with_copies(
 
 def _copies_note(n_copied: int, n_eval: int) -> str:
     msg = (
-        f"{n_copied} of the {n_eval} held-out rows ({n_copied / n_eval:.0%}) have an "
-        "identical copy among their training rows (z has duplicated rows): a flexible "
+        f"{n_copied} of the {n_eval} held-out rows ({n_copied / n_eval:.0%}) "
+        f"{'has' if n_copied == 1 else 'have'} an identical copy among their training rows "
+        "(z has duplicated rows): a flexible "
         "predictor then recalls a held-out target from its copy instead of predicting it, "
         "so LPS measures how repeated the sample is as much as how dependent the "
         "dimensions are. If the copies are an artefact (an input encoded twice, a loader "

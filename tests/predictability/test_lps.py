@@ -605,7 +605,9 @@ def test_copies_are_counted_only_across_the_split():
     z[300] = z[5]  # held-out row 5 has a copy among the training rows
     z[8] = z[7]  # two held-out copies of each other: no copy in training
     split = (np.arange(100, 500), np.arange(0, 100))
-    with pytest.warns(LpsInputWarning, match="1 of the 100 held-out rows"):
+    with pytest.warns(
+        LpsInputWarning, match=r"1 of the 100 held-out rows \(1%\) has an identical copy"
+    ):
         result = lps(z, predictor="linear", split=split, n_boot=0, null=False)
     assert result.settings["n_heldout_with_copy_in_training"] == 1
     with warnings.catch_warnings():
