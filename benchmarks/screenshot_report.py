@@ -3,9 +3,12 @@
 Usage::
 
     python benchmarks/screenshot_report.py RUN_DIR... --html OUT.html --png docs/img/OUT.png
+    python benchmarks/screenshot_report.py --demo --html demo.html --png docs/img/report_demo.png
 
-Same browser flags as tests/test_report_browser.py; needs Debian's chromium and
-chromium-driver and the selenium package (dev extra).
+``--demo`` writes the report of the browser test instead (PCA codes of digits against
+Gaussian noise, gated on ``lps > 0.5``). Same browser flags as
+tests/reporting/test_builder_browser.py; needs Debian's chromium and chromium-driver and
+the selenium package (dev extra).
 """
 
 from __future__ import annotations
@@ -27,15 +30,41 @@ FLAGS = (
 )
 
 
+def demo_report(path: str):
+    """The report the browser test renders (tests/reporting/test_builder_browser.py)."""
+    import numpy as np
+
+    from lps_eval.simulations import digits_latents
+
+    z, _ = digits_latents(n_components=8, seed=0)
+    gauss = np.random.default_rng(0).normal(size=z.shape)
+    return lps_eval.report(
+        {"digits-pca": z, "gaussian": gauss},
+        path,
+        fail_if=["lps > 0.5"],
+        title="lps-eval demo: PCA codes of digits vs Gaussian noise",
+        n_boot=50,
+        mmd={"permutations": 50},
+        independence={"permutations": 50},
+        curve_points=3,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("runs", nargs="+")
+    parser.add_argument("runs", nargs="*")
+    parser.add_argument("--demo", action="store_true", help="the browser test's demo report")
     parser.add_argument("--html", required=True)
     parser.add_argument("--png", required=True)
     parser.add_argument("--title", default=None)
     parser.add_argument("--scroll-to", default=None, help="element id to scroll to first")
     args = parser.parse_args()
-    result = lps_eval.report(args.runs, args.html, title=args.title, seed=0)
+    if args.demo:
+        result = demo_report(args.html)
+    elif args.runs:
+        result = lps_eval.report(args.runs, args.html, title=args.title, seed=0)
+    else:
+        parser.error("give run directories or --demo")
     print(f"wrote {result.path}: {len(result.figures)} figures")
 
     from selenium import webdriver

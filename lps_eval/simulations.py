@@ -361,3 +361,97 @@ def metric_world(
         "z_test": z[n_train:],
         "factors_test": factors[n_train:],
     }
+
+
+# ---- report worlds (lps branch)
+# Worlds whose verdicts are known: what the report, the learning curve and the
+# predictability figures must say about them (tests/reporting, tests/predictability).
+
+__all__ += [
+    "SINE_PRODUCT_CONDITIONAL",
+    "SINE_PRODUCT_MARGINAL",
+    "expected_linear_lps",
+    "paired_linear_latents",
+    "sine_product_latents",
+    "slow_dependence_latents",
+]
+
+#: Ordered pairs ``(target, source)`` of :func:`sine_product_latents` where the best
+#: prediction of the target uses the source (conditional dependence given the others).
+SINE_PRODUCT_CONDITIONAL = frozenset(
+    {(1, 0), (0, 1), (4, 2), (4, 3), (2, 3), (2, 4), (3, 2), (3, 4)}
+)
+#: Unordered pairs of :func:`sine_product_latents` that are dependent on their own
+#: (``z2`` and ``z3`` are marginally independent: only ``z4`` ties them).
+SINE_PRODUCT_MARGINAL = frozenset({(0, 1), (2, 4), (3, 4)})
+
+
+def paired_linear_latents(
+    n: int = 20_000, d: int = 256, *, r2: float = 0.2, seed: int = 0
+) -> tuple[np.ndarray, float]:
+    """Gaussian dimensions in correlated pairs ``(2k, 2k + 1)``, correlation ``sqrt(r2)``.
+
+    Every dimension is linearly predictable from its partner only, so the population
+    R2 of each (linear = nonlinear, the world is Gaussian) and LPS are ``r2``; ``d`` must
+    be even. A wide world: with ``p = d - 1`` predictors a fit on ``m`` training rows falls
+    short of ``r2`` by a known amount (:func:`expected_linear_lps`), so a row cap biases
+    the value visibly.
+
+    Returns
+    -------
+    z : numpy.ndarray of shape (n, d)
+    lps : float
+        The population LPS, ``r2``.
+    """
+    if d % 2:
+        raise ValueError(f"d must be even (dimensions come in pairs), got {d}")
+    rng = _rng(seed)
+    a = rng.standard_normal((n, d // 2))
+    b = np.sqrt(r2) * a + np.sqrt(1.0 - r2) * rng.standard_normal((n, d // 2))
+    z = np.empty((n, d))
+    z[:, 0::2], z[:, 1::2] = a, b
+    return z, float(r2)
+
+
+def expected_linear_lps(r2: float, n_train: float, p: int) -> float:
+    """Expected held-out R2 of least squares (with intercept) on ``p`` Gaussian predictors
+    fitted on ``n_train`` rows, when the population R2 is ``r2``.
+
+    The expected squared prediction error at a new point is
+    ``(1 - r2) (1 + 1/m) (m - 2) / (m - p - 2)`` (Stein 1960) in units of the target's
+    variance, for ``m = n_train``; one minus it is the expected held-out R2.
+    """
+    m = float(n_train)
+    return 1.0 - (1.0 - r2) * (1.0 + 1.0 / m) * (m - 2.0) / (m - p - 2.0)
+
+
+def sine_product_latents(n: int = 3000, *, noise: float = 0.3, seed: int = 0) -> np.ndarray:
+    """Six dimensions: ``z1 = sin(2 z0) + noise e``, ``z4 = z2 z3 + noise e``, the rest N(0, 1).
+
+    The issue-17 ``strong`` world. ``z1`` is nonlinearly predictable from ``z0`` (optimal
+    R2 ``v / (v + noise^2)``, ``v = (1 - exp(-8)) / 2``); ``z4`` from the product of
+    ``z2`` and ``z3`` (optimal R2 ``1 / (1 + noise^2)``), a dependence no single pair and
+    no linear fit shows: ``z2`` and ``z3`` are independent on their own
+    (:data:`SINE_PRODUCT_MARGINAL`), dependent given ``z4``
+    (:data:`SINE_PRODUCT_CONDITIONAL`). ``z5`` is independent of everything.
+    """
+    rng = _rng(seed)
+    z = rng.standard_normal((n, 6))
+    z[:, 1] = np.sin(2 * z[:, 0]) + noise * rng.standard_normal(n)
+    z[:, 4] = z[:, 2] * z[:, 3] + noise * rng.standard_normal(n)
+    return z
+
+
+def slow_dependence_latents(n: int = 4000, *, d: int = 4, seed: int = 0) -> np.ndarray:
+    """``z_{d-1} = z0 z1 z2 + 0.1 e`` (a three-way product) and independent N(0, 1) others.
+
+    A dependence with no pairwise or two-way signal: a regressor needs many rows to find
+    it, so its held-out R2 still rises with the number of training rows at a few
+    thousand rows (the learning curve has not converged there).
+    """
+    if d < 4:
+        raise ValueError(f"d must be at least 4, got {d}")
+    rng = _rng(seed)
+    z = rng.standard_normal((n, d))
+    z[:, d - 1] = z[:, 0] * z[:, 1] * z[:, 2] + 0.1 * rng.standard_normal(n)
+    return z

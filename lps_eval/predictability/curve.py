@@ -17,6 +17,7 @@ bootstrap intervals resample the same held-out rows (paired across sizes).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from lps_eval.predictability._lps import (
     canonical_order,
     doubling_converged,
     r2_per_column,
+    resolve_max_samples,
 )
 from lps_eval.predictors import get_predictor
 from lps_eval.results import library_versions
@@ -79,11 +81,12 @@ def lps_curve(
     predictor_params: dict[str, Any] | None = None,
     seed: int = 0,
     test_size: float = SINGLE_SPLIT_TEST_SIZE,
-    max_samples: int | None = 10_000,
+    max_samples: int | str | None = "auto",
     n_boot: int = 200,
     confidence: float = 0.95,
     null: bool = True,
     target_dims: int | None = None,
+    null_dims: int | None = 8,
 ) -> pd.DataFrame:
     """LPS as a function of the number of training rows.
 
@@ -99,8 +102,9 @@ def lps_curve(
         Seeds the subsample, the split, the nested order, targets, bootstrap, predictor.
     test_size : float, default 0.25
         Share of the (capped) rows held out, the same held-out rows for every size.
-    max_samples : int or None, default 10_000
-        Row cap, as in :func:`lps_eval.lps` (the largest point then matches its setting).
+    max_samples : int, None or "auto", default "auto"
+        Row cap, as in :func:`lps_eval.lps` (every row for ``"linear"``, 10,000 for the
+        others), so the largest point matches its setting.
     n_boot : int, default 200
         Bootstrap resamples of the held-out rows per point (the same resamples for every
         size, so differences between sizes are paired).
@@ -111,6 +115,10 @@ def lps_curve(
         Score only this many randomly chosen target dimensions (the same at every size),
         each still predicted from all others: a cheaper curve on a random subset of the
         per-dimension R2 values. None: every dimension.
+    null_dims : int or None, default 8
+        Fit the null level for at most this many of the target dimensions (a random
+        subset, the same at every size; None = all), as :func:`lps_eval.lps` does: under
+        the null every dimension plays the same role.
 
     Returns
     -------
@@ -133,7 +141,60 @@ def lps_curve(
     confidence = check_fraction(confidence, name="confidence")
     if target_dims is not None:
         target_dims = check_positive_int(target_dims, name="target_dims")
+    if null_dims is not None:
+        null_dims = check_positive_int(null_dims, name="null_dims")
     model = get_predictor(predictor, **(predictor_params or {}))
+    max_samples = resolve_max_samples(max_samples, model)
+    design = _design(z, sizes, seed, test_size, max_samples, target_dims, null_dims)
+    rows = [
+        _size_row(model, design, size, n_boot=n_boot, confidence=confidence, null=null)
+        for size in design.sizes
+    ]
+    frame = pd.DataFrame(rows)
+    frame.attrs = {
+        "metric": "lps_curve",
+        **model.settings(),
+        "seed": seed,
+        "test_size": test_size,
+        "max_samples": max_samples,
+        "n_samples_total": design.n_total,
+        "n_boot": n_boot,
+        "confidence": confidence,
+        "null": null,
+        "target_dims": design.active[design.targets].tolist(),
+        "null_dims": null_dims,
+        "null_target_dims": design.active[design.null_targets].tolist() if null else None,
+        "constant_dims": design.const.tolist(),
+        "design": "fixed held-out rows; nested training subsets; paired bootstrap over sizes",
+        "versions": library_versions(),
+    }
+    return frame
+
+
+@dataclass(frozen=True)
+class _Design:
+    """The curve's rows: one fixed held-out set, a nested training pool, the sizes, the
+    scored dimensions and the seeds every point shares."""
+
+    n_total: int
+    z: np.ndarray  # canonical order, after the max_samples subsample
+    test_rows: np.ndarray
+    pool: np.ndarray
+    sizes: list[int]
+    const: np.ndarray
+    active: np.ndarray
+    targets: np.ndarray  # positions into ``active``
+    null_targets: np.ndarray  # positions into ``active``: a subset of ``targets``
+    model_seed: int
+    boot_seed: int
+    null_seed: int
+
+    @property
+    def n_test(self) -> int:
+        return int(self.test_rows.size)
+
+
+def _design(z, sizes, seed, test_size, max_samples, target_dims, null_dims) -> _Design:
     rng = make_rng(seed)
     n_total, d = z.shape
     z = z[canonical_order(z)]
@@ -150,7 +211,8 @@ def lps_curve(
     if sizes[-1] > pool.size or n_test < 5:
         raise LpsInputError(
             f"curve sizes up to {sizes[-1]} training rows need more data: {n} rows leave "
-            f"{pool.size} for training and {n_test} held out (test_size={test_size})"
+            f"{pool.size} for training and {n_test} held out (test_size={test_size}): "
+            + _more_rows_fix(n, n_total, max_samples)
         )
     const = np.union1d(constant_columns(z[pool[: sizes[0]]]), constant_columns(z[test_rows]))
     active = np.setdiff1d(np.arange(d), const)
@@ -162,57 +224,56 @@ def lps_curve(
     model_seed = int(rng.integers(2**31 - 1))
     boot_seed = int(rng.integers(2**63 - 1))
     null_seed = int(rng.integers(2**63 - 1))
-    test_all = z[test_rows][:, active]
+    null_targets = targets
+    if null_dims is not None and null_dims < targets.size:  # its own stream: values unchanged
+        pick = np.random.default_rng([null_seed, 1]).choice(targets.size, null_dims, False)
+        null_targets = targets[np.sort(pick)]
+    return _Design(
+        n_total=int(n_total),
+        z=z,
+        test_rows=test_rows,
+        pool=pool,
+        sizes=sizes,
+        const=const,
+        active=active,
+        targets=targets,
+        null_targets=null_targets,
+        model_seed=model_seed,
+        boot_seed=boot_seed,
+        null_seed=null_seed,
+    )
 
-    rows = []
-    for size in sizes:
-        train_all = z[pool[:size]][:, active]
-        point = _point(
-            model, train_all, test_all, targets, model_seed, n_boot, boot_seed, confidence
+
+def _more_rows_fix(n: int, n_total: int, max_samples: int | None) -> str:
+    if n < n_total:
+        return (
+            f"pass smaller sizes, or use every row with max_samples=None (max_samples="
+            f"{max_samples} keeps {n} of the {n_total} rows)"
         )
-        null_point = (math.nan, math.nan, math.nan)
-        if null:
-            shuffled = _shuffle_columns(np.vstack([train_all, test_all]), null_seed)
-            null_point = _point(
-                model,
-                shuffled[:size],
-                shuffled[size:],
-                targets,
-                model_seed,
-                n_boot,
-                boot_seed,
-                confidence,
-            )
-        rows.append(
-            {
-                "n": size + n_test,
-                "n_train": size,
-                "n_test": n_test,
-                "value": point[0],
-                "ci_low": point[1],
-                "ci_high": point[2],
-                "null": null_point[0],
-                "null_ci_low": null_point[1],
-                "null_ci_high": null_point[2],
-            }
-        )
-    frame = pd.DataFrame(rows)
-    frame.attrs = {
-        "metric": "lps_curve",
-        **model.settings(),
-        "seed": seed,
-        "test_size": test_size,
-        "max_samples": max_samples,
-        "n_samples_total": int(n_total),
-        "n_boot": n_boot,
-        "confidence": confidence,
-        "null": null,
-        "target_dims": active[targets].tolist(),
-        "constant_dims": const.tolist(),
-        "design": "fixed held-out rows; nested training subsets; paired bootstrap over sizes",
-        "versions": library_versions(),
+    return "pass smaller sizes or encode more samples"
+
+
+def _size_row(model, design: _Design, size: int, *, n_boot, confidence, null) -> dict[str, Any]:
+    """One point of the curve: LPS (and the null level) after ``size`` training rows."""
+    test_all = design.z[design.test_rows][:, design.active]
+    train_all = design.z[design.pool[:size]][:, design.active]
+    seeds = (design.model_seed, n_boot, design.boot_seed, confidence)
+    point = _point(model, train_all, test_all, design.targets, *seeds)
+    null_point = (math.nan, math.nan, math.nan)
+    if null:
+        shuffled = _shuffle_columns(np.vstack([train_all, test_all]), design.null_seed)
+        null_point = _point(model, shuffled[:size], shuffled[size:], design.null_targets, *seeds)
+    return {
+        "n": size + design.n_test,
+        "n_train": size,
+        "n_test": design.n_test,
+        "value": point[0],
+        "ci_low": point[1],
+        "ci_high": point[2],
+        "null": null_point[0],
+        "null_ci_low": null_point[1],
+        "null_ci_high": null_point[2],
     }
-    return frame
 
 
 def _point(model, train, test, targets, model_seed, n_boot, boot_seed, confidence):

@@ -12,6 +12,7 @@ import base64
 import datetime as _dt
 import html
 import io
+import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -24,11 +25,12 @@ import pandas as pd
 from lps_eval._validation import LpsInputError
 from lps_eval.display import fmt_number, table_html
 from lps_eval.models import ModelInput, expand_models, read_model
+from lps_eval.predictability import MAX_IMPORTANCE_DIMS, curve_verdict, holm_adjust
 from lps_eval.results import jsonable
 from lps_eval.scoring import compare, format_summary, summarize
 from lps_eval.scoring.gate import check_model_gates, parse_gate
 
-__all__ = ["ReportResult", "report"]
+__all__ = ["ReportResult", "curve_agrees", "report"]
 
 #: PNG resolution of the inline figures.
 DPI = 96
@@ -50,6 +52,11 @@ class ReportResult:
         Model name -> learning-curve DataFrame (empty when ``curve=False``).
     figures : list of str
         Figure titles in the order they appear.
+    verdicts : dict
+        Model name -> :class:`~lps_eval.predictability.CurveVerdict` of its curve.
+    importance : dict
+        Model name -> :class:`~lps_eval.predictability.LpsImportance` behind its
+        structure figure (empty when ``importance=False``).
     """
 
     path: Path
@@ -57,6 +64,8 @@ class ReportResult:
     gates: list[tuple[str, Any]] | None = None
     curves: dict[str, pd.DataFrame] = field(default_factory=dict)
     figures: list[str] = field(default_factory=list)
+    verdicts: dict[str, Any] = field(default_factory=dict)
+    importance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -83,6 +92,24 @@ def _anchor(text: str) -> str:
     return "".join(ch if ch.isalnum() else "-" for ch in text.lower()).strip("-") or "x"
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What every model's section needs besides its own rows (one report's settings)."""
+
+    prior: Any
+    factors: Any
+    factor_names: Sequence[str] | None
+    seed: int
+    curve: bool
+    curve_dims: int | None
+    curve_points: int
+    importance: bool
+    importance_dims: int | None
+    max_plot_dims: int | None
+    options: dict[str, Any]
+    plots: Any
+
+
 def report(
     models: Mapping[str, Any] | Sequence[Any] | Any,
     output: str | Path = "report.html",
@@ -96,9 +123,11 @@ def report(
     fail_if: Sequence[str] = (),
     title: str | None = None,
     curve: bool = True,
-    curve_dims: int | None = 3,
+    curve_dims: int | None = None,
     curve_points: int = 3,
     max_plot_dims: int | None = 8,
+    importance: bool = True,
+    importance_dims: int | None = MAX_IMPORTANCE_DIMS,
     scheduler: Any = None,
     cache: str | Path | None = None,
     key: str | None = None,
@@ -119,15 +148,22 @@ def report(
         the header and in :attr:`ReportResult.gates`.
     title : str, optional
     curve : bool, default True
-        Draw the LPS learning curve of every model (:func:`lps_eval.lps_curve`) and state
-        whether LPS has converged (last doubling moved it less than its half-width).
-    curve_dims : int or None, default 3
-        Target dimensions of the curve (a random subset, the same at every size; None =
-        all). Keeps the report's cost close to :func:`lps_eval.score`'s.
+        Draw the LPS learning curve of every model (:func:`lps_eval.lps_curve`, with its
+        null curve) and print the convergence verdict of
+        :func:`~lps_eval.predictability.curve_verdict`.
+    curve_dims : int or None, default None
+        Target dimensions of the curve: None = all of them, so the curve is about the
+        reported LPS (costs about a third of the LPS fit); an int scores a random subset,
+        and the report then compares the curve with the reported R2 of those dimensions.
     curve_points : int, default 3
         Sizes on the curve (training rows n, n/2, n/4, ...).
     max_plot_dims : int or None, default 8
         Dimensions shown in the marginal plots (None = all; each costs two small axes).
+    importance : bool, default True
+        Show what the LPS predictor relies on in the structure figure
+        (:func:`~lps_eval.predictability.lps_importance`: one more fit on one split).
+    importance_dims : int or None, default 12
+        Dimensions in that figure (the first ones; each target is still predicted from all).
     scheduler, cache, key
         As in :func:`lps_eval.compare` (where the models are scored; the figures are
         drawn here).
@@ -142,7 +178,6 @@ def report(
 
     plots.figure(1, 1)  # fail early, with the extra's name, when matplotlib is missing
     inputs = [read_model(spec, key=key) for spec in expand_models(models)]
-    output = Path(output)
     parsed = _parse_gates(fail_if)
     table = compare(
         {m.name: m for m in inputs},
@@ -158,70 +193,102 @@ def report(
         **options,
     )
     gates = check_model_gates(table, parsed) if parsed else None
-
-    figures: list[str] = []
-    sections: list[str] = []
-    curves: dict[str, pd.DataFrame] = {}
-    convergence: dict[str, dict[str, Any]] = {}
-    # The learning-curve fits (numpy / scikit-learn, which release the GIL) run in one
-    # background thread while the main thread draws the figures (matplotlib, which holds
-    # it): on two or more cores the curve costs little extra wall time.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = {
-            model.name: pool.submit(_curve, model, table, seed, curve_dims, curve_points, options)
-            for model in inputs
-            if curve
-        }
-        for model in inputs:
-            rows = table[table["model"] == model.name]
-            body, model_curve, conv = _model_section(
-                model,
-                rows,
-                prior=prior,
-                factors=factors,
-                factor_names=factor_names,
-                seed=seed,
-                curve_future=pending.get(model.name),
-                max_plot_dims=max_plot_dims,
-                figures=figures,
-                plots=plots,
-            )
-            sections.append(body)
-            if model_curve is not None:
-                curves[model.name] = model_curve
-                convergence[model.name] = conv
-
+    ctx = _Context(
+        prior=prior,
+        factors=factors,
+        factor_names=factor_names,
+        seed=seed,
+        curve=curve,
+        curve_dims=curve_dims,
+        curve_points=curve_points,
+        importance=importance,
+        importance_dims=importance_dims,
+        max_plot_dims=max_plot_dims,
+        options=options,
+        plots=plots,
+    )
+    done = _model_sections(inputs, table, ctx)
     summary_html = ""
     if len(inputs) > 1:
-        summary_html = _summary_section(table, convergence, figures, plots)
+        summary_html = _summary_section(table, done.verdicts, done.figures, plots)
     page = _page(
-        title=title
-        or (
-            "lps-eval report: "
-            + ", ".join(m.name for m in inputs[:4])
-            + (" ..." if len(inputs) > 4 else "")
-        ),
+        title=title or _default_title(inputs),
         version=table.attrs.get("versions", {}).get("lps_eval", "?"),
         table=table,
         inputs=inputs,
         gates=gates,
         summary_html=summary_html,
-        sections=sections,
-        settings={
-            "seed": seed,
-            "prior": prior if prior is not None else "each model's own (default gaussian)",
-            "metrics": metrics or "default sections",
-            "options": options,
-            "baseline": table.attrs.get("baseline"),
-            "pairing": table.attrs.get("pairing"),
-            "learning curve": (
-                {"target dims": curve_dims, "points": curve_points} if curve else "off"
-            ),
-        },
+        sections=done.sections,
+        settings=_report_settings(table, ctx, metrics),
     )
+    output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(page, encoding="utf-8")
-    return ReportResult(output, table, gates, curves, figures)
+    return ReportResult(
+        output, table, gates, done.curves, done.figures, done.verdicts, done.importance
+    )
+
+
+def _default_title(inputs: list[ModelInput]) -> str:
+    names = ", ".join(m.name for m in inputs[:4])
+    return "lps-eval report: " + names + (" ..." if len(inputs) > 4 else "")
+
+
+def _report_settings(table: pd.DataFrame, ctx: _Context, metrics: Any) -> dict[str, Any]:
+    return {
+        "seed": ctx.seed,
+        "prior": ctx.prior if ctx.prior is not None else "each model's own (default gaussian)",
+        "metrics": metrics or "default sections",
+        "options": ctx.options,
+        "baseline": table.attrs.get("baseline"),
+        "pairing": table.attrs.get("pairing"),
+        "learning curve": (
+            {
+                "target dims": "all" if ctx.curve_dims is None else ctx.curve_dims,
+                "points": ctx.curve_points,
+                "null curve": "at every size (column-shuffled rows)",
+            }
+            if ctx.curve
+            else "off"
+        ),
+        "predictor importance": (
+            {"dims": "all" if ctx.importance_dims is None else ctx.importance_dims}
+            if ctx.importance
+            else "off"
+        ),
+    }
+
+
+@dataclass
+class _Sections:
+    """The models' sections and what they found, filled model by model."""
+
+    sections: list[str] = field(default_factory=list)
+    figures: list[str] = field(default_factory=list)
+    curves: dict[str, pd.DataFrame] = field(default_factory=dict)
+    verdicts: dict[str, Any] = field(default_factory=dict)
+    importance: dict[str, Any] = field(default_factory=dict)
+
+
+def _model_sections(inputs: list[ModelInput], table: pd.DataFrame, ctx: _Context) -> _Sections:
+    """Every model's section. The fits behind its figures (the learning curve, the
+    predictor importance: numpy / scikit-learn, which release the GIL) run in one
+    background thread while the main thread draws (matplotlib, which holds it)."""
+    done = _Sections()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = {
+            model.name: {
+                "curve": pool.submit(_curve, model, table, ctx) if ctx.curve else None,
+                "importance": pool.submit(_importance, model, table, ctx)
+                if ctx.importance
+                else None,
+            }
+            for model in inputs
+        }
+        for model in inputs:
+            rows = table[table["model"] == model.name]
+            _model_section(model, rows, ctx, pending[model.name], done)
+    return done
 
 
 def _parse_gates(fail_if: Sequence[str]) -> list:
@@ -230,147 +297,274 @@ def _parse_gates(fail_if: Sequence[str]) -> list:
     return [parse_gate(e) for e in fail_if or ()]
 
 
-def _curve(
-    model: ModelInput,
-    table: pd.DataFrame,
-    seed: int,
-    curve_dims: int | None,
-    curve_points: int,
-    options: dict[str, Any],
-) -> pd.DataFrame | None:
-    """The model's learning curve (None when it has no LPS row or fewer than 2 dims)."""
-    from lps_eval.predictability import SINGLE_SPLIT_TEST_SIZE
-    from lps_eval.predictability.curve import default_sizes, lps_curve
+def _lps_options(ctx: _Context) -> dict[str, Any]:
+    """The ``lps`` namespace of the scoring options, as :func:`lps_eval.score` resolves it."""
     from lps_eval.scoring import namespace_defaults
     from lps_eval.scoring.namespaces import resolve_options
 
+    section_options = {k: v for k, v in ctx.options.items() if k not in ("n_boot", "confidence")}
+    return resolve_options(section_options, namespace_defaults())["lps"]
+
+
+def _has_lps(model: ModelInput, table: pd.DataFrame) -> bool:
     rows = table[
         (table["model"] == model.name) & (table["metric"] == "lps") & (table["scope"] == "overall")
     ]
-    z = np.asarray(model.z, dtype=np.float64)
-    if rows.empty or z.shape[1] < 2:
+    return not rows.empty and np.asarray(model.z).shape[1] >= 2
+
+
+def _curve_split(lps_opts: dict[str, Any], table: pd.DataFrame) -> float:
+    """The curve's held-out share, chosen so that its last point trains on as many rows as
+    the reported LPS did: the LPS ``test_size``; the shared split's of a paired comparison;
+    else one cross-fitting fold's (1 / folds)."""
+    from lps_eval.predictability import DEFAULT_FOLDS, SINGLE_SPLIT_TEST_SIZE
+
+    if lps_opts.get("test_size"):
+        return float(lps_opts["test_size"])
+    if table.attrs.get("pairing") == "paired":
+        return SINGLE_SPLIT_TEST_SIZE
+    return 1.0 / float(lps_opts.get("folds") or DEFAULT_FOLDS)
+
+
+def _curve(model: ModelInput, table: pd.DataFrame, ctx: _Context) -> pd.DataFrame | None:
+    """The model's learning curve with its null curve (None without an LPS row)."""
+    from lps_eval.predictability import default_sizes, lps_curve, resolve_max_samples
+
+    if not _has_lps(model, table):
         return None
-    section_options = {k: v for k, v in options.items() if k not in ("n_boot", "confidence")}
-    lps_opts = resolve_options(section_options, namespace_defaults())["lps"]
-    cap = lps_opts["max_samples"]
+    z = np.asarray(model.z, dtype=np.float64)
+    lps_opts = _lps_options(ctx)
+    cap = resolve_max_samples(lps_opts["max_samples"], lps_opts["predictor"])
     n_cap = z.shape[0] if cap is None else min(z.shape[0], int(cap))
-    # the curve holds one held-out set fixed (cross-fitting would refit it per size)
-    test_size = lps_opts["test_size"] or SINGLE_SPLIT_TEST_SIZE
+    test_size = _curve_split(lps_opts, table)
     n_train = n_cap - int(round(test_size * n_cap))
     return lps_curve(
         z,
-        sizes=default_sizes(n_train, points=curve_points),
+        sizes=default_sizes(n_train, points=ctx.curve_points),
         predictor=lps_opts["predictor"],
         predictor_params=lps_opts["predictor_params"],
-        seed=seed,
+        seed=ctx.seed,
         test_size=test_size,
         max_samples=cap,
-        n_boot=options.get("n_boot", 200),
-        confidence=options.get("confidence", 0.95),
-        null=False,
-        target_dims=curve_dims,
+        n_boot=ctx.options.get("n_boot", 200),
+        confidence=ctx.options.get("confidence", 0.95),
+        null=True,
+        target_dims=ctx.curve_dims,
+        null_dims=lps_opts["null_dims"],
     )
 
 
-def _model_section(
-    model: ModelInput,
-    rows: pd.DataFrame,
-    *,
-    prior,
-    factors,
-    factor_names,
-    seed,
-    curve_future,
-    max_plot_dims,
-    figures,
-    plots,
-) -> tuple[str, pd.DataFrame | None, dict[str, Any]]:
-    from lps_eval.predictability.curve import curve_converged
+def _importance(model: ModelInput, table: pd.DataFrame, ctx: _Context) -> Any:
+    """What the model's LPS predictor relies on (None without LPS structure rows)."""
+    from lps_eval.predictability import lps_importance
 
-    name = model.name
+    rows = table[(table["model"] == model.name) & (table["metric"] == "lps_structure")]
+    if rows.empty or not _has_lps(model, table):
+        return None
+    lps_opts = _lps_options(ctx)
+    return lps_importance(
+        np.asarray(model.z, dtype=np.float64),
+        predictor=lps_opts["predictor"],
+        predictor_params=lps_opts["predictor_params"],
+        test_size=_curve_split(lps_opts, table),
+        max_samples=lps_opts["max_samples"],
+        max_dims=ctx.importance_dims,
+        seed=ctx.seed,
+    )
+
+
+def _result(future: Any, what: str) -> tuple[Any, str]:
+    """A background result, or None and a warning paragraph when it was refused."""
+    if future is None:
+        return None, ""
+    try:
+        return future.result(), ""
+    except LpsInputError as exc:
+        return None, f"<p class=warn>No {what}: {html.escape(str(exc))}</p>"
+
+
+def _model_section(model: ModelInput, rows: pd.DataFrame, ctx: _Context, pending, done) -> None:
+    """One model's section: header, banner, tables and figures (appended to ``done``)."""
+    name, plots = model.name, ctx.plots
     z = np.asarray(model.z, dtype=np.float64)
-    parts = [
-        f'<section class="model" id="model-{_anchor(name)}"><h2>Model: {html.escape(name)}</h2>'
-    ]
     source = model.source or ""
-    parts.append(
+    parts = [
+        f'<section class="model" id="model-{_anchor(name)}"><h2>Model: {html.escape(name)}</h2>',
         f"<p class=meta>{z.shape[0]:,} rows x {z.shape[1]} dimensions"
         + (f"; source <code>{html.escape(source)}</code>" if source else "")
-        + "</p>"
-    )
+        + "</p>",
+    ]
     tidy = rows.drop(columns=["model", "pairing", "status", "error"], errors="ignore")
     tidy = tidy[tidy["scope"] != "difference"]
-    lps_row = tidy[(tidy["metric"] == "lps") & (tidy["scope"] == "overall")]
 
     def add(fig: Any, title: str) -> None:
-        figures.append(f"{name}: {title}")
+        done.figures.append(f"{name}: {title}")
         parts.append(_figure_html(fig, title, _anchor(f"{name}-{title}")))
 
     verdict_at = len(parts)  # filled in once the curve (computed meanwhile) is ready
     parts.append(table_html(tidy, per_dim=False))
-
-    try:
-        p_values = None
-        mmd_dims = tidy[(tidy["metric"] == "mmd") & (tidy["scope"] == "dim")]
-        if not mmd_dims.empty:
-            p_values = mmd_dims.sort_values("dim")["p_value"].to_numpy(dtype=float)
-        model_prior = prior if prior is not None else (model.prior or "gaussian")
-        add(
-            plots.marginals(z, model_prior, p_values=p_values, max_dims=max_plot_dims, seed=seed),
-            "Marginals against the prior",
-        )
-    except (LpsInputError, ValueError) as exc:
-        parts.append(f"<p class=warn>No marginal plot: {html.escape(str(exc))}</p>")
+    _marginals_figure(model, z, tidy, ctx, add, parts)
     if not tidy[(tidy["metric"] == "lps") & (tidy["scope"] == "dim")].empty:
         add(plots.r2_bars(tidy), "Per-dimension R2")
     if not tidy[tidy["metric"] == "lps_structure"].empty:
-        add(plots.structure(tidy, z), "Predictability structure")
-    model_curve, conv, verdict = None, {}, ""
-    if curve_future is not None:
-        try:
-            model_curve = curve_future.result()
-        except LpsInputError as exc:
-            verdict = f"<p class=warn>No learning curve: {html.escape(str(exc))}</p>"
+        found, warn = _result(pending["importance"], "predictor importance")
+        if found is not None:
+            done.importance[name] = found
+        add(plots.structure(tidy, z, importance=found), "Predictability structure")
+        parts.append(warn)
+    model_curve, banner = _result(pending["curve"], "learning curve")
     if model_curve is not None:
-        conv = curve_converged(model_curve)
-        word = "converged" if conv["converged"] else "NOT converged"
-        verdict = (
-            f"<p class=verdict><b>LPS {word} in N</b>: doubling the training rows from "
-            f"{conv['n_train_previous']:,} to {conv['n_train']:,} moved LPS by "
-            f"{conv['change']:+.4f} (interval half-width {conv['half_width']:.4f}).</p>"
+        verdict = curve_verdict(model_curve)
+        done.curves[name], done.verdicts[name] = model_curve, verdict
+        reported = _reported_lps(tidy, model_curve)
+        banner = _verdict_html(name, verdict) + _agreement_html(model_curve, reported)
+        add(
+            plots.learning_curve(model_curve, full_value=reported[0], verdict=verdict),
+            "LPS learning curve",
         )
-        full = float(lps_row["value"].iloc[0])
-        add(plots.learning_curve(model_curve, full_value=full), "LPS learning curve")
-    parts.insert(verdict_at, verdict)
-    fac = factors if factors is not None else model.factors
-    names = factor_names if factors is not None else model.factor_names
-    if not tidy[tidy["metric"] == "dci_importance"].empty:
-        add(plots.dci_importance(tidy, factor_names=names), "DCI importance")
-    if fac is not None:
-        from lps_eval.metrics import mig
-
-        try:
-            result = mig(z, np.asarray(fac), seed=seed)
-            if getattr(result, "mutual_info", None) is not None:
-                add(
-                    plots.mi_matrix(result.mutual_info, factor_names=names),
-                    "MIG mutual information",
-                )
-        except (LpsInputError, ValueError) as exc:
-            parts.append(f"<p class=warn>No MI matrix: {html.escape(str(exc))}</p>")
+    parts.insert(verdict_at, banner)
+    _supervised_figures(model, z, tidy, ctx, add, parts)
     history = None if model.run_dir is None else Path(model.run_dir) / "history.csv"
     if history is not None and history.is_file():
         add(plots.training_curves(history), "Training curves")
     parts.append("</section>")
-    return "\n".join(parts), model_curve, conv
+    done.sections.append("\n".join(parts))
 
 
-def _summary_section(table, convergence, figures, plots) -> str:
+def _mmd_p_values(tidy: pd.DataFrame, d: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per-dimension MMD p-values indexed by dimension, and their Holm-adjusted values:
+    the table's ``p_value_holm`` column when it has one, else Holm over these p-values."""
+    rows = tidy[(tidy["metric"] == "mmd") & (tidy["scope"] == "dim")]
+    if rows.empty:
+        return None, None
+    dims = rows["dim"].astype(int).to_numpy()
+    raw = np.full(d, np.nan)
+    raw[dims] = rows["p_value"].to_numpy(dtype=float)
+    if "p_value_holm" in rows and rows["p_value_holm"].notna().any():
+        holm = np.full(d, np.nan)
+        holm[dims] = rows["p_value_holm"].to_numpy(dtype=float)
+        return raw, holm
+    return raw, holm_adjust(raw)
+
+
+def _marginals_figure(model, z, tidy, ctx: _Context, add, parts) -> None:
+    try:
+        p_values, holm = _mmd_p_values(tidy, z.shape[1])
+        model_prior = ctx.prior if ctx.prior is not None else (model.prior or "gaussian")
+        fig = ctx.plots.marginals(
+            z,
+            model_prior,
+            p_values=p_values,
+            p_values_holm=holm,
+            max_plot_dims=ctx.max_plot_dims,
+            seed=ctx.seed,
+        )
+        add(fig, "Marginals against the prior")
+    except (LpsInputError, ValueError) as exc:
+        parts.append(f"<p class=warn>No marginal plot: {html.escape(str(exc))}</p>")
+
+
+def _supervised_figures(model, z, tidy, ctx: _Context, add, parts) -> None:
+    fac = ctx.factors if ctx.factors is not None else model.factors
+    names = ctx.factor_names if ctx.factors is not None else model.factor_names
+    if not tidy[tidy["metric"] == "dci_importance"].empty:
+        add(ctx.plots.dci_importance(tidy, factor_names=names), "DCI importance")
+    if fac is None:
+        return
+    from lps_eval.metrics import mig
+
+    try:
+        result = mig(z, np.asarray(fac), seed=ctx.seed)
+        if getattr(result, "mutual_info", None) is not None:
+            add(
+                ctx.plots.mi_matrix(result.mutual_info, factor_names=names),
+                "MIG mutual information",
+            )
+    except (LpsInputError, ValueError) as exc:
+        parts.append(f"<p class=warn>No MI matrix: {html.escape(str(exc))}</p>")
+
+
+def _reported_lps(tidy: pd.DataFrame, curve: pd.DataFrame) -> tuple[float, float, float, str]:
+    """The reported quantity the curve is about: ``(value, ci_low, ci_high, what)``.
+
+    LPS itself when the curve scores every dimension; else the mean reported R2 of the
+    curve's target dimensions (no interval).
+    """
+    overall = tidy[(tidy["metric"] == "lps") & (tidy["scope"] == "overall")]
+    per_dim = tidy[(tidy["metric"] == "lps") & (tidy["scope"] == "dim")]
+    if "source_dim" in per_dim:
+        per_dim = per_dim[per_dim["source_dim"].isna()]
+    targets = list(curve.attrs.get("target_dims") or [])
+    scored = per_dim[per_dim["value"].notna()]["dim"].astype(int).tolist()
+    if overall.empty:
+        return math.nan, math.nan, math.nan, "LPS"
+    row = overall.iloc[0]
+    if not targets or sorted(targets) == sorted(scored):
+        return float(row["value"]), float(row["ci_low"]), float(row["ci_high"]), "LPS"
+    values = per_dim.set_index(per_dim["dim"].astype(int))["value"].reindex(targets)
+    what = f"mean reported R2 of the curve's {len(targets)} target dimensions"
+    return float(values.mean()), math.nan, math.nan, what
+
+
+def _verdict_html(name: str, verdict: Any) -> str:
+    return (
+        f'<p class="verdict verdict-{verdict.state}" id="verdict-{_anchor(name)}">'
+        f"<b>{html.escape(verdict.headline)}</b>: {html.escape(verdict.detail)}</p>"
+    )
+
+
+def _agreement_html(curve: pd.DataFrame, reported: tuple[float, float, float, str]) -> str:
+    """Does the curve's last point estimate the reported quantity? Say so either way."""
+    value, low, high, what = reported
+    end = curve.iloc[-1]
+    if not np.isfinite(value):
+        return ""
+    agree = curve_agrees(end, value, low, high)
+    design = (
+        f"the curve's last point trains on {int(end['n_train']):,} rows and holds out "
+        f"{int(end['n_test']):,} fixed rows once; the reported value comes from its own "
+        "split of the scored rows"
+    )
+    reported_text = f"{value:.4f}" + (
+        f" [{low:.4f}, {high:.4f}]" if np.isfinite(low) and np.isfinite(high) else ""
+    )
+    numbers = (
+        f"its last point, {end['value']:.4f} [{end['ci_low']:.4f}, {end['ci_high']:.4f}], "
+        f"and the reported {html.escape(what)}, {reported_text}"
+    )
+    if agree:
+        return (
+            f"<p class=meta>The curve is about the reported number: {numbers}, agree within "
+            f"their intervals ({design}).</p>"
+        )
+    return (
+        f"<p class=warn>The curve's end does not agree with the reported number: {numbers}, "
+        f"differ by more than their intervals allow ({design}): the verdict describes the "
+        "curve's estimate, so read it with caution.</p>"
+    )
+
+
+def curve_agrees(end: pd.Series, value: float, low: float, high: float) -> bool:
+    """Do the curve's last point and the reported value estimate the same number?
+
+    True when they differ by at most ``sqrt(h_end^2 + h_reported^2)``, the half-width of
+    their difference for two independent estimates (``h``: half of each interval; the
+    reported one counts 0 when it has none). The two share rows, so their difference
+    varies less than that: a disagreement by this rule is a real one.
+    """
+    h_end = float(end["ci_high"] - end["ci_low"]) / 2.0
+    h_rep = (high - low) / 2.0 if np.isfinite(low) and np.isfinite(high) else 0.0
+    if not np.isfinite(h_end):
+        return False
+    return bool(abs(float(end["value"]) - value) <= math.hypot(h_end, h_rep))
+
+
+def _summary_section(table, verdicts, figures, plots) -> str:
     summary = summarize(table)
     best = summary.attrs.get("best", {})
     head = "".join(f"<th>{html.escape(c)}</th>" for c in ["model", *summary.columns])
-    if convergence:
-        head += "<th>LPS converged</th>"
+    if verdicts:
+        head += "<th>LPS converged in N</th>"
     body = []
     for model in summary.index:
         cells = [f"<td>{html.escape(str(model))}</td>"]
@@ -380,9 +574,9 @@ def _summary_section(table, convergence, figures, plots) -> str:
             if text and winner is not None and text == fmt_number(summary.at[winner, metric], 4):
                 text = f"<b>{text}</b>"
             cells.append(f"<td>{text}</td>")
-        if convergence:
-            conv = convergence.get(model)
-            cells.append(f"<td>{'' if not conv else ('yes' if conv['converged'] else 'no')}</td>")
+        if verdicts:
+            verdict = verdicts.get(model)
+            cells.append(f"<td>{'' if verdict is None else html.escape(verdict.short)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     parts = [
         '<section id="summary"><h2>Summary</h2>',
@@ -418,6 +612,8 @@ figcaption { font-size: .85rem; color: #444; }
 .meta { color: #555; } .warn { color: #a33; }
 .pass { color: #11772d; font-weight: bold; } .fail { color: #b00020; font-weight: bold; }
 .verdict { background: #f6f8fa; padding: .4rem .6rem; border-left: 4px solid #0072B2; }
+.verdict-rising, .verdict-falling { border-left-color: #E69F00; }
+.verdict-undetermined { border-left-color: #999999; }
 pre { background: #f6f8fa; padding: .5rem; overflow-x: auto; font-size: .8rem; }
 .scroll { overflow-x: auto; max-width: 100%; }
 @media print {

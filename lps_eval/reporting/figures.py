@@ -7,11 +7,13 @@ caption in ``fig.lps_caption`` that says how to read it. Inputs are the tidy tab
 ``to_frame()`` method (duck typing: this module imports no result class).
 
 Figures: :func:`marginals` (histograms against the prior and QQ plots, with the
-per-dimension MMD p-value), :func:`r2_bars` (per-dimension R2 with intervals and the
-null band), :func:`structure` (d x d predictability heatmap and hexbins of the most
-predictable pairs), :func:`learning_curve`, :func:`dci_importance`, :func:`mi_matrix`,
-:func:`forest` (differences against a baseline), :func:`training_curves` and
-:func:`result_figure` (what ``result.plot()`` shows).
+per-dimension MMD p-value and its Holm-adjusted value), :func:`r2_bars` (per-dimension R2
+with intervals and the null band), :func:`structure` (what the LPS predictor relies on,
+the linear structure and hexbins of the most dependent pairs, with everything that is
+not above its null level greyed), :func:`learning_curve` (with the null curve),
+:func:`dci_importance`, :func:`mi_matrix`, :func:`forest` (differences against a
+baseline), :func:`training_curves` and :func:`result_figure` (what ``result.plot()``
+shows). Every caption is a claim: it says what is above noise and what is not.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lps_eval.options import renamed_keywords
+from lps_eval.predictability import holm_adjust
 from lps_eval.results import set_figure_hook
 
 __all__ = [
@@ -34,6 +38,7 @@ __all__ = [
     "marginals",
     "mi_matrix",
     "pairwise_mutual_info",
+    "pairwise_mutual_info_test",
     "r2_bars",
     "result_figure",
     "structure",
@@ -91,22 +96,24 @@ def _overall(table: pd.DataFrame, metric: str) -> pd.Series | None:
     return None if rows.empty else rows.iloc[0]
 
 
-def _pick_dims(d: int, max_dims: int | None, dims: Sequence[int] | None) -> list[int]:
+def _pick_dims(d: int, max_plot_dims: int | None, dims: Sequence[int] | None) -> list[int]:
     if dims is not None:
         return [int(j) for j in dims]
-    return list(range(d if max_dims is None else min(d, max_dims)))
+    return list(range(d if max_plot_dims is None else min(d, max_plot_dims)))
 
 
 # --------------------------------------------------------------------------- marginals
 
 
+@renamed_keywords(max_dims="max_plot_dims")  # max_dims means "refuse wider input" in lps()
 def marginals(
     z: Any,
     prior: Any = "gaussian",
     *,
     p_values: Sequence[float] | None = None,
+    p_values_holm: Sequence[float] | None = None,
     dims: Sequence[int] | None = None,
-    max_dims: int | None = 16,
+    max_plot_dims: int | None = 16,
     bins: int = 40,
     seed: int = 0,
     max_points: int = 5000,
@@ -120,15 +127,22 @@ def marginals(
         Spec understood by :func:`lps_eval.priors.parse_prior`; its marginal is drawn from
         ``max_points`` seeded samples (no density formula needed for any prior).
     p_values : sequence of float, optional
-        Per-dimension MMD permutation p-values (shown in each title).
-    dims, max_dims
-        Which dimensions (default: the first ``max_dims``).
+        Per-dimension MMD permutation p-values, one per dimension of ``z`` (shown in each
+        title).
+    p_values_holm : sequence of float, optional
+        Their Holm-adjusted values (shown beside them); computed from ``p_values`` over
+        all dimensions when not given (:func:`lps_eval.predictability.holm_adjust`).
+    dims, max_plot_dims
+        Which dimensions to draw (default: the first ``max_plot_dims``; ``max_dims`` is
+        the deprecated name).
     """
     from lps_eval.prior_matching import parse_prior
 
     z = np.asarray(z, dtype=np.float64)
     d = z.shape[1]
-    chosen = _pick_dims(d, max_dims, dims)
+    chosen = _pick_dims(d, max_plot_dims, dims)
+    if p_values is not None and p_values_holm is None:
+        p_values_holm = holm_adjust(np.asarray(p_values, dtype=float))
     rng = np.random.default_rng([int(seed), 0x706C74])
     rows = z if z.shape[0] <= max_points else z[rng.choice(z.shape[0], max_points, replace=False)]
     prior_sample = parse_prior(prior, n_dims=d).sample(rows.shape[0], d, rng)
@@ -160,6 +174,8 @@ def marginals(
         title = f"z{j}"
         if p_values is not None and j < len(p_values) and np.isfinite(p_values[j]):
             title += f"  p={p_values[j]:.3g}"
+            if p_values_holm is not None and np.isfinite(p_values_holm[j]):
+                title += f", Holm {p_values_holm[j]:.3g}"
         ax.set_title(title, fontsize=8)
         ax.set_yticks([])  # densities: the shape matters, not the scale
         ax.xaxis.set_major_locator(_locator(3))
@@ -175,26 +191,38 @@ def marginals(
         qq.set_xticks([])
         qq.set_yticks([])
     shown = "" if len(chosen) == d else f" (first {len(chosen)} of {d} dimensions)"
+    tests = ""
+    if p_values is not None:
+        tests = (
+            f"; p is the per-dimension MMD permutation p-value, Holm the same adjusted for "
+            f"the {d} tests (one per dimension: on a perfect match about one raw p in 20 "
+            "falls below 0.05 by chance, so read the Holm value; small = distinguishable "
+            "from the prior)"
+        )
     return _captioned(
         fig,
         "Each latent marginal (blue) against the prior's marginal (orange outline) and their "
-        "QQ plot (points on the diagonal = same distribution); p is the per-dimension MMD "
-        f"permutation p-value (small = distinguishable from the prior){shown}.",
+        f"QQ plot (points on the diagonal = same distribution){tests}{shown}.",
     )
 
 
 # --------------------------------------------------------------------------- R2 bars
 
 
-def r2_bars(table: Any, *, metric: str = "lps", max_dims: int | None = 64) -> Any:
-    """Held-out R2 of every dimension with its interval, the null band and linear R2."""
+@renamed_keywords(max_dims="max_plot_dims")  # max_dims means "refuse wider input" in lps()
+def r2_bars(table: Any, *, metric: str = "lps", max_plot_dims: int | None = 64) -> Any:
+    """Held-out R2 of every dimension with its interval, the null band and linear R2.
+
+    ``max_plot_dims``: draw the first this many dimensions (``max_dims`` is the deprecated
+    name).
+    """
     table = _frame(table)
     dims = _rows(table, metric, "dim")
     if "source_dim" in dims.columns:
         dims = dims[dims["source_dim"].isna()]
     if dims.empty:
         raise ValueError(f"the table has no per-dimension rows of {metric!r}")
-    dims = dims.sort_values("dim").head(max_dims or len(dims))
+    dims = dims.sort_values("dim").head(max_plot_dims or len(dims))
     x = dims["dim"].astype(int).to_numpy()
     width = max(5.0, 0.28 * len(x) + 3.2)
     fig = figure(width, 3.2, layout=None)  # fixed margins: the layout solver dominates cost
@@ -228,77 +256,202 @@ def r2_bars(table: Any, *, metric: str = "lps", max_dims: int | None = 64) -> An
     ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _captioned(
         fig,
-        "Held-out R2 of each dimension predicted from all others (bars, bootstrap interval); "
-        "diamonds: linear R2; grey band: the null level (columns shuffled) - bars above it "
-        "are predictable from the other dimensions, i.e. not independent.",
+        "Held-out R2 of each dimension predicted from all others (bars; interval as in the "
+        "table, its upper end allowing for the estimator's small-N bias); diamonds: linear "
+        "R2; grey band: the interval of the null level (mean R2 of column-shuffled data). A "
+        "bar whose interval lies above the band is predictable from the other dimensions; "
+        "one that overlaps it is not distinguishable from independence at this N (the band "
+        "is for a mean over dimensions: one dimension's null R2 spreads wider).",
     )
 
 
 # --------------------------------------------------------------------------- structure
 
 
-def structure(table: Any, z: Any = None, *, pairs: int = 3, max_points: int = 5000) -> Any:
-    """The d x d linear predictability structure, and hexbins of the strongest pairs."""
-    table = _frame(table)
-    rows = table[(table["metric"] == "lps_structure") & table["source_dim"].notna()]
-    if rows.empty:
-        raise ValueError("the table has no lps_structure rows (score with the lps section)")
-    d = int(max(rows["dim"].max(), rows["source_dim"].max())) + 1
-    mat = np.full((d, d), np.nan)
-    mat[rows["dim"].astype(int), rows["source_dim"].astype(int)] = rows["value"].astype(float)
-    n_pairs = 0 if z is None else pairs
-    width = 4.2 + 2.6 * n_pairs
+def structure(
+    table: Any,
+    z: Any = None,
+    *,
+    pairs: int = 3,
+    importance: Any = None,
+    max_points: int = 5000,
+    bins: int = 16,
+    alpha: float = 0.05,
+) -> Any:
+    """The predictability structure: what explains what, with the null level marked.
+
+    Panels, left to right: with ``importance`` (an :class:`~lps_eval.predictability.LpsImportance`)
+    the R2 the LPS predictor loses when each source is shuffled (what it relies on,
+    nonlinear dependence included) and the linear companion (drop in linear R2), each cell
+    grey when it is not above its null level (Holm-adjusted p >= ``alpha``); without it the
+    linear structure of the table's ``lps_structure`` rows, untested. Then, when ``z`` is
+    given, hexbins of the ``pairs`` pairs with the highest binned mutual information, each
+    marked when its MI is not above the null level at this N
+    (:func:`pairwise_mutual_info_test`).
+    """
+    panels = _structure_panels(_frame(table), importance)
+    pair_info = None
+    if z is not None and pairs:
+        z = np.asarray(z, dtype=np.float64)
+        rng = np.random.default_rng(0)
+        pts = z if z.shape[0] <= max_points else z[rng.choice(z.shape[0], max_points, False)]
+        pair_info = (pts, *pairwise_mutual_info_test(pts, bins=bins))
+    n_pairs = 0 if pair_info is None else pairs
+    width = 4.2 * len(panels) + 2.6 * n_pairs
     fig = figure(width, 3.8, layout=None)  # fixed margins: the layout solver dominates cost
     grid = fig.add_gridspec(
         1,
-        1 + n_pairs,
-        width_ratios=[1.6] + [1.0] * n_pairs,
+        len(panels) + n_pairs,
+        width_ratios=[1.6] * len(panels) + [1.0] * n_pairs,
         left=0.6 / width,
         right=1 - 0.15 / width,
         bottom=0.14,
         top=0.9,
         wspace=0.45,
     )
-    ax = fig.add_subplot(grid[0, 0])
-    image = ax.imshow(mat, cmap="viridis", vmin=0.0, interpolation="nearest")
-    fig.colorbar(image, ax=ax, shrink=0.8, label="R2 drop")
+    for k, panel in enumerate(panels):
+        _heatmap(fig, fig.add_subplot(grid[0, k]), panel)
+    pair_words = ""
+    if pair_info is not None:
+        pair_words = _pair_hexbins(fig, grid, len(panels), pairs, pair_info, bins, alpha)
+    return _captioned(fig, _structure_caption(panels, importance, alpha) + pair_words)
+
+
+def _structure_panels(table: pd.DataFrame, importance: Any) -> list[dict[str, Any]]:
+    """The heatmaps to draw: matrix, marks (None = untested), labels, title, colour label."""
+    if importance is not None:
+        labels = [int(j) for j in importance.dims]
+        predictor = importance.settings.get("predictor", "LPS")
+        return [
+            {
+                "matrix": importance.importance,
+                "above": importance.above_null,
+                "labels": labels,
+                "title": f"What the {predictor} predictor relies on",
+                "cbar": "R2 lost when j is shuffled",
+            },
+            {
+                "matrix": importance.linear,
+                "above": importance.linear_above_null,
+                "labels": labels,
+                "title": "Linear structure (companion)",
+                "cbar": "linear R2 drop",
+            },
+        ]
+    rows = table[(table["metric"] == "lps_structure") & table["source_dim"].notna()]
+    if rows.empty:
+        raise ValueError("the table has no lps_structure rows (score with the lps section)")
+    d = int(max(rows["dim"].max(), rows["source_dim"].max())) + 1
+    mat = np.full((d, d), np.nan)
+    mat[rows["dim"].astype(int), rows["source_dim"].astype(int)] = rows["value"].astype(float)
+    return [
+        {
+            "matrix": mat,
+            "above": None,
+            "labels": list(range(d)),
+            "title": "Linear predictability structure",
+            "cbar": "R2 drop",
+        }
+    ]
+
+
+def _heatmap(fig: Any, ax: Any, panel: dict[str, Any]) -> None:
+    """One structure matrix; cells not above their null level are grey (masked)."""
+    from matplotlib import colormaps
+
+    mat, above = np.asarray(panel["matrix"], dtype=float), panel["above"]
+    cmap = colormaps["viridis"].with_extremes(bad="#dddddd")
+    shown = mat if above is None else np.ma.masked_where(~np.asarray(above), mat)
+    top = np.nanmax(mat) if above is None or not np.any(above) else np.max(mat[above])
+    vmax = max(float(top) if np.isfinite(top) else 0.0, 0.05)
+    image = ax.imshow(shown, cmap=cmap, vmin=0.0, vmax=vmax, interpolation="nearest")
+    fig.colorbar(image, ax=ax, shrink=0.8, label=panel["cbar"])
+    labels = panel["labels"]
+    if len(labels) <= 16:
+        ax.set_xticks(range(len(labels)), [str(j) for j in labels], fontsize=7)
+        ax.set_yticks(range(len(labels)), [str(j) for j in labels], fontsize=7)
     ax.set_xlabel("predictor dimension j")
     ax.set_ylabel("target dimension i")
-    ax.set_title("Linear predictability structure", fontsize=9)
-    if n_pairs:
-        z = np.asarray(z, dtype=np.float64)
-        rng = np.random.default_rng(0)
-        pts = z if z.shape[0] <= max_points else z[rng.choice(z.shape[0], max_points, False)]
-        mi = pairwise_mutual_info(pts)
-        iu = np.triu_indices(d, 1)
-        order = np.argsort(np.nan_to_num(mi[iu], nan=-1.0))[::-1][:n_pairs]
-        for k, idx in enumerate(order):
-            i, j = int(iu[0][idx]), int(iu[1][idx])
-            hx = fig.add_subplot(grid[0, 1 + k])
-            hx.hexbin(pts[:, j], pts[:, i], gridsize=25, cmap="Blues", mincnt=1)
-            hx.set_xlabel(f"z{j}")
-            hx.set_ylabel(f"z{i}")
-            hx.set_title(f"z{i} vs z{j} (MI {mi[i, j]:.2f} nats)", fontsize=9)
-    return _captioned(
-        fig,
-        "Left: drop in linear R2 of target i when predictor j is removed (its unique linear "
-        "contribution; bright = j explains i). Right: the pairs with the highest binned mutual "
-        "information (linear or not) as hexbins; a tilted, curved or patterned cloud is "
-        "dependence.",
+    title = panel["title"]
+    if above is not None and not np.any(above):
+        title += "\n(no cell above the null)"
+    ax.set_title(title, fontsize=9)
+
+
+def _pair_hexbins(fig, grid, first: int, pairs: int, info, bins: int, alpha: float) -> str:
+    """Hexbins of the pairs with the highest MI; returns the caption's words on them."""
+    pts, mi, _, p_holm, null_level = info
+    d = pts.shape[1]
+    iu = np.triu_indices(d, 1)
+    order = np.argsort(np.nan_to_num(mi[iu], nan=-1.0))[::-1][:pairs]
+    for k, idx in enumerate(order):
+        i, j = int(iu[0][idx]), int(iu[1][idx])
+        above = bool(p_holm[i, j] < alpha)
+        hx = fig.add_subplot(grid[0, first + k])
+        hx.hexbin(pts[:, j], pts[:, i], gridsize=25, cmap="Blues" if above else "Greys", mincnt=1)
+        hx.set_xlabel(f"z{j}")
+        hx.set_ylabel(f"z{i}")
+        mark = "" if above else ", not above null"
+        hx.set_title(f"z{i} vs z{j} (MI {mi[i, j]:.2f} nats{mark})", fontsize=9)
+    n_above = int(np.sum(p_holm[iu] < alpha))
+    words = (
+        f" Right: the {min(pairs, iu[0].size)} pairs with the highest binned mutual "
+        f"information ({bins} quantile bins) as hexbins; the null level at n = "
+        f"{pts.shape[0]:,} rows is (bins - 1)^2 / (2 n) = {null_level:.3f} nats, the mean MI "
+        "of independent columns; a pair is above it when the G-test's Holm-adjusted p "
+        f"(over the {iu[0].size} pairs) is below {alpha:g}, else it is grey and says 'not "
+        "above null'."
     )
+    if n_above == 0:
+        words += " No pair above the null: these clouds are the least independent-looking "
+        words += "noise, not structure."
+    return words
+
+
+def _structure_caption(panels: list[dict[str, Any]], importance: Any, alpha: float) -> str:
+    if importance is None:
+        return (
+            "Left: drop in linear R2 of target i when predictor j is removed (its unique "
+            "linear contribution; bright = j explains i), not tested against a null here: "
+            "lps_eval.predictability.lps_importance marks the cells above their null level."
+        )
+    s = importance.settings
+    capped = ""
+    if len(importance.dims) < s.get("n_dims", len(importance.dims)):
+        capped = (
+            f" Only the first {len(importance.dims)} of {s['n_dims']} dimensions are shown "
+            "(each target is still predicted from all the others)."
+        )
+    none_above = [p["title"] for p in panels if not np.any(p["above"])]
+    words = (
+        f"Left: held-out R2 of target i (row) that the LPS predictor ({s.get('predictor')}) "
+        "loses when predictor j (column) is shuffled among the held-out rows: what it relies "
+        "on, nonlinear dependence included. Middle: drop in linear R2 of i when j is removed "
+        "(unique linear contribution, every row). Grey cells are not above their null level "
+        f"at this N (null: no reliance, resp. zero partial correlation; Holm-adjusted p >= "
+        f"{alpha:g} over all cells)."
+    )
+    if none_above:
+        words += " No cell above the null in: " + "; ".join(none_above) + "."
+    return words + capped
 
 
 def pairwise_mutual_info(z: np.ndarray, *, bins: int = 16) -> np.ndarray:
     """Plug-in mutual information (nats) of every pair of columns, on quantile bins.
 
-    Each column is cut into ``bins`` equal-frequency bins; ``I(i; j)`` is the plug-in MI
-    of the two codes (one ``bincount`` per pair). Catches nonlinear dependence that the
-    linear structure misses; biased upwards by about ``(bins - 1)^2 / (2 n)``, the same
-    for every pair, so the ranking is what it is used for.
+    Each column is cut into ``bins`` equal-frequency bins (ties broken at random, by a
+    fixed seed, independently per column, so that discrete columns do not share a tie
+    order); ``I(i; j)`` is the plug-in MI of the two codes (one ``bincount`` per pair).
+    Catches nonlinear dependence that the linear structure misses; biased upwards by about
+    ``(bins - 1)^2 / (2 n)``, the same for every pair (see
+    :func:`pairwise_mutual_info_test`).
     """
     n, d = z.shape
-    ranks = np.argsort(np.argsort(z, axis=0, kind="stable"), axis=0, kind="stable")
-    codes = (ranks * bins // n).astype(np.int64)
+    tiebreak = np.random.default_rng(0).random((n, d))
+    ranks = np.empty((n, d), dtype=np.int64)
+    for j in range(d):
+        ranks[np.lexsort((tiebreak[:, j], z[:, j])), j] = np.arange(n)
+    codes = ranks * bins // n
     p_marg = np.stack([np.bincount(codes[:, j], minlength=bins) for j in range(d)]) / n
     h_marg = -np.sum(np.where(p_marg > 0, p_marg * np.log(np.where(p_marg > 0, p_marg, 1)), 0), 1)
     out = np.full((d, d), np.nan)
@@ -310,11 +463,45 @@ def pairwise_mutual_info(z: np.ndarray, *, bins: int = 16) -> np.ndarray:
     return out
 
 
+def pairwise_mutual_info_test(
+    z: np.ndarray, *, bins: int = 16
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Pairwise binned MI with its null level and a test of independence per pair.
+
+    For independent columns ``2 n I`` (the G statistic of the ``bins x bins`` table) is
+    asymptotically chi-square with ``(bins - 1)^2`` degrees of freedom, so the null level
+    (the MI of independent columns at this n) is ``(bins - 1)^2 / (2 n)`` nats and
+    ``p = P(chi2 >= 2 n I)``. P-values are Holm-adjusted over the ``d (d - 1) / 2`` pairs.
+
+    Returns
+    -------
+    mi, p_value, p_value_holm : numpy.ndarray (d, d), NaN on the diagonal
+    null_level : float
+    """
+    from scipy.stats import chi2
+
+    n, d = z.shape
+    mi = pairwise_mutual_info(z, bins=bins)
+    dof = (bins - 1) ** 2
+    p = chi2.sf(2.0 * n * mi, dof)
+    iu = np.triu_indices(d, 1)
+    holm = np.full((d, d), np.nan)
+    holm[iu] = holm_adjust(p[iu])
+    holm[(iu[1], iu[0])] = holm[iu]
+    return mi, p, holm, dof / (2.0 * n)
+
+
 # --------------------------------------------------------------------------- learning curve
 
 
-def learning_curve(curve: pd.DataFrame, *, full_value: float | None = None) -> Any:
-    """LPS against the number of training rows, with intervals and the null level."""
+def learning_curve(
+    curve: pd.DataFrame, *, full_value: float | None = None, verdict: Any = None
+) -> Any:
+    """LPS against the number of training rows, with intervals and the null curve.
+
+    ``full_value``: the reported LPS (drawn as a line); ``verdict``: a
+    :class:`~lps_eval.predictability.CurveVerdict`, whose headline the caption carries.
+    """
     if curve.empty:
         raise ValueError("empty learning curve")
     fig = figure(5.0, 3.2, layout=None)
@@ -323,8 +510,12 @@ def learning_curve(curve: pd.DataFrame, *, full_value: float | None = None) -> A
     x = curve["n_train"].to_numpy()
     ax.fill_between(x, curve["ci_low"], curve["ci_high"], color=BLUE, alpha=0.25, lw=0)
     ax.plot(x, curve["value"], "o-", color=BLUE, label="LPS")
-    if "null" in curve and curve["null"].notna().any():
-        ax.plot(x, curve["null"], "s--", color=GREY, label="null")
+    has_null = "null" in curve and curve["null"].notna().any()
+    if has_null:
+        ax.plot(x, curve["null"], "s--", color=GREY, label="null level")
+        if "null_ci_low" in curve and curve["null_ci_low"].notna().any():
+            for end in ("null_ci_low", "null_ci_high"):  # its interval, as thin lines
+                ax.plot(x, curve[end], ":", color=GREY, lw=0.8)
     if full_value is not None and np.isfinite(full_value):
         ax.axhline(full_value, color=ORANGE, lw=1, ls=":", label=f"reported LPS {full_value:.3f}")
     ax.set_xscale("log", base=2)
@@ -335,12 +526,24 @@ def learning_curve(curve: pd.DataFrame, *, full_value: float | None = None) -> A
     dims = curve.attrs.get("target_dims")
     ax.set_title("LPS learning curve" + (f" ({len(dims)} target dims)" if dims else ""))
     ax.legend(fontsize=7, frameon=False)
-    return _captioned(
-        fig,
-        "LPS as the predictor gets more training rows (same held-out rows, band = bootstrap "
-        "interval): a curve still rising at the right end means the reported LPS depends on N "
-        "and more data would raise it; a flat end means it has converged.",
+    caption = (
+        "LPS as the predictor gets more training rows (same held-out rows; band = bootstrap "
+        "interval over them)"
     )
+    if has_null:
+        caption += (
+            " and the null level (grey, dotted: its interval; the same fit on "
+            "column-shuffled rows, i.e. the estimator's bias at zero dependence); the verdict compares LPS with the null "
+            "at each N, so a curve that rises with the null is bias, not dependence"
+        )
+    if verdict is not None:
+        caption += f". Verdict: {verdict.headline}."
+    else:
+        caption += (
+            ": a curve still rising above the null at the right end means more data would "
+            "raise LPS; a flat end means it has converged."
+        )
+    return _captioned(fig, caption)
 
 
 # --------------------------------------------------------------------------- supervised
@@ -424,7 +627,8 @@ def forest(table: pd.DataFrame, *, metrics: Sequence[str] | None = None) -> Any:
         fig,
         "Difference of each model from the baseline with its bootstrap interval "
         f"({table.attrs.get('pairing', 'paired or unpaired')}); an interval that excludes 0 "
-        "(dashed) is a difference larger than the resampling noise.",
+        "(dashed) is a difference larger than the resampling noise (each interval on its "
+        "own: not adjusted for the number of comparisons).",
     )
 
 
@@ -453,7 +657,7 @@ def training_curves(history: Any) -> Any:
     return _captioned(
         fig,
         "Training curves (grey: every step, blue: running mean): loss = recon + lambda * reg; "
-        "a reg curve still falling at the end means the prior was not yet matched.",
+        "a reg curve still falling at the end suggests the prior was not yet matched.",
     )
 
 

@@ -42,7 +42,12 @@ import pandas as pd
 
 from lps_eval._validation import LpsInputError
 from lps_eval.models import ModelSpec, expand_models, peek_rows
-from lps_eval.predictability import SINGLE_SPLIT_TEST_SIZE, LpsResult, lps_replicates
+from lps_eval.predictability import (
+    SINGLE_SPLIT_TEST_SIZE,
+    LpsResult,
+    lps_replicates,
+    resolve_max_samples,
+)
 from lps_eval.prior_matching import MmdResult, mmd_replicates
 from lps_eval.results import jsonable, library_versions, tidy_frame
 from lps_eval.scoring.namespaces import resolve_options
@@ -202,7 +207,7 @@ def compare(
         "paired": paired,
         "n_rows": n_rows,
         "test_size": resolved["lps"]["test_size"] or SINGLE_SPLIT_TEST_SIZE,
-        "cap": resolved["lps"]["max_samples"],
+        "cap": resolve_max_samples(resolved["lps"]["max_samples"], resolved["lps"]["predictor"]),
         "n_boot": n_boot if len(specs) > 1 else 0,
         "mmd_rows": int(mmd_boot_rows),
     }

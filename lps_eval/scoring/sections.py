@@ -191,7 +191,7 @@ def _run_lps(ctx: ScoreContext) -> list[MetricResult]:
     splits = _lps_splits(opts.pop("split"))
     # checked even when the linear-only run leaves them unused: a bad value is refused
     for name, minimum in (("max_samples", MIN_TRAIN_ROWS + MIN_TEST_ROWS), ("null_dims", 1)):
-        if opts.get(name) is not None:
+        if opts.get(name) is not None and opts[name] != "auto":  # lps resolves "auto"
             check_positive_int(opts[name], name=f"lps.{name}", minimum=minimum)
     predictor = opts["predictor"]
     is_linear = isinstance(predictor, str) and predictor == "linear"

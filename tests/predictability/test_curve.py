@@ -163,3 +163,35 @@ def test_explicit_split_and_heldout_rows():
         lps_eval.lps(z, split=(np.zeros(10), np.arange(10, 20)))
     with pytest.raises(LpsInputError, match=r"\[0, 600\)"):
         lps_eval.lps(z, split=(np.arange(10), np.array([599, 600])))
+
+
+@pytest.mark.parametrize("predictor", ["linear", "knn"])
+def test_curve_end_is_the_reported_lps_on_the_same_split(predictor):
+    """Same seed, test_size and cap: the curve's last point holds out the rows lps() holds
+    out and trains on all the others, so it is the same number (issue 17)."""
+    z = correlated(3000, seed=6)
+    rep = lps_eval.lps(z, predictor=predictor, test_size=0.2, seed=4, n_boot=100)
+    curve = lps_eval.lps_curve(z, predictor=predictor, test_size=0.2, seed=4, n_boot=100)
+    end = curve.iloc[-1]
+    assert end.n_train == rep.settings["n_train"] and end.n_test == rep.settings["n_test"]
+    assert end.value == pytest.approx(rep.value, abs=1e-9)
+    assert end.ci_low <= rep.value <= end.ci_high
+
+
+def test_null_curve_on_a_subset_of_targets_leaves_the_values_alone():
+    z = correlated(2000, d=12, seed=7)
+    kwargs = {"predictor": "linear", "n_boot": 20, "sizes": [400, 800]}
+    all_null = lps_eval.lps_curve(z, null_dims=None, **kwargs)
+    some = lps_eval.lps_curve(z, **kwargs)  # default null_dims=8
+    pd.testing.assert_series_equal(all_null["value"], some["value"])
+    assert len(some.attrs["null_target_dims"]) == 8 and some.attrs["null_dims"] == 8
+    assert set(some.attrs["null_target_dims"]) <= set(some.attrs["target_dims"])
+    assert len(all_null.attrs["null_target_dims"]) == 12
+
+
+def test_linear_curve_uses_every_row_by_default():
+    z = correlated(12_000, seed=8)
+    linear = lps_eval.lps_curve(z, predictor="linear", null=False, n_boot=0)
+    assert linear["n"].iloc[-1] == 12_000 and linear.attrs["max_samples"] is None
+    with pytest.raises(LpsInputError, match="max_samples=None"):
+        lps_eval.lps_curve(z, predictor="linear", max_samples=1000, sizes=[5000])

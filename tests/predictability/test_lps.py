@@ -540,3 +540,87 @@ def test_interval_covers_zero_on_independent_data():
         result = lps(z, predictor="hgb", structure=False, seed=seed)
         assert result.ci_low <= 0.0 <= result.ci_high, seed
         assert result.ci_low <= result.value <= result.ci_high
+
+
+# --- every row by default for the linear predictor (issue 17) ----------------------
+
+
+def test_linear_default_uses_every_row_where_a_cap_would_bias_the_value():
+    from lps_eval.simulations import expected_linear_lps, paired_linear_latents
+
+    n, d = 20_000, 256
+    z, r2 = paired_linear_latents(n, d, r2=0.2, seed=60)
+    full = lps(z, predictor="linear", n_boot=0, null=False, structure=False)
+    capped = lps(z, predictor="linear", max_samples=10_000, **FAST)
+    assert full.settings["n_samples_used"] == n and full.settings["max_samples"] is None
+    # 5-fold cross-fitting trains on 4/5 of the rows used: the known shortfall below r2
+    assert full.value == pytest.approx(expected_linear_lps(r2, 0.8 * n, d - 1), abs=0.004)
+    assert capped.value == pytest.approx(expected_linear_lps(r2, 8_000, d - 1), abs=0.004)
+    assert full.value > capped.value + 0.008  # the cap would have biased it low
+
+
+def test_nonlinear_predictors_keep_a_row_cap_by_default():
+    from lps_eval.predictability import MAX_SAMPLES_NONLINEAR, resolve_max_samples
+
+    assert resolve_max_samples("auto", "linear") is None
+    assert resolve_max_samples("auto", "knn") == MAX_SAMPLES_NONLINEAR
+    assert resolve_max_samples("auto", LinearPredictor()) is None
+    assert resolve_max_samples(500, "linear") == 500 and resolve_max_samples(None, "hgb") is None
+    z = gaussian_latents(MAX_SAMPLES_NONLINEAR + 500, 2, seed=61)
+    result = lps(z, predictor="knn", **FAST)
+    assert result.settings["n_samples_used"] == MAX_SAMPLES_NONLINEAR
+    with pytest.raises(LpsInputError, match="max_samples must be"):
+        lps(z, predictor="linear", max_samples="all")
+
+
+def test_the_few_rows_warning_names_the_fix_for_the_call():
+    z = np.random.default_rng(62).normal(size=(2_500, 300))
+    with pytest.warns(LpsInputWarning, match="max_samples=None") as caught:
+        lps(z, predictor="linear", max_samples=1_500, **FAST)
+    assert not any("encode more samples" in str(w.message) for w in caught)
+    with pytest.warns(LpsInputWarning, match="encode more samples") as caught:
+        lps(z, predictor="linear", **FAST)  # every row used already: only more data helps
+    assert not any("max_samples" in str(w.message) for w in caught)
+    with pytest.raises(LpsInputError, match="max_samples=None"):
+        lps(z[:, :3], predictor="linear", max_samples=20, folds=5, **FAST)
+
+
+# --- duplicated rows, intervals within the range of R2 (issue 17) ------------------
+
+
+def test_repeated_rows_are_named_and_the_interval_stays_below_one():
+    base = np.random.default_rng(63).normal(size=(10, 4))
+    z = np.repeat(base, 50, axis=0)  # 10 distinct rows, 50 copies each
+    for name in ("knn", "linear"):
+        with pytest.warns(LpsInputWarning, match="identical copy among their training rows"):
+            result = lps(z, predictor=name, n_boot=50)
+        # 5 folds of 100 rows: every held-out row has ~40 copies in the other folds
+        assert result.settings["n_heldout_with_copy_in_training"] == 500
+        assert result.ci_high <= 1.0 and np.nanmax(result.per_dim_ci[:, 1]) <= 1.0
+        assert "np.unique(z, axis=0)" in result.settings["note"]
+
+
+def test_copies_are_counted_only_across_the_split():
+    z = np.random.default_rng(64).normal(size=(500, 3))
+    z[300] = z[5]  # held-out row 5 has a copy among the training rows
+    z[8] = z[7]  # two held-out copies of each other: no copy in training
+    split = (np.arange(100, 500), np.arange(0, 100))
+    with pytest.warns(
+        LpsInputWarning, match=r"1 of the 100 held-out rows \(1%\) has an identical copy"
+    ):
+        result = lps(z, predictor="linear", split=split, n_boot=0, null=False)
+    assert result.settings["n_heldout_with_copy_in_training"] == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LpsInputWarning)  # unique rows: no warning at all
+        clean = lps(np.random.default_rng(65).normal(size=(500, 3)), predictor="linear")
+    assert clean.settings["n_heldout_with_copy_in_training"] == 0
+
+
+@pytest.mark.parametrize("interval", ["bootstrap", "delta"])
+def test_no_r2_interval_extends_above_one(interval):
+    rng = np.random.default_rng(66)
+    x = rng.normal(size=(300, 3))
+    z = np.column_stack([x, x @ [1.0, -2.0, 0.5] + 1e-3 * rng.normal(size=300)])
+    result = lps(z, predictor="linear", interval=interval, null_method="shuffle")
+    assert result.value > 0.99
+    assert result.ci_high <= 1.0 and np.all(result.per_dim_ci[:, 1] <= 1.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 
@@ -126,3 +127,103 @@ def test_cli_report_gate_failure_still_writes(tmp_path):
     assert "FAILED" in out.read_text()
     bad = CliRunner().invoke(main, ["report", str(tmp_path / "missing.npy"), "--no-config"])
     assert bad.exit_code == 2 and "file not found" in bad.stderr
+
+
+# --- every verdict the report prints must be true (issue 17) ------------------------
+
+from lps_eval.simulations import (  # noqa: E402
+    gaussian_latents,
+    paired_linear_latents,
+    slow_dependence_latents,
+)
+
+KNOWN = {"predictor": "knn", "mmd": {"permutations": 20}, "independence": {"permutations": 10}}
+
+
+def sections(text):
+    """Each model's section as plain text (tags dropped), keyed by model name."""
+    out = {}
+    for part in text.split('<section class="model"')[1:]:
+        name = re.search(r"<h2>Model: ([^<]+)</h2>", part).group(1)
+        out[name] = html.unescape(re.sub(r"<[^>]+>", "", part.split("</section>")[0]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def known_report(tmp_path_factory):
+    models = {
+        "independent": gaussian_latents(3000, 6, seed=2),
+        "strong": paired_linear_latents(20_000, 6, r2=0.5, seed=3)[0],
+        "slow": slow_dependence_latents(4000, seed=3),
+    }
+    path = tmp_path_factory.mktemp("known") / "known.html"
+    return lps_eval.report(models, path, **KNOWN)
+
+
+def test_independent_world_is_never_called_unconverged(known_report):
+    text = sections(known_report.path.read_text())["independent"]
+    assert "No dependence detected at any N (LPS converged in N at the null level):" in text
+    assert "NOT converged" not in text
+    assert "Not a proof of independence" in text
+    assert "No cell above the null in: What the knn predictor relies on; Linear" in text
+    assert "No pair above the null" in text
+    assert known_report.verdicts["independent"].state == "null"
+    assert not known_report.importance["independent"].above_null.any()
+
+
+def test_strong_world_at_large_n_converged_with_its_pairs_marked(known_report):
+    text = sections(known_report.path.read_text())["strong"]
+    assert "LPS converged in N: dependence detected" in text
+    assert "No cell above the null" not in text and "No pair above the null" not in text
+    imp = known_report.importance["strong"]
+    pairs = {(0, 1), (1, 0), (2, 3), (3, 2), (4, 5), (5, 4)}
+    for mask in (imp.above_null, imp.linear_above_null):
+        cells = zip(*np.nonzero(mask), strict=True)
+        assert {(int(imp.dims[a]), int(imp.dims[b])) for a, b in cells} == pairs
+
+
+def test_dependence_small_n_cannot_learn_is_not_converged(known_report):
+    text = sections(known_report.path.read_text())["slow"]
+    assert "LPS NOT converged in N: still rising: dependence detected" in text
+    assert known_report.verdicts["slow"].state == "rising"
+
+
+def test_curves_are_about_the_reported_lps(known_report):
+    """Every target dimension, and the last point agrees with the reported LPS."""
+    text = known_report.path.read_text()
+    assert text.count("The curve is about the reported number") == 3
+    assert "does not agree" not in text
+    for name, curve in known_report.curves.items():
+        assert curve.attrs["target_dims"] == list(range(6 if name != "slow" else 4)), name
+        assert curve["null"].notna().all()
+    summary = html.unescape(re.sub(r"<[^>]+>", " ", text.split('id="summary"')[1]))
+    for word in ("yes (at the null level)", "yes", "no: still rising"):
+        assert word in summary
+
+
+def test_curve_subset_is_compared_with_the_same_dimensions(tmp_path):
+    z = paired_linear_latents(3000, 6, r2=0.5, seed=4)[0]
+    result = lps_eval.report(z, tmp_path / "sub.html", curve_dims=2, **KNOWN)
+    text = html.unescape(result.path.read_text())
+    targets = result.curves["model0"].attrs["target_dims"]
+    rows = result.table[(result.table.metric == "lps") & (result.table.scope == "dim")]
+    mean = rows.set_index(rows["dim"].astype(int)).loc[targets, "value"].mean()
+    assert f"mean reported R2 of the curve's 2 target dimensions, {mean:.4f}" in text
+
+
+def test_mmd_p_values_get_holm_from_the_table_or_computed(tmp_path, monkeypatch):
+    from lps_eval.reporting import builder
+
+    tidy = pd.DataFrame(
+        {
+            "metric": ["mmd"] * 3,
+            "scope": ["dim"] * 3,
+            "dim": [2, 0, 1],
+            "p_value": [0.04, 0.01, 0.5],
+        }
+    )
+    raw, holm = builder._mmd_p_values(tidy, 3)
+    np.testing.assert_allclose(raw, [0.01, 0.5, 0.04])
+    np.testing.assert_allclose(holm, [0.03, 0.5, 0.08])
+    tidy["p_value_holm"] = [0.9, 0.8, 0.7]  # the mmd branch's column wins when present
+    np.testing.assert_allclose(builder._mmd_p_values(tidy, 3)[1], [0.8, 0.7, 0.9])

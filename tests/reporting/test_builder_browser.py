@@ -94,3 +94,47 @@ def test_report_opens_offline_without_errors(demo_report, browser):
     shot = demo_report.path.parent / "report.png"  # docs/img is written by benchmarks/, not tests
     assert browser.save_screenshot(str(shot))
     assert shot.stat().st_size > 10_000
+
+
+@pytest.fixture(scope="module")
+def verdict_report(tmp_path_factory):
+    from lps_eval.simulations import gaussian_latents, paired_linear_latents
+
+    path = tmp_path_factory.mktemp("verdicts") / "verdicts.html"
+    return lps_eval.report(
+        {
+            "independent": gaussian_latents(3000, 6, seed=2),
+            "dependent": paired_linear_latents(20_000, 6, r2=0.5, seed=3)[0],
+        },
+        path,
+        predictor="knn",
+        mmd={"permutations": 20},
+        independence={"permutations": 10},
+    )
+
+
+def test_browser_reads_the_banners_of_an_independent_and_a_dependent_model(verdict_report, browser):
+    """What a reader sees, not what the HTML source says: the rendered banner text."""
+    from selenium.webdriver.common.by import By
+
+    browser.get(verdict_report.path.resolve().as_uri())
+    independent = browser.find_element(By.ID, "verdict-independent")
+    dependent = browser.find_element(By.ID, "verdict-dependent")
+    assert independent.is_displayed() and dependent.is_displayed()
+    assert independent.text.startswith("No dependence detected at any N")
+    assert "NOT converged" not in independent.text
+    assert "Not a proof of independence" in independent.text
+    assert dependent.text.startswith("LPS converged in N: dependence detected")
+    bold = [b.text for b in browser.find_elements(By.CSS_SELECTOR, ".verdict b")]
+    assert bold == [
+        "No dependence detected at any N (LPS converged in N at the null level)",
+        "LPS converged in N",
+    ]
+    cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "table.summary td")]
+    assert "yes (at the null level)" in cells and "yes" in cells
+    captions = browser.find_elements(By.CSS_SELECTOR, "figcaption")
+    structure = [c.text for c in captions if c.text.startswith("Predictability structure")]
+    assert len(structure) == 2
+    assert "No pair above the null" in structure[0]
+    assert "No pair above the null" not in structure[1]
+    assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []

@@ -157,3 +157,98 @@ def test_result_plot_and_html_repr(z):
 
     shown = show(lps_eval.score(z, metrics=["lps"], predictor="linear", lps={"n_boot": 10}))
     assert "<th>metric</th>" in shown._repr_html_() and "lps-per-dim" in shown._repr_html_()
+
+
+# --- every mark is a claim: known worlds (issue 17) ---------------------------------
+
+from lps_eval.predictability import curve_verdict, lps_importance  # noqa: E402
+from lps_eval.simulations import (  # noqa: E402
+    SINE_PRODUCT_CONDITIONAL,
+    SINE_PRODUCT_MARGINAL,
+    gaussian_latents,
+    sine_product_latents,
+)
+
+
+def coloured_cells(ax):
+    """(row, column) of the heatmap cells drawn in colour (not masked grey)."""
+    image = np.ma.getmaskarray(ax.get_images()[0].get_array())
+    return {(int(i), int(j)) for i, j in zip(*np.nonzero(~image), strict=True)}
+
+
+def test_pairwise_mi_null_level_and_test_on_known_worlds():
+    ind = gaussian_latents(3000, 6, seed=2)
+    mi, p, holm, null_level = plot.pairwise_mutual_info_test(ind)
+    assert null_level == pytest.approx(15**2 / (2 * 3000))
+    iu = np.triu_indices(6, 1)
+    assert abs(np.mean(mi[iu]) - null_level) < 0.25 * null_level  # the bias, not structure
+    assert np.all(holm[iu] >= 0.05) and np.all(holm[iu] >= p[iu])
+    _, _, holm, _ = plot.pairwise_mutual_info_test(sine_product_latents(3000, seed=1))
+    above = {(int(i), int(j)) for i, j in zip(*iu, strict=True) if holm[i, j] < 0.05}
+    assert above == SINE_PRODUCT_MARGINAL  # z2, z3 are independent on their own
+
+
+def test_discrete_columns_do_not_share_a_tie_order():
+    rng = np.random.default_rng(10)
+    codes = rng.integers(0, 3, size=(3000, 2)).astype(float)  # independent, heavily tied
+    _, _, holm, _ = plot.pairwise_mutual_info_test(codes)
+    assert holm[0, 1] >= 0.05
+
+
+def test_structure_marks_nothing_on_independent_data():
+    z = gaussian_latents(3000, 6, seed=2)
+    table = lps_eval.score(z, metrics=["lps"], predictor="linear", lps={"n_boot": 10})
+    imp = lps_importance(z, predictor="knn")
+    fig = plot.structure(table, z, importance=imp)
+    heat, linear = fig.axes[0], fig.axes[2]  # axes[1], axes[3]: colour bars
+    assert coloured_cells(heat) == set() and coloured_cells(linear) == set()
+    assert "no cell above the null" in heat.get_title()
+    hexbins = fig.axes[4:]
+    assert len(hexbins) == 3 and all("not above null" in ax.get_title() for ax in hexbins)
+    assert "No pair above the null" in fig.lps_caption
+    assert f"{15**2 / 6000:.3f} nats" in fig.lps_caption and has_caption(fig)
+
+
+def test_structure_marks_the_true_pairs_of_a_strong_world():
+    z = sine_product_latents(3000, seed=1)
+    table = lps_eval.score(z, metrics=["lps"], predictor="linear", lps={"n_boot": 10})
+    imp = lps_importance(z, predictor="knn")
+    fig = plot.structure(table, z, importance=imp)
+    assert coloured_cells(fig.axes[0]) == set(SINE_PRODUCT_CONDITIONAL)
+    assert fig.axes[0].get_title() == "What the knn predictor relies on"
+    for ax in fig.axes[4:]:  # the top-MI pairs: the marginally dependent ones, in blue
+        i, j = (int(s[1:]) for s in ax.get_title().split(" (")[0].split(" vs "))
+        assert (min(i, j), max(i, j)) in SINE_PRODUCT_MARGINAL
+        assert "not above null" not in ax.get_title()
+    assert "No pair above the null" not in fig.lps_caption
+
+
+def test_marginals_show_holm_beside_raw_p_values(z):
+    raw = np.array([0.03, 0.5, 0.2, 0.01, 0.9])
+    fig = plot.marginals(z, "gaussian", p_values=raw, max_plot_dims=5)
+    titles = [ax.get_title() for ax in fig.axes[0::2]]
+    assert titles[0] == "z0  p=0.03, Holm 0.12" and titles[3] == "z3  p=0.01, Holm 0.05"
+    given = plot.marginals(z, "gaussian", p_values=raw, p_values_holm=np.ones(5))
+    assert given.axes[0].get_title() == "z0  p=0.03, Holm 1"
+    assert "Holm" in fig.lps_caption and "5 tests" in fig.lps_caption
+
+
+def test_max_dims_is_renamed_max_plot_dims(z, table):
+    with pytest.warns(lps_eval.LpsDeprecationWarning, match="max_plot_dims"):
+        old = plot.marginals(z, "gaussian", max_dims=2)
+    assert len(old.axes) == len(plot.marginals(z, "gaussian", max_plot_dims=2).axes) == 4
+    with pytest.warns(lps_eval.LpsDeprecationWarning, match="max_plot_dims"):
+        bars = plot.r2_bars(table, max_dims=3)
+    assert len(bars.axes[0].get_xticks()) == 3
+    with pytest.raises(lps_eval.LpsInputError, match="max_plot_dims= only"):
+        plot.r2_bars(table, max_dims=3, max_plot_dims=3)
+
+
+def test_learning_curve_draws_the_null_and_carries_the_verdict():
+    z = gaussian_latents(2000, 4, seed=11)
+    curve = lps_eval.lps_curve(z, predictor="linear", n_boot=50, sizes=[300, 600, 1200])
+    verdict = curve_verdict(curve)
+    fig = plot.learning_curve(curve, verdict=verdict)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "null level" in labels
+    assert verdict.headline in fig.lps_caption and has_caption(fig)
