@@ -1,0 +1,567 @@
+"""One training run in named steps: set up, train step by step, evaluate, checkpoint, finish.
+
+:class:`TrainingRun` is what :func:`lps_eval.train.fit` and :func:`lps_eval.train.resume`
+execute. Its steps, in order:
+
+1. :meth:`~TrainingRun.prepare`: random streams, objective, evaluation set, ``config.json``;
+2. :meth:`~TrainingRun.build`: seed torch, build the model, its optimizer and the
+   in-training monitor, and restore a checkpoint when resuming;
+3. :meth:`~TrainingRun.train`: one :meth:`~TrainingRun.step` per optimizer step, the
+   in-training evaluation when it is due, periodic checkpoints, and the signal check;
+4. :meth:`~TrainingRun.encode_eval_set` and :meth:`~TrainingRun.finish`: the final
+   latents, the last checkpoint and the run directory's files.
+
+Everything random comes from the seed (see :mod:`lps_eval.train.random_state`), so two
+runs with the same settings on the CPU with the same thread count are bit-identical, and
+a resumed run continues bit-identically.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lps_eval.train.data import ImageSource
+from lps_eval.train.encoding import encode_images, nmse_db
+from lps_eval.train.monitor import EVAL_COLUMNS
+from lps_eval.train.random_state import RandomStreams
+
+__all__ = ["LOG_COLUMNS", "TrainResult", "TrainingInterrupted", "TrainingRun", "resolve_device"]
+
+#: Columns of the per-step log (``history.csv`` starts with them).
+LOG_COLUMNS = ["step", "loss", "recon", "reg", "seconds"]
+
+
+@dataclass
+class TrainResult:
+    """What :func:`~lps_eval.train.fit` returns.
+
+    Attributes
+    ----------
+    model : torch.nn.Module
+        The trained :class:`~lps_eval.train.models.ConvAutoencoder` (eval mode, on CPU).
+    z : ndarray (n_eval, d)
+        Latent codes of the evaluation set (the posterior mean for VAEs).
+    factors : ndarray (n_eval, n_factors) or None
+        Ground-truth factors of the evaluation set, when the dataset has them.
+    history : DataFrame
+        One row per step: ``step, loss, recon, reg, seconds`` (cumulative training time),
+        plus ``lps_linear, lps_hgb, mmd2, nmse_db, eval_seconds`` at the in-training
+        evaluation steps (NaN elsewhere).
+    nmse_db : float
+        Reconstruction NMSE in dB on the evaluation set:
+        10 log10(sum ||x - x_hat||^2 / sum ||x||^2), x_hat = sigmoid(decoder(mu(x))).
+    config : dict
+        Everything needed to reproduce the run (also written to ``config.json``).
+    run_dir : Path or None
+        Where the run was written (None when ``out`` was not given).
+    index : ndarray
+        Dataset rows of the evaluation set, in the order of ``z``.
+    """
+
+    model: Any
+    z: np.ndarray
+    factors: np.ndarray | None
+    history: pd.DataFrame
+    nmse_db: float
+    config: dict[str, Any]
+    run_dir: Path | None = None
+    index: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+
+class TrainingInterrupted(Exception):
+    """SIGINT or SIGTERM stopped training after a checkpoint was written.
+
+    Attributes
+    ----------
+    signum : int
+        The signal (``signal.SIGINT`` or ``signal.SIGTERM``).
+    step : int
+        The last completed step (saved in the checkpoint).
+    run_dir : Path or None
+        Where the checkpoint is (None when ``fit`` had no ``out``).
+    """
+
+    def __init__(self, signum: int, step: int, run_dir: Path | None) -> None:
+        self.signum = int(signum)
+        self.step = int(step)
+        self.run_dir = run_dir
+        where = (
+            f"checkpoint written to {run_dir}; resume with: lps-eval train --resume {run_dir}"
+            if run_dir is not None
+            else "nothing was saved (no output directory)"
+        )
+        super().__init__(f"training interrupted at step {step}; {where}")
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when a GPU is visible, else ``cpu``.
+
+    Raises
+    ------
+    LpsInputError
+        ``cuda`` without a visible GPU, or an unknown device name.
+    """
+    import torch
+
+    from lps_eval._validation import LpsInputError
+
+    device = str(device).lower()
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise LpsInputError("device 'cuda' requested but no GPU is visible; use --device cpu")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise LpsInputError(f"device must be auto, cpu or cuda, got {device!r}")
+    return device
+
+
+def eval_images(source: ImageSource, index: np.ndarray, chunk: int = 4096) -> np.ndarray:
+    """Evaluation images rendered chunk by chunk (same result, bounded peak memory)."""
+    return np.concatenate(
+        [source.images(index[i : i + chunk]) for i in range(0, index.size, chunk)]
+    )
+
+
+@contextmanager
+def torch_settings(num_threads: int | None) -> Iterator[None]:
+    """Thread count and deterministic algorithms for one run, restored afterwards."""
+    import torch
+
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    try:
+        if num_threads is not None:
+            torch.set_num_threads(num_threads)
+        torch.use_deterministic_algorithms(True, warn_only=True)
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+
+class _SignalGuard:
+    """Turns SIGINT/SIGTERM into a flag the loop checks after each step.
+
+    Installed only in the main thread and only while a run directory exists to hold the
+    checkpoint; a second signal of the same kind falls through to the previous handler.
+    """
+
+    def __init__(self, active: bool) -> None:
+        self.active = active and threading.current_thread() is threading.main_thread()
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:  # second signal: stop waiting for the step to finish
+            previous = self._previous.get(signum)
+            if callable(previous):
+                previous(signum, frame)
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __enter__(self) -> _SignalGuard:
+        if self.active:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+
+
+def history_frame(rows: list[list[float]], evals: list[dict[str, float]]) -> pd.DataFrame:
+    """Per-step log with the in-training evaluations joined on ``step`` (NaN elsewhere)."""
+    frame = pd.DataFrame(np.asarray(rows, dtype=np.float64).reshape(-1, 5), columns=LOG_COLUMNS)
+    frame["step"] = frame["step"].astype(np.int64)
+    ev = pd.DataFrame(evals, columns=["step", *EVAL_COLUMNS])
+    ev["step"] = ev["step"].astype(np.int64)
+    return frame.merge(ev, on="step", how="left")
+
+
+def make_objective_for(s: dict[str, Any], prior: Any, rng: np.random.Generator) -> Any:
+    """The objective of the settings ``s`` (one place that maps settings to its options)."""
+    from lps_eval.train.objectives import make_objective
+
+    return make_objective(
+        s["objective"],
+        latent_dim=s["latent_dim"],
+        prior=prior,
+        mmd_weight=s["mmd_weight"],
+        kernel=s["kernel"],
+        beta=s["beta"],
+        recon=s["recon"],
+        recon_reduction=s["recon_reduction"],
+        rng=rng,
+    )
+
+
+class TrainingRun:
+    """Train one model from its checked settings, optionally into a run directory.
+
+    Parameters
+    ----------
+    source : ImageSource
+        Training images.
+    dataset_name : str
+        Recorded in ``config.json`` (a name or a path; resumable when it is one).
+    prior : str or object
+        The prior spec (or an object with ``sample(n, d, rng)``).
+    settings : dict
+        Checked settings (:func:`lps_eval.train.settings.check_settings`).
+    device : str
+        ``auto``, ``cpu`` or ``cuda``.
+    run_dir : Path or None
+        A prepared run directory, or None to write nothing.
+    checkpoint : dict or None
+        A checkpoint to continue from (``resume``).
+    progress : bool
+        Show a progress bar on stderr.
+    resumed_from : list of int, optional
+        Steps of earlier checkpoints this run continues (recorded in the config).
+    """
+
+    def __init__(
+        self,
+        source: ImageSource,
+        *,
+        dataset_name: str,
+        prior: Any,
+        settings: dict[str, Any],
+        device: str,
+        run_dir: Path | None,
+        checkpoint: dict[str, Any] | None,
+        progress: bool,
+        resumed_from: list[int] | None = None,
+    ) -> None:
+        self.source = source
+        self.dataset_name = dataset_name
+        self.prior = prior
+        self.s = settings
+        self.device = device
+        self.run_dir = run_dir
+        self.checkpoint = checkpoint
+        self.progress = progress
+        self.resumed_from = resumed_from or []
+        self.rows: list[list[float]] = []
+        self.done = 0
+        self.train_seconds = 0.0
+        self.train_cpu = 0.0
+
+    # ------------------------------------------------------------------ the whole run
+
+    def execute(self) -> TrainResult:
+        """Run every step and return the result (the run directory written when given).
+
+        Raises
+        ------
+        TrainingInterrupted
+            SIGINT / SIGTERM, after the checkpoint was written.
+        FloatingPointError
+            The loss became NaN or infinite.
+        """
+        self.prepare()
+        active = self.run_dir is not None
+        with torch_settings(self.s["num_threads"]), _SignalGuard(active) as self.guard:
+            self.build()
+            self.train()
+            images, z, x_hat = self.encode_eval_set()
+            self.save_checkpoint(self.s["steps"])
+        return self.finish(images, z, x_hat)
+
+    # ------------------------------------------------------------------ 1. set up
+
+    def prepare(self) -> None:
+        """Random streams, objective and evaluation set; write ``config.json``."""
+        from lps_eval.train.checkpoint import write_config
+
+        s = self.s
+        self.device = resolve_device(self.device)
+        self.streams = RandomStreams(s["seed"])
+        self.objective = make_objective_for(s, self.prior, self.streams.prior)
+        self.index = self.source.eval_index(s["eval_size"], np.random.default_rng(s["eval_seed"]))
+        # the in-training subset: a fixed random part of the evaluation set (which is sorted
+        # by dataset index, i.e. by shape first, so its first rows are not a random sample)
+        sub_rng = np.random.default_rng([s["eval_seed"], 1])
+        self.subset = np.sort(sub_rng.permutation(self.index)[: s["eval_subset"]])
+        self.config = self.make_config()
+        if self.run_dir is not None:
+            write_config(self.run_dir, self.config)
+
+    def make_config(self) -> dict[str, Any]:
+        """Everything needed to rerun: settings, architecture, versions (``config.json``)."""
+        import torch
+
+        s, obj, prior, name = self.s, self.objective, self.prior, self.dataset_name
+        return {
+            "dataset": name,
+            "dataset_resumable": isinstance(name, str)
+            and (name in ("dsprites", "digits") or Path(name).exists()),
+            "prior": prior if isinstance(prior, str) else repr(prior),
+            "prior_spec": prior if isinstance(prior, str) else None,
+            **{k: s[k] for k in ("objective", "latent_dim", "steps", "batch_size", "lr")},
+            "mmd_weight": obj.mmd_weight,
+            "kernel": s["kernel"],
+            "mmd_estimator": obj.estimator,
+            "beta": obj.beta,
+            "recon": obj.recon,
+            "recon_reduction": obj.recon_reduction,
+            "width": s["width"],
+            "hidden": s["hidden"],
+            "eval_size": int(self.index.size),
+            "eval_seed": s["eval_seed"],
+            "seed": s["seed"],
+            "preset": s["preset"],
+            "device": self.device,
+            "num_threads": s["num_threads"] or torch.get_num_threads(),
+            "architecture": {
+                "name": "ConvAutoencoder",
+                "image_shape": list(self.source.image_shape),
+                "latent_dim": s["latent_dim"],
+                "width": s["width"],
+                "hidden": s["hidden"],
+            },
+            "factor_names": None
+            if self.source.factor_names is None
+            else list(self.source.factor_names),
+            "settings": {**s, "num_threads": s["num_threads"]},
+            "resumed_from": self.resumed_from,
+            "versions": versions(),
+        }
+
+    def build(self) -> None:
+        """Seed torch, build model, optimizer and monitor; restore a checkpoint if given."""
+        import torch
+
+        from lps_eval.train.models import ConvAutoencoder
+        from lps_eval.train.monitor import EvalMonitor
+
+        s = self.s
+        torch.manual_seed(s["seed"])
+        self.model = ConvAutoencoder(
+            self.source.image_shape, s["latent_dim"], width=s["width"], hidden=s["hidden"]
+        ).to(self.device)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=s["lr"])
+        obj = self.objective
+        self.monitor = EvalMonitor(
+            eval_images(self.source, self.subset),
+            prior=obj.prior if obj.prior is not None else "gaussian",
+            every=s["eval_every"],
+            budget=s["eval_budget"],
+            hgb_rows=s["eval_subset"],
+            seed=s["eval_seed"],
+            device=self.device,
+        )
+        if self.checkpoint is not None:
+            self.restore(self.checkpoint)
+
+    def restore(self, checkpoint: dict[str, Any]) -> None:
+        """Weights, optimizer, random streams, step, timings and logs from a checkpoint."""
+        self.model.load_state_dict(checkpoint["model"])
+        self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.streams.restore(checkpoint["rng"])
+        self.done = int(checkpoint["step"])
+        self.train_seconds = float(checkpoint["train_seconds"])
+        self.train_cpu = float(checkpoint.get("train_cpu_seconds", self.train_seconds))
+        self.rows = checkpoint["history"].tolist()
+        names = ["step", *EVAL_COLUMNS]
+        monitor = self.monitor
+        monitor.rows = [
+            {k: float(v) for k, v in zip(names, r, strict=True)}
+            for r in checkpoint["evals"].tolist()
+        ]
+        monitor.seconds = float(checkpoint["eval_seconds"])
+        monitor.cpu_seconds = float(checkpoint.get("eval_cpu_seconds", monitor.seconds))
+        monitor.skipped = int(checkpoint["evals_skipped"])
+
+    # ------------------------------------------------------------------ 2. train
+
+    def train(self) -> None:
+        """Steps ``done + 1 .. steps``: train, evaluate when due, checkpoint, obey signals."""
+        s, steps = self.s, self.s["steps"]
+        bar = progress_bar(self.objective.name, self.done, steps, self.progress)
+        self.model.train()
+        self._tick, self._cpu_tick = time.perf_counter(), time.process_time()
+        for step in range(self.done + 1, steps + 1):
+            parts = self.step(step)
+            self.evaluate_if_due(step, parts, bar)
+            bar.update(1)
+            if s["checkpoint_every"] and step % s["checkpoint_every"] == 0 and step < steps:
+                self.save_checkpoint(step)
+            if self.guard.signum is not None:
+                bar.close()
+                self.save_checkpoint(step)
+                raise TrainingInterrupted(self.guard.signum, step, self.run_dir)
+            self._tick, self._cpu_tick = time.perf_counter(), time.process_time()
+        bar.close()
+        if self.done == steps and not self.monitor.rows:  # resumed an already finished run
+            self.monitor.evaluate(self.model, steps)
+
+    def step(self, step: int) -> dict[str, float]:
+        """One optimizer step on a fresh batch; appends its row to the log.
+
+        Raises
+        ------
+        FloatingPointError
+            The loss is NaN or infinite.
+        """
+        import torch
+
+        s, source = self.s, self.source
+        batch = source.images(source.sample_index(s["batch_size"], self.streams.data))
+        x = torch.as_tensor(batch, device=self.device)
+        loss, parts = self.objective(self.model, x)
+        if not math.isfinite(parts["loss"]):
+            raise FloatingPointError(
+                f"loss became {parts['loss']} at step {step}; lower lr (now {s['lr']}) or "
+                "the regularizer weight"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.train_seconds += time.perf_counter() - self._tick
+        self.train_cpu += time.process_time() - self._cpu_tick
+        self.rows.append([step, parts["loss"], parts["recon"], parts["reg"], self.train_seconds])
+        return parts
+
+    def evaluate_if_due(self, step: int, parts: dict[str, float], bar: Any) -> None:
+        """The in-training evaluation when it is scheduled and affordable; the bar's text."""
+        monitor = self.monitor
+        if monitor.due(step, self.s["steps"], self.train_cpu):
+            row = monitor.evaluate(self.model, step)
+            bar.set_postfix(
+                loss=f"{parts['loss']:.4g}",
+                lps_hgb=f"{row['lps_hgb']:.3f}",
+                eval=f"{monitor.cpu_seconds / max(self.train_cpu, 1e-9):.0%}",
+            )
+        elif step % 50 == 0:
+            bar.set_postfix(loss=f"{parts['loss']:.4g}", reg=f"{parts['reg']:.3g}")
+
+    # ------------------------------------------------------------------ 3. checkpoint
+
+    def save_checkpoint(self, step: int) -> None:
+        """Write ``checkpoint.pt`` and ``history.csv`` (nothing without a run directory)."""
+        import torch
+
+        from lps_eval.train.checkpoint import save_checkpoint, write_history
+
+        if self.run_dir is None:
+            return
+        monitor = self.monitor
+        ev = [[r["step"], *(r[c] for c in EVAL_COLUMNS)] for r in monitor.rows]
+        save_checkpoint(
+            self.run_dir,
+            {
+                "step": step,
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "rng": self.streams.capture(),
+                "train_seconds": self.train_seconds,
+                "train_cpu_seconds": self.train_cpu,
+                "eval_seconds": monitor.seconds,
+                "eval_cpu_seconds": monitor.cpu_seconds,
+                "evals_skipped": monitor.skipped,
+                "history": torch.tensor(self.rows, dtype=torch.float64).reshape(-1, 5),
+                "evals": torch.tensor(ev, dtype=torch.float64).reshape(-1, 1 + len(EVAL_COLUMNS)),
+            },
+        )
+        write_history(self.run_dir, history_frame(self.rows, monitor.rows))
+
+    # ------------------------------------------------------------------ 4. finish
+
+    def encode_eval_set(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The evaluation images, their latents and reconstructions (model in eval mode)."""
+        self.model = self.model.eval()
+        images = eval_images(self.source, self.index)
+        z, x_hat = encode_images(self.model, images, device=self.device)
+        return images, z, x_hat
+
+    def finish(self, images: np.ndarray, z: np.ndarray, x_hat: np.ndarray) -> TrainResult:
+        """The result; ``model.pt``, ``latents.npz`` and ``metrics.json`` when writing."""
+        from lps_eval.train.checkpoint import save_run
+
+        factors = self.source.factors(self.index)
+        history = history_frame(self.rows, self.monitor.rows)
+        self.model = self.model.to("cpu")
+        result = TrainResult(
+            model=self.model,
+            z=z,
+            factors=factors,
+            history=history,
+            nmse_db=nmse_db(images, x_hat),
+            config=self.config,
+            index=self.index,
+        )
+        if self.run_dir is not None:
+            latents: dict[str, np.ndarray] = {"z": z, "index": self.index}
+            if factors is not None:
+                latents["factors"] = factors
+                latents["factor_names"] = np.array(self.source.factor_names, dtype=str)
+            result.run_dir = save_run(
+                self.run_dir,
+                model=self.model,
+                config=self.config,
+                history=history,
+                latents=latents,
+                metrics=self.metrics(result.nmse_db, history),
+            )
+        return result
+
+    def metrics(self, nmse: float, history: pd.DataFrame) -> dict[str, Any]:
+        """``metrics.json``: reconstruction, times, evaluation cost, final in-training scores."""
+        monitor, steps = self.monitor, self.s["steps"]
+        train_s, train_cpu = self.train_seconds, self.train_cpu
+        last = monitor.rows[-1] if monitor.rows else {}
+        return {
+            "nmse_db": nmse,
+            "train_seconds": train_s,
+            "eval_seconds": monitor.seconds,
+            "train_cpu_seconds": train_cpu,
+            "eval_cpu_seconds": monitor.cpu_seconds,
+            "eval_fraction": monitor.cpu_seconds / train_cpu if train_cpu > 0 else None,
+            "eval_fraction_wall": monitor.seconds / train_s if train_s > 0 else None,
+            "evals": len(monitor.rows),
+            "evals_skipped": monitor.skipped,
+            "final_loss": float(history["loss"].iloc[-5:].mean()),
+            "steps": steps,
+            "steps_per_second": steps / train_s if train_s > 0 else None,
+            **{f"final_{c}": last.get(c) for c in ("lps_linear", "lps_hgb", "mmd2")},
+        }
+
+
+def progress_bar(name: str, done: int, steps: int, enabled: bool) -> Any:
+    """tqdm on stderr: steps/s and time left (the ETA counts training only, not evals)."""
+    from tqdm.auto import tqdm
+
+    return tqdm(
+        total=steps,
+        initial=done,
+        desc=f"train {name}",
+        unit="step",
+        file=sys.stderr,
+        disable=not enabled,
+        mininterval=1.0,
+        dynamic_ncols=True,
+    )
+
+
+def versions() -> dict[str, str]:
+    """Versions recorded in ``config.json``: lps_eval, torch, numpy."""
+    import torch
+
+    from lps_eval._version import __version__
+
+    return {"lps_eval": __version__, "torch": torch.__version__, "numpy": np.__version__}
