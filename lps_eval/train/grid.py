@@ -97,20 +97,21 @@ def _beta_tag(beta: float) -> str:
 def expand_grid(
     objectives: list[str], seeds: list[int], betas: list[float] | None = None
 ) -> list[dict[str, Any]]:
-    """Run specs, seed-major; ``betas`` multiply only the ``kl`` runs.
+    """Run specs, seed-major; ``betas`` multiply the runs of objectives with a ``beta``.
 
     Each spec has ``name`` (the subdirectory) and the :func:`lps_eval.train.fit`
-    arguments that vary (``objective``, ``beta``, ``seed``).
+    arguments that vary: ``objective``, ``beta`` (None for objectives without one, and
+    for every run when ``betas`` is None: the objective's default) and ``seed``.
     """
-    from lps_eval.train.objectives import normalize_objective
+    from lps_eval.train.objectives import normalize_objective, objective_specs
 
-    betas = betas or [1.0]
     models: list[dict[str, Any]] = []
     for objective in objectives:
         key = normalize_objective(objective)
-        for beta in betas if key == "kl" else [betas[0]]:
-            tag = f"kl_beta{_beta_tag(beta)}" if key == "kl" and len(betas) > 1 else key
-            models.append({"tag": tag, "objective": key, "beta": float(beta)})
+        has_beta = any(p.name == "beta" for p in objective_specs()[key].params)
+        for beta in (betas or [None]) if has_beta else [None]:
+            tag = f"{key}_beta{_beta_tag(beta)}" if betas and len(betas) > 1 and has_beta else key
+            models.append({"tag": tag, "objective": key, "beta": beta})
     names = [m["tag"] for m in models]
     if len(set(names)) != len(names):
         raise LpsInputError(f"objectives {objectives} repeat a model")
@@ -118,7 +119,7 @@ def expand_grid(
         {
             "name": f"{m['tag']}_seed{seed}",
             "objective": m["objective"],
-            "beta": m["beta"],
+            "beta": None if m["beta"] is None else float(m["beta"]),
             "seed": seed,
         }
         for seed in seeds
@@ -127,7 +128,9 @@ def expand_grid(
 
 
 def _same_settings(config: dict[str, Any], wanted: dict[str, Any]) -> bool:
-    recorded = config.get("settings", {})
+    """Do the recorded settings (and objective parameters) agree with ``wanted``?"""
+    recorded = dict(config.get("settings", {}))
+    recorded.update(recorded.get("objective_params") or {})
     return all(recorded.get(k) == v for k, v in wanted.items() if k in recorded)
 
 
@@ -230,9 +233,19 @@ _ONE_RUN_PER_PROCESS = threading.Lock()
 _STOPPED = threading.Event()
 
 
+#: Keys of a run spec that are index columns even when empty (beta of an mmd run).
+_SPEC_COLUMNS = ("objective", "beta", "seed")
+
+
 def _base_row(task: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {"name": task["name"], "run_dir": str(task["run_dir"])}
-    row.update({k: v for k, v in task["kwargs"].items() if isinstance(v, (str, int, float))})
+    row.update(
+        {
+            k: v
+            for k, v in task["kwargs"].items()
+            if isinstance(v, (str, int, float)) or k in _SPEC_COLUMNS
+        }
+    )
     return row
 
 
@@ -263,6 +276,20 @@ def _started_by_trainer(run_dir: Path) -> bool:
     return isinstance(config.get("settings"), dict) and "architecture" in config
 
 
+def _wanted_settings(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """What a finished run must have recorded to count as this run: objective, seed and
+    every objective parameter (defaults included)."""
+    from lps_eval.train.objectives import normalize_objective, resolve_params
+
+    objective = normalize_objective(kwargs.get("objective", "mmd"))
+    legacy = {k: kwargs.get(k) for k in ("beta", "kernel")}
+    legacy["lambda"] = kwargs.get("mmd_weight")
+    params = resolve_params(
+        objective, kwargs.get("objective_params"), legacy=legacy, unknown_shortcuts="ignore"
+    )
+    return {"objective": objective, "seed": kwargs.get("seed", 0), **params}
+
+
 def _train_run(task: dict[str, Any]) -> dict[str, Any]:
     """Train, resume or skip one run of a grid; its index row (plain values).
 
@@ -282,7 +309,6 @@ def _train_run(task: dict[str, Any]) -> dict[str, Any]:
     overwrite, parallel = task["overwrite"], task["parallel"]
     progress = task["progress"] and not parallel  # bars of several workers would interleave
     row = _base_row(task)
-    wanted = {k: v for k, v in kwargs.items() if k in ("objective", "beta", "seed")}
 
     def say(message: str) -> None:
         if not parallel:
@@ -293,7 +319,7 @@ def _train_run(task: dict[str, Any]) -> dict[str, Any]:
     try:
         with _ONE_RUN_PER_PROCESS, _torch_threads(task["threads"]):
             if is_finished(run_dir) and not overwrite:
-                if not _same_settings(read_config(run_dir), wanted):
+                if not _same_settings(read_config(run_dir), _wanted_settings(kwargs)):
                     raise LpsInputError(
                         f"{run_dir} holds a finished run with other settings; move it away "
                         "or pass --overwrite"

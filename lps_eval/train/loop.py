@@ -32,7 +32,7 @@ from lps_eval.train.run import (
     make_objective_for,
     resolve_device,
 )
-from lps_eval.train.settings import check_settings
+from lps_eval.train.settings import check_settings, resolve_objective
 
 __all__ = [
     "TrainResult",
@@ -57,9 +57,9 @@ def require_torch() -> None:
         ) from exc
 
 
-def _validate_objective(s: dict[str, Any], prior: Any) -> None:
+def _validate_objective(s: dict[str, Any], prior: Any, source: ImageSource) -> None:
     """Build the objective once, so that bad settings are refused before ``out`` is touched."""
-    make_objective_for(s, prior, np.random.default_rng(0))
+    make_objective_for(s, prior, np.random.default_rng(0), source.n_images)
 
 
 def fit(
@@ -72,9 +72,10 @@ def fit(
     steps: int | None = None,
     batch_size: int | None = None,
     lr: float | None = None,
-    mmd_weight: float = 0.3,
-    kernel: str = "rbf_multiscale",
-    beta: float = 1.0,
+    objective_params: dict[str, Any] | None = None,
+    mmd_weight: float | None = None,
+    kernel: str | None = None,
+    beta: float | None = None,
     recon: str = "bce",
     recon_reduction: str | None = None,
     width: int | None = None,
@@ -92,16 +93,17 @@ def fit(
     overwrite: bool = False,
     progress: bool = True,
 ) -> TrainResult:
-    """Train an AE, AE + MMD (programmable prior) or (beta-)VAE and encode an eval set.
+    """Train a model with one of the registered objectives and encode an evaluation set.
 
     Parameters
     ----------
     dataset : {"dsprites", "digits"}, path to a ``.npy`` image array, array, or ImageSource
         Training images (see :mod:`lps_eval.train.data`); nothing is downloaded.
-    objective : {"ae", "mmd", "kl"}
-        Loss (see :mod:`lps_eval.train.objectives`): plain AE; AE + ``mmd_weight`` x
-        MMD^2 to ``prior`` (Fruytier et al. 2025); VAE with ``beta`` x KL (``beta=1`` the
-        standard VAE, ``beta=4`` the beta-VAE of Higgins et al. 2017).
+    objective : str, default "mmd"
+        A registered objective (:func:`lps_eval.train.objectives.objective_specs`):
+        ``ae``; ``mmd`` (AE + lambda MMD^2 to ``prior``, Fruytier et al. 2025; WAE-MMD);
+        ``ae_kld``; ``kl`` (beta-VAE, Higgins et al. 2017); ``beta_tcvae``;
+        ``factor_vae``; ``dip_vae_i``; ``dip_vae_ii``; ``annealed_vae``; ``info_vae``.
     prior : str or object, default "gaussian"
         Any prior spec (``gaussian``, ``uniform(-5, 5)``, ``bimodal(5, 1)``,
         ``hybrid(...)``, ``samples:PATH``...) or an object with ``sample(n, d, rng)``.
@@ -116,14 +118,19 @@ def fit(
     batch_size : int
     lr : float
         Adam learning rate (default 5e-4, the paper's value); must lie in (0, 1].
-    mmd_weight : float, default 0.3
-        lambda of the paper.
-    kernel : str, default "rbf_multiscale"
-        Kernel of :func:`lps_eval.prior_matching.mmd2` (RBF at {0.5, 1, 2} x median distance).
-    beta : float, default 1.0
+    objective_params : dict, optional
+        The objective's hyper-parameters (e.g. ``{"beta": 6, "estimator": "mss"}`` for
+        ``beta_tcvae``); each objective declares its own, with defaults (``lps-eval
+        train --help``, docs/trainer.md). Unknown names are refused.
+    mmd_weight, kernel, beta : optional
+        Shortcuts for the ``lambda`` and ``kernel`` parameters of ``mmd`` and the ``beta``
+        of ``kl`` / ``beta_tcvae`` (the 0.2 keywords; defaults 0.3, "rbf_multiscale", 1).
+        Refused for an objective that has no such parameter.
     recon : {"bce", "mse"}, default "bce"
+        The likelihood: Bernoulli on logits or squared error.
     recon_reduction : {"mean", "sum"}, optional
-        Pixel reduction of the reconstruction term (default mean for ae/mmd, sum for kl).
+        Pixel reduction of the reconstruction term (default mean for autoencoders, sum
+        for VAEs).
     width, hidden : int
         Architecture size (see :class:`~lps_eval.train.models.ConvAutoencoder`).
     eval_size : int
@@ -185,6 +192,7 @@ def fit(
     settings.update(
         preset=preset,
         objective=objective,
+        objective_params=dict(objective_params or {}),
         latent_dim=latent_dim,
         mmd_weight=mmd_weight,
         kernel=kernel,
@@ -194,10 +202,10 @@ def fit(
         eval_seed=eval_seed,
         seed=seed,
     )
-    settings = check_settings(settings)
+    settings = resolve_objective(check_settings(settings))
     source = make_source(dataset)
     dataset_name = str(dataset) if isinstance(dataset, (str, Path)) else source.name
-    _validate_objective(settings, prior)  # refuse bad input before touching `out`
+    _validate_objective(settings, prior, source)  # refuse bad input before touching `out`
     run_dir = None
     if out is not None:
         run_dir = prepare_run_dir(out, overwrite=overwrite)
@@ -250,7 +258,7 @@ def resume(
     done = int(checkpoint["step"])
     if steps is not None:
         settings["steps"] = steps
-    settings = check_settings(settings)
+    settings = resolve_objective(check_settings(settings), shortcuts=False)
     if settings["steps"] < done:
         raise LpsInputError(
             f"{run_dir} is already at step {done}; --steps {settings['steps']} would go back"

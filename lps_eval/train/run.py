@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from lps_eval.train.data import ImageSource
-from lps_eval.train.encoding import encode_images, nmse_db
+from lps_eval.train.encoding import encode_posterior, nmse_db
 from lps_eval.train.monitor import EVAL_COLUMNS
 from lps_eval.train.random_state import RandomStreams
 
@@ -183,29 +183,39 @@ class _SignalGuard:
             signal.signal(sig, previous)
 
 
-def history_frame(rows: list[list[float]], evals: list[dict[str, float]]) -> pd.DataFrame:
-    """Per-step log with the in-training evaluations joined on ``step`` (NaN elsewhere)."""
-    frame = pd.DataFrame(np.asarray(rows, dtype=np.float64).reshape(-1, 5), columns=LOG_COLUMNS)
+def history_frame(
+    rows: list[list[float]], evals: list[dict[str, float]], extra: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """Per-step log with the in-training evaluations joined on ``step`` (NaN elsewhere).
+
+    ``rows`` hold ``step, loss, recon, reg, seconds`` and then the objective's ``extra``
+    values (``tc`` for FactorVAE...), which become columns after ``seconds``.
+    """
+    columns = [*LOG_COLUMNS, *extra]
+    frame = pd.DataFrame(
+        np.asarray(rows, dtype=np.float64).reshape(-1, len(columns)), columns=columns
+    )
     frame["step"] = frame["step"].astype(np.int64)
     ev = pd.DataFrame(evals, columns=["step", *EVAL_COLUMNS])
     ev["step"] = ev["step"].astype(np.int64)
     return frame.merge(ev, on="step", how="left")
 
 
-def make_objective_for(s: dict[str, Any], prior: Any, rng: np.random.Generator) -> Any:
-    """The objective of the settings ``s`` (one place that maps settings to its options)."""
+def make_objective_for(
+    s: dict[str, Any], prior: Any, rng: np.random.Generator, dataset_size: int | None
+) -> Any:
+    """The objective of the settings ``s`` (its parameters resolved in ``objective_params``)."""
     from lps_eval.train.objectives import make_objective
 
     return make_objective(
         s["objective"],
         latent_dim=s["latent_dim"],
         prior=prior,
-        mmd_weight=s["mmd_weight"],
-        kernel=s["kernel"],
-        beta=s["beta"],
+        params=s["objective_params"],
         recon=s["recon"],
         recon_reduction=s["recon_reduction"],
         rng=rng,
+        dataset_size=dataset_size,
     )
 
 
@@ -278,9 +288,9 @@ class TrainingRun:
         with torch_settings(self.s["num_threads"]), _SignalGuard(active) as self.guard:
             self.build()
             self.train()
-            images, z, x_hat = self.encode_eval_set()
+            images, latents, x_hat = self.encode_eval_set()
             self.save_checkpoint(self.s["steps"])
-        return self.finish(images, z, x_hat)
+        return self.finish(images, latents, x_hat)
 
     # ------------------------------------------------------------------ 1. set up
 
@@ -291,7 +301,7 @@ class TrainingRun:
         s = self.s
         self.device = resolve_device(self.device)
         self.streams = RandomStreams(s["seed"])
-        self.objective = make_objective_for(s, self.prior, self.streams.prior)
+        self.objective = make_objective_for(s, self.prior, self.streams.prior, self.source.n_images)
         self.index = self.source.eval_index(s["eval_size"], np.random.default_rng(s["eval_seed"]))
         # the in-training subset: a fixed random part of the evaluation set (which is sorted
         # by dataset index, i.e. by shape first, so its first rows are not a random sample)
@@ -313,8 +323,10 @@ class TrainingRun:
             "prior": prior if isinstance(prior, str) else repr(prior),
             "prior_spec": prior if isinstance(prior, str) else None,
             **{k: s[k] for k in ("objective", "latent_dim", "steps", "batch_size", "lr")},
+            "objective_params": dict(obj.p),
+            "objective_reference": obj.reference,
             "mmd_weight": obj.mmd_weight,
-            "kernel": s["kernel"],
+            "kernel": obj.kernel,
             "mmd_estimator": obj.estimator,
             "beta": obj.beta,
             "recon": obj.recon,
@@ -356,6 +368,7 @@ class TrainingRun:
         ).to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=s["lr"])
         obj = self.objective
+        obj.build(self.model, lr=s["lr"], device=self.device)  # after the model: torch's RNG
         self.monitor = EvalMonitor(
             eval_images(self.source, self.subset),
             prior=obj.prior if obj.prior is not None else "gaussian",
@@ -372,6 +385,7 @@ class TrainingRun:
         """Weights, optimizer, random streams, step, timings and logs from a checkpoint."""
         self.model.load_state_dict(checkpoint["model"])
         self.optimizer.load_state_dict(checkpoint["optimizer"])
+        self.objective.load_state_dict(checkpoint.get("objective", {}))
         self.streams.restore(checkpoint["rng"])
         self.done = int(checkpoint["step"])
         self.train_seconds = float(checkpoint["train_seconds"])
@@ -420,10 +434,15 @@ class TrainingRun:
         """
         import torch
 
-        s, source = self.s, self.source
-        batch = source.images(source.sample_index(s["batch_size"], self.streams.data))
-        x = torch.as_tensor(batch, device=self.device)
-        loss, parts = self.objective(self.model, x)
+        s, source, obj = self.s, self.source, self.objective
+        batches = [
+            torch.as_tensor(
+                source.images(source.sample_index(s["batch_size"], self.streams.data)),
+                device=self.device,
+            )
+            for _ in range(obj.batches_per_step)
+        ]
+        loss, parts = obj.loss(self.model, batches, step)
         if not math.isfinite(parts["loss"]):
             raise FloatingPointError(
                 f"loss became {parts['loss']} at step {step}; lower lr (now {s['lr']}) or "
@@ -431,10 +450,13 @@ class TrainingRun:
             )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        obj.after_backward()
         self.optimizer.step()
+        obj.apply_updates()
         self.train_seconds += time.perf_counter() - self._tick
         self.train_cpu += time.process_time() - self._cpu_tick
-        self.rows.append([step, parts["loss"], parts["recon"], parts["reg"], self.train_seconds])
+        row = [step, parts["loss"], parts["recon"], parts["reg"], self.train_seconds]
+        self.rows.append(row + [parts[c] for c in obj.extra_columns])
         return parts
 
     def evaluate_if_due(self, step: int, parts: dict[str, float], bar: Any) -> None:
@@ -474,31 +496,54 @@ class TrainingRun:
                 "eval_seconds": monitor.seconds,
                 "eval_cpu_seconds": monitor.cpu_seconds,
                 "evals_skipped": monitor.skipped,
-                "history": torch.tensor(self.rows, dtype=torch.float64).reshape(-1, 5),
+                "history": torch.tensor(self.rows, dtype=torch.float64).reshape(
+                    -1, len(LOG_COLUMNS) + len(self.objective.extra_columns)
+                ),
                 "evals": torch.tensor(ev, dtype=torch.float64).reshape(-1, 1 + len(EVAL_COLUMNS)),
+                **({"objective": extra} if (extra := self.objective.state_dict()) else {}),
             },
         )
-        write_history(self.run_dir, history_frame(self.rows, monitor.rows))
+        write_history(self.run_dir, self.history())
+
+    def history(self) -> pd.DataFrame:
+        """The log so far (``history.csv``)."""
+        return history_frame(self.rows, self.monitor.rows, self.objective.extra_columns)
 
     # ------------------------------------------------------------------ 4. finish
 
-    def encode_eval_set(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The evaluation images, their latents and reconstructions (model in eval mode)."""
+    def encode_eval_set(self) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
+        """The evaluation images, their latents and reconstructions (model in eval mode).
+
+        The latents are ``z`` (the posterior mean) and, for VAEs, ``z_sampled`` (one draw
+        z = mu + sigma eps, eps from a generator seeded by ``[seed, eval_seed, 2]``) and
+        ``kl`` (the per-dimension KL to N(0, 1), mean over the evaluation rows, (d,)).
+        """
+        from lps_eval.train.objectives import kl_per_dimension
+
         self.model = self.model.eval()
         images = eval_images(self.source, self.index)
-        z, x_hat = encode_images(self.model, images, device=self.device)
-        return images, z, x_hat
+        mean, logvar, x_hat = encode_posterior(self.model, images, device=self.device)
+        latents = {"z": mean}
+        if self.objective.stochastic:
+            rng = np.random.default_rng([self.s["seed"], self.s["eval_seed"], 2])
+            eps = rng.standard_normal(mean.shape, dtype=np.float32)
+            latents["z_sampled"] = mean + np.exp(0.5 * logvar) * eps
+            kl = kl_per_dimension(mean.astype(np.float64), logvar.astype(np.float64))
+            latents["kl"] = kl.mean(0)
+        return images, latents, x_hat
 
-    def finish(self, images: np.ndarray, z: np.ndarray, x_hat: np.ndarray) -> TrainResult:
+    def finish(
+        self, images: np.ndarray, latents: dict[str, np.ndarray], x_hat: np.ndarray
+    ) -> TrainResult:
         """The result; ``model.pt``, ``latents.npz`` and ``metrics.json`` when writing."""
         from lps_eval.train.checkpoint import save_run
 
         factors = self.source.factors(self.index)
-        history = history_frame(self.rows, self.monitor.rows)
+        history = self.history()
         self.model = self.model.to("cpu")
         result = TrainResult(
             model=self.model,
-            z=z,
+            z=latents["z"],
             factors=factors,
             history=history,
             nmse_db=nmse_db(images, x_hat),
@@ -506,7 +551,7 @@ class TrainingRun:
             index=self.index,
         )
         if self.run_dir is not None:
-            latents: dict[str, np.ndarray] = {"z": z, "index": self.index}
+            latents = {**latents, "index": self.index}
             if factors is not None:
                 latents["factors"] = factors
                 latents["factor_names"] = np.array(self.source.factor_names, dtype=str)

@@ -50,3 +50,37 @@ def check_settings(s: dict[str, Any]) -> dict[str, Any]:
         raise LpsInputError(f"eval_budget must be a fraction >= 0 (inf = no bound), got {budget}")
     s["lr"], s["eval_budget"] = float(lr), float(budget)
     return s
+
+
+def resolve_objective(s: dict[str, Any], *, shortcuts: bool = True) -> dict[str, Any]:
+    """Canonical ``s["objective"]`` and its resolved ``s["objective_params"]``, in place.
+
+    Parameters
+    ----------
+    s : dict
+        Settings with ``objective``, optionally ``objective_params`` (explicit values) and
+        the 0.2 shortcuts ``mmd_weight`` (lambda of ``mmd``), ``kernel`` and ``beta``.
+    shortcuts : bool
+        Apply the shortcuts (one the objective does not have is ignored with a
+        deprecation warning). False reads recorded settings: this version's are complete
+        in ``objective_params``; 0.2 wrote every shortcut whatever the objective, and
+        those that apply fill the parameters, the others are silently ignored.
+
+    Raises
+    ------
+    LpsInputError
+        An unknown objective or parameter, a bad value.
+    """
+    from lps_eval.train.objectives import normalize_objective, resolve_params
+
+    s["objective"] = normalize_objective(s["objective"])
+    legacy = {"lambda": s.get("mmd_weight"), "kernel": s.get("kernel"), "beta": s.get("beta")}
+    if "objective_params" in s and not shortcuts:  # recorded by this version: complete
+        legacy = {}
+    s["objective_params"] = resolve_params(
+        s["objective"],
+        s.get("objective_params"),
+        legacy=legacy,
+        unknown_shortcuts="warn" if shortcuts else "ignore",
+    )
+    return s
