@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lps_eval.train.objectives import register_objective
 from lps_eval.train.objectives.base import Objective
+from lps_eval.train.objectives.registry import register_objective
 
 __all__ = ["Autoencoder", "PlainAutoencoder"]
 

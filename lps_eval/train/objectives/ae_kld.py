@@ -17,9 +17,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lps_eval.train.objectives import register_objective
 from lps_eval.train.objectives.ae import Autoencoder
 from lps_eval.train.objectives.base import Param
+from lps_eval.train.objectives.registry import register_objective
 
 __all__ = ["BatchKLAutoencoder", "batch_gaussian_kl"]
 

@@ -71,6 +71,8 @@ class Param:
     def describe(self) -> str:
         """``name=default`` and the allowed range, for help texts and errors."""
         if self.kind == "choice":
+            if callable(self.choices):  # a live registry (kernels): not loaded for a help text
+                return f"{self.name}={self.default}"
             return f"{self.name}={self.default} ({'|'.join(self.allowed())})"
         bounds = ""
         if self.low is not None or self.high is not None:

@@ -31,8 +31,8 @@ import math
 from typing import Any
 
 from lps_eval._validation import LpsInputError
-from lps_eval.train.objectives import register_objective
 from lps_eval.train.objectives.base import Param, gaussian_log_density
+from lps_eval.train.objectives.registry import register_objective
 from lps_eval.train.objectives.vae import GaussianVAE, Posterior
 
 __all__ = ["BetaTCVAE", "aggregate_log_densities", "log_importance_weights"]

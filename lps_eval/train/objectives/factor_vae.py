@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from lps_eval.train.objectives import register_objective
 from lps_eval.train.objectives.base import Param
+from lps_eval.train.objectives.registry import register_objective
 from lps_eval.train.objectives.vae import GaussianVAE, Posterior
 
 __all__ = [

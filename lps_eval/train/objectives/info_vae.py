@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 from lps_eval._validation import LpsInputError
-from lps_eval.train.objectives import register_objective
 from lps_eval.train.objectives.base import Param
 from lps_eval.train.objectives.mmd import kernel_names, mmd_penalty
+from lps_eval.train.objectives.registry import register_objective
 from lps_eval.train.objectives.vae import GaussianVAE, Posterior
 
 __all__ = ["InfoVAE"]
@@ -53,7 +53,7 @@ class InfoVAE(GaussianVAE):
             choices=("biased", "unbiased"),
         ),
     )
-    extra_columns = ("mmd2",)
+    extra_columns = ("batch_mmd2",)
 
     def check(self) -> None:
         alpha, lam = self.p["alpha"], self.p["lambda"]
@@ -66,4 +66,4 @@ class InfoVAE(GaussianVAE):
     def total(self, recon: Any, q: Posterior, step: int) -> tuple[Any, dict[str, Any]]:
         alpha, lam = self.p["alpha"], self.p["lambda"]
         mmd2 = mmd_penalty(self, q.z)
-        return recon + (1 - alpha) * q.kl + (alpha + lam - 1) * mmd2, {"mmd2": mmd2}
+        return recon + (1 - alpha) * q.kl + (alpha + lam - 1) * mmd2, {"batch_mmd2": mmd2}
