@@ -223,11 +223,16 @@ def train_command(ctx: click.Context, **opts: Any) -> None:
                 )
             beta = betas[0] if betas else None
             result = _fit(opts, objective=objectives[0], beta=beta, seed=opts["seed"])
-    except TrainingInterrupted as exc:
+    except TrainingInterrupted as exc:  # a grid's too: one line, 130 / 143, at once
         import signal
 
+        from lps_eval.train.signals import end_process
+
         code = EXIT_TERMINATED if exc.signum == signal.SIGTERM else EXIT_INTERRUPTED
-        fail(str(exc), code=code)
+        try:
+            fail(str(exc), code=code)
+        except SystemExit:
+            end_process(code)
     summary = {
         "run_dir": str(result.run_dir),
         "objective": result.config["objective"],

@@ -45,6 +45,7 @@ from typing import Any
 import pandas as pd
 
 from lps_eval._validation import LpsInputError
+from lps_eval.train import signals
 from lps_eval.train.loop import TrainingInterrupted
 
 __all__ = [
@@ -497,6 +498,13 @@ class _Grid:
         atomic_write(self.grid_dir / INDEX_FILE, lambda tmp: frame.to_csv(tmp, index=False))
         return frame
 
+    def stop_line(self) -> str:
+        """What a signal that ends the process between runs' steps says (the CLI)."""
+        return (
+            f"grid interrupted: {len(self.finished())} of {len(self.rows)} runs finished "
+            f"(see {self.grid_dir / INDEX_FILE}); rerun the same command to continue"
+        )
+
     def finished(self) -> list[str]:
         """Names of the runs with a result."""
         return [r["name"] for r in self.rows if r["status"] not in ("pending", "interrupted")]
@@ -515,7 +523,8 @@ class _Grid:
         """
         for i, task in enumerate(self.tasks):
             try:
-                self.rows[i] = _train_run(task)
+                with signals.lock_description(self.stop_line()):
+                    self.rows[i] = _train_run(task)
             except TrainingInterrupted as exc:
                 self.rows[i]["status"] = "interrupted"
                 self.write_index()
@@ -548,6 +557,7 @@ class _Grid:
             else:
                 self.todo.append(i)
         self.write_index()
+        signals.describe(self.stop_line())
         if self.progress and self.todo:
             print(f"[grid] {len(self.todo)} runs to train", file=sys.stderr, flush=True)
         try:

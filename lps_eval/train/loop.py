@@ -16,6 +16,7 @@ write a checkpoint and raise :class:`TrainingInterrupted`.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,11 @@ def require_torch() -> None:
         raise ImportError(
             "lps_eval.train needs PyTorch; install it with `pip install 'lps-eval[torch]'`"
         ) from exc
+
+
+def _note(message: str) -> None:
+    """One ``note:`` line on stderr (what the trainer did with a run directory)."""
+    print(f"note: {message}", file=sys.stderr, flush=True)
 
 
 def _validate_objective(s: dict[str, Any], prior: Any, source: ImageSource) -> None:
@@ -154,9 +160,13 @@ def fit(
         ``torch.set_num_threads`` for CPU training (default: torch's choice).
     out : path, optional
         Run directory to write (see :mod:`lps_eval.train.checkpoint`); nothing is written
-        when None. A non-empty directory is refused unless ``overwrite``.
+        when None. It is marked ``INCOMPLETE`` until the run finishes. A non-empty
+        directory is refused unless ``overwrite``, or unless it holds only an interrupted
+        run with no checkpoint and no results (reused, with a ``note:`` line on stderr).
     overwrite : bool, default False
-        Replace the trainer's files in a non-empty ``out`` (nothing else there is touched).
+        Replace the trainer's files in a non-empty ``out`` (nothing else there is
+        touched). A finished run is replaced only when the new one finishes: the new run
+        trains in ``out/.overwrite`` meanwhile, so an interruption keeps the old results.
     progress : bool, default True
         tqdm progress bar on stderr (steps/s and time left).
 
@@ -167,8 +177,8 @@ def fit(
     Raises
     ------
     TrainingInterrupted
-        On SIGINT/SIGTERM (when ``out`` is set): a checkpoint was written first; continue
-        with :func:`resume`.
+        On SIGINT/SIGTERM while training computes (when ``out`` is set): the last
+        completed step was checkpointed first; continue with :func:`resume`.
     """
     from lps_eval.train.presets import resolve_settings
 
@@ -208,7 +218,7 @@ def fit(
     _validate_objective(settings, prior, source)  # refuse bad input before touching `out`
     run_dir = None
     if out is not None:
-        run_dir = prepare_run_dir(out, overwrite=overwrite)
+        run_dir = prepare_run_dir(out, overwrite=overwrite, notify=_note)
     return TrainingRun(
         source,
         dataset_name=dataset_name,
@@ -251,7 +261,7 @@ def resume(
     from lps_eval.train.checkpoint import load_checkpoint, read_config
 
     require_torch()
-    run_dir = prepare_run_dir(run_dir, resume=True)
+    run_dir = prepare_run_dir(run_dir, resume=True, notify=_note)
     config = read_config(run_dir)
     checkpoint = load_checkpoint(run_dir)
     settings = dict(config["settings"])

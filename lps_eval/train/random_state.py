@@ -58,6 +58,16 @@ class RandomStreams:
             "python": {"version": version, "internal": list(internal), "gauss": gauss},
         }
 
+    def capture_training(self) -> dict[str, Any]:
+        """The streams a training step draws from (torch, batches, prior), cheaply."""
+        import torch
+
+        return {
+            "torch": torch.get_rng_state(),
+            "numpy_data": self.data.bit_generator.state,
+            "numpy_prior": self.prior.bit_generator.state,
+        }
+
     def restore(self, state: dict[str, Any]) -> None:
         """Put every stream back where :meth:`capture` found it."""
         import torch

@@ -19,9 +19,7 @@ a resumed run continues bit-identically.
 from __future__ import annotations
 
 import math
-import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lps_eval.train import signals
+from lps_eval.train.checkpoint import final_dir
 from lps_eval.train.data import ImageSource
 from lps_eval.train.encoding import encode_posterior, nmse_db
 from lps_eval.train.monitor import EVAL_COLUMNS
@@ -93,7 +93,7 @@ class TrainingInterrupted(Exception):
         Where the checkpoint is (None when ``fit`` had no ``out``).
     """
 
-    def __init__(self, signum: int, step: int, run_dir: Path | None) -> None:
+    def __init__(self, signum: int, step: int, run_dir: Path | None, *, note: str = "") -> None:
         self.signum = int(signum)
         self.step = int(step)
         self.run_dir = run_dir
@@ -102,7 +102,7 @@ class TrainingInterrupted(Exception):
             if run_dir is not None
             else "nothing was saved (no output directory)"
         )
-        super().__init__(f"training interrupted at step {step}; {where}")
+        super().__init__(f"training interrupted at step {step}; {note or where}")
 
 
 def resolve_device(device: str) -> str:
@@ -150,37 +150,6 @@ def torch_settings(num_threads: int | None) -> Iterator[None]:
     finally:
         torch.set_num_threads(threads)
         torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
-
-
-class _SignalGuard:
-    """Turns SIGINT/SIGTERM into a flag the loop checks after each step.
-
-    Installed only in the main thread and only while a run directory exists to hold the
-    checkpoint; a second signal of the same kind falls through to the previous handler.
-    """
-
-    def __init__(self, active: bool) -> None:
-        self.active = active and threading.current_thread() is threading.main_thread()
-        self.signum: int | None = None
-        self._previous: dict[int, Any] = {}
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        if self.signum is not None:  # second signal: stop waiting for the step to finish
-            previous = self._previous.get(signum)
-            if callable(previous):
-                previous(signum, frame)
-            raise KeyboardInterrupt
-        self.signum = signum
-
-    def __enter__(self) -> _SignalGuard:
-        if self.active:
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
 
 
 def history_frame(
@@ -267,14 +236,22 @@ class TrainingRun:
         self.progress = progress
         self.resumed_from = resumed_from or []
         self.rows: list[list[float]] = []
-        self.done = 0
+        self.done = 0  # the last step whose update is applied (the committed state)
+        self.pending_eval: int | None = None  # a scheduled evaluation not yet run
         self.train_seconds = 0.0
         self.train_cpu = 0.0
+        self.bar: Any = None
+        # where results go: the run directory, or the parent of a .overwrite staging one
+        self.final_dir = None if run_dir is None else final_dir(run_dir)
 
     # ------------------------------------------------------------------ the whole run
 
     def execute(self) -> TrainResult:
         """Run every step and return the result (the run directory written when given).
+
+        Signals (see :mod:`lps_eval.train.signals`): while training computes, SIGINT /
+        SIGTERM stop it at once and the last completed step is checkpointed; file writes
+        and optimizer updates finish first.
 
         Raises
         ------
@@ -283,20 +260,66 @@ class TrainingRun:
         FloatingPointError
             The loss became NaN or infinite.
         """
+        self.describe_state()
         self.prepare()
-        active = self.run_dir is not None
-        with torch_settings(self.s["num_threads"]), _SignalGuard(active) as self.guard:
+        with torch_settings(self.s["num_threads"]):
             self.build()
-            self.train()
-            images, latents, x_hat = self.encode_eval_set()
+            try:
+                with signals.interruptible(self.run_dir is not None):
+                    self.train()
+                    images, latents, x_hat = self.encode_eval_set()
+            except signals.Stop as stop:
+                self.stopped(stop.signum)
             self.save_checkpoint(self.s["steps"])
         return self.finish(images, latents, x_hat)
+
+    def describe_state(self) -> None:
+        """The line a signal prints if it ends the process outside training (the CLI)."""
+        if self.final_dir is None:
+            signals.describe("interrupted; nothing was saved (no output directory)")
+        elif self.checkpoint is None:
+            signals.describe(
+                f"interrupted before the first step; {self.final_dir} holds no results "
+                f"(marked INCOMPLETE); rerun the same command to start over"
+            )
+        else:
+            signals.describe(
+                f"interrupted before training resumed; {self.final_dir} is unchanged; "
+                f"resume with: lps-eval train --resume {self.final_dir}"
+            )
+
+    def stopped(self, signum: int) -> None:
+        """A signal stopped the computation: checkpoint the last completed step and report.
+
+        Raises
+        ------
+        TrainingInterrupted
+            Always (with a note when even the checkpoint could not be written).
+        """
+        if self.bar is not None:
+            self.bar.close()
+        note = ""
+        try:
+            self.save_checkpoint(self.done, interrupted=True)
+        except Exception as exc:  # never a traceback on Ctrl-C: say what stays
+            note = (
+                f"the checkpoint could not be written ({type(exc).__name__}: {exc}); the "
+                f"last periodic checkpoint in {self.final_dir} stays; resume with: "
+                f"lps-eval train --resume {self.final_dir}"
+            )
+        if self.final_dir is not None and self.final_dir != self.run_dir and not note:
+            note = (
+                f"checkpoint written to {self.run_dir} (the previous results in "
+                f"{self.final_dir} are kept until it finishes); resume with: "
+                f"lps-eval train --resume {self.final_dir}"
+            )
+        raise TrainingInterrupted(signum, self.done, self.final_dir, note=note) from None
 
     # ------------------------------------------------------------------ 1. set up
 
     def prepare(self) -> None:
         """Random streams, objective and evaluation set; write ``config.json``."""
-        from lps_eval.train.checkpoint import write_config
+        from lps_eval.train.checkpoint import mark_incomplete, write_config
 
         s = self.s
         self.device = resolve_device(self.device)
@@ -309,6 +332,7 @@ class TrainingRun:
         self.subset = np.sort(sub_rng.permutation(self.index)[: s["eval_subset"]])
         self.config = self.make_config()
         if self.run_dir is not None:
+            mark_incomplete(self.run_dir, final=self.final_dir)  # first: (still) unfinished
             write_config(self.run_dir, self.config)
 
     def make_config(self) -> dict[str, Any]:
@@ -356,7 +380,10 @@ class TrainingRun:
 
     def build(self) -> None:
         """Seed torch, build model, optimizer and monitor; restore a checkpoint if given."""
+        # torch.optim imports torch._dynamo on its first call; import it here, where a
+        # signal ends the process, never in a step, where a signal would leave it half done
         import torch
+        import torch._dynamo
 
         from lps_eval.train.models import ConvAutoencoder
         from lps_eval.train.monitor import EvalMonitor
@@ -380,6 +407,7 @@ class TrainingRun:
         )
         if self.checkpoint is not None:
             self.restore(self.checkpoint)
+        self.rng_committed = self.streams.capture_training()
 
     def restore(self, checkpoint: dict[str, Any]) -> None:
         """Weights, optimizer, random streams, step, timings and logs from a checkpoint."""
@@ -400,14 +428,18 @@ class TrainingRun:
         monitor.seconds = float(checkpoint["eval_seconds"])
         monitor.cpu_seconds = float(checkpoint.get("eval_cpu_seconds", monitor.seconds))
         monitor.skipped = int(checkpoint["evals_skipped"])
+        pending = checkpoint.get("pending_eval")
+        self.pending_eval = None if pending is None or int(pending) < 0 else int(pending)
 
     # ------------------------------------------------------------------ 2. train
 
     def train(self) -> None:
-        """Steps ``done + 1 .. steps``: train, evaluate when due, checkpoint, obey signals."""
+        """Steps ``done + 1 .. steps``: train, evaluate when due, checkpoint periodically."""
         s, steps = self.s, self.s["steps"]
-        bar = progress_bar(self.objective.name, self.done, steps, self.progress)
+        self.bar = bar = progress_bar(self.objective.name, self.done, steps, self.progress)
         self.model.train()
+        if self.pending_eval is not None:  # interrupted during this evaluation: run it now
+            self.evaluate_if_due(self.pending_eval, {"loss": math.nan, "reg": math.nan}, bar)
         self._tick, self._cpu_tick = time.perf_counter(), time.process_time()
         for step in range(self.done + 1, steps + 1):
             parts = self.step(step)
@@ -415,10 +447,6 @@ class TrainingRun:
             bar.update(1)
             if s["checkpoint_every"] and step % s["checkpoint_every"] == 0 and step < steps:
                 self.save_checkpoint(step)
-            if self.guard.signum is not None:
-                bar.close()
-                self.save_checkpoint(step)
-                raise TrainingInterrupted(self.guard.signum, step, self.run_dir)
             self._tick, self._cpu_tick = time.perf_counter(), time.process_time()
         bar.close()
         if self.done == steps and not self.monitor.rows:  # resumed an already finished run
@@ -451,12 +479,18 @@ class TrainingRun:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         obj.after_backward()
-        self.optimizer.step()
-        obj.apply_updates()
-        self.train_seconds += time.perf_counter() - self._tick
-        self.train_cpu += time.process_time() - self._cpu_tick
-        row = [step, parts["loss"], parts["recon"], parts["reg"], self.train_seconds]
-        self.rows.append(row + [parts[c] for c in obj.extra_columns])
+        with signals.critical():  # apply the update and commit the step as one
+            self.optimizer.step()
+            obj.apply_updates()
+            self.train_seconds += time.perf_counter() - self._tick
+            self.train_cpu += time.process_time() - self._cpu_tick
+            row = [step, parts["loss"], parts["recon"], parts["reg"], self.train_seconds]
+            self.rows.append(row + [parts[c] for c in obj.extra_columns])
+            self.done = step
+            self.rng_committed = self.streams.capture_training()
+            every = self.s["eval_every"]
+            if step == self.s["steps"] or (every > 0 and step % every == 0):
+                self.pending_eval = step
         return parts
 
     def evaluate_if_due(self, step: int, parts: dict[str, float], bar: Any) -> None:
@@ -464,33 +498,51 @@ class TrainingRun:
         monitor = self.monitor
         if monitor.due(step, self.s["steps"], self.train_cpu):
             row = monitor.evaluate(self.model, step)
+            with signals.critical():
+                self.pending_eval = None
+                self.rng_committed = self.streams.capture_training()
             bar.set_postfix(
                 loss=f"{parts['loss']:.4g}",
                 lps_hgb=f"{row['lps_hgb']:.3f}",
                 eval=f"{monitor.cpu_seconds / max(self.train_cpu, 1e-9):.0%}",
             )
-        elif step % 50 == 0:
+            return
+        self.pending_eval = None
+        if step % 50 == 0:
             bar.set_postfix(loss=f"{parts['loss']:.4g}", reg=f"{parts['reg']:.3g}")
 
     # ------------------------------------------------------------------ 3. checkpoint
 
-    def save_checkpoint(self, step: int) -> None:
-        """Write ``checkpoint.pt`` and ``history.csv`` (nothing without a run directory)."""
+    def save_checkpoint(self, step: int, *, interrupted: bool = False) -> None:
+        """Write ``checkpoint.pt`` and ``history.csv`` (nothing without a run directory).
+
+        ``interrupted``: the random streams of the committed state (a signal may have
+        stopped a step after it drew its batch), and the evaluation still pending.
+        """
+        if self.run_dir is None:
+            return
+        rng = self.streams.capture()
+        if interrupted:
+            rng.update(self.rng_committed)
+        pending = self.pending_eval if interrupted and self.pending_eval is not None else -1
+        with signals.critical():  # the checkpoint and its history.csv as one
+            self._write_checkpoint(step, rng, pending)
+
+    def _write_checkpoint(self, step: int, rng: dict[str, Any], pending: int) -> None:
         import torch
 
         from lps_eval.train.checkpoint import save_checkpoint, write_history
 
-        if self.run_dir is None:
-            return
         monitor = self.monitor
         ev = [[r["step"], *(r[c] for c in EVAL_COLUMNS)] for r in monitor.rows]
         save_checkpoint(
             self.run_dir,
             {
                 "step": step,
+                "pending_eval": pending,
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
-                "rng": self.streams.capture(),
+                "rng": rng,
                 "train_seconds": self.train_seconds,
                 "train_cpu_seconds": self.train_cpu,
                 "eval_seconds": monitor.seconds,
@@ -536,7 +588,7 @@ class TrainingRun:
         self, images: np.ndarray, latents: dict[str, np.ndarray], x_hat: np.ndarray
     ) -> TrainResult:
         """The result; ``model.pt``, ``latents.npz`` and ``metrics.json`` when writing."""
-        from lps_eval.train.checkpoint import save_run
+        from lps_eval.train.checkpoint import publish, save_run
 
         factors = self.source.factors(self.index)
         history = self.history()
@@ -550,19 +602,24 @@ class TrainingRun:
             config=self.config,
             index=self.index,
         )
+        signals.describe(f"interrupted as the run finished; {self.final_dir} is complete")
         if self.run_dir is not None:
             latents = {**latents, "index": self.index}
             if factors is not None:
                 latents["factors"] = factors
                 latents["factor_names"] = np.array(self.source.factor_names, dtype=str)
-            result.run_dir = save_run(
-                self.run_dir,
-                model=self.model,
-                config=self.config,
-                history=history,
-                latents=latents,
-                metrics=self.metrics(result.nmse_db, history),
-            )
+            with signals.critical():  # every file, then the swap of an --overwrite run
+                save_run(
+                    self.run_dir,
+                    model=self.model,
+                    config=self.config,
+                    history=history,
+                    latents=latents,
+                    metrics=self.metrics(result.nmse_db, history),
+                )
+                if self.final_dir != self.run_dir:
+                    publish(self.run_dir, self.final_dir)
+            result.run_dir = self.final_dir
         return result
 
     def metrics(self, nmse: float, history: pd.DataFrame) -> dict[str, Any]:
