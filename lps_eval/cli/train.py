@@ -20,6 +20,7 @@ import click
 
 from lps_eval._validation import LpsInputError
 from lps_eval.cli.console import EXIT_INPUT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED, fail
+from lps_eval.options import did_you_mean
 from lps_eval.schedulers import SCHEDULER_CHOICES
 from lps_eval.train.objectives import objective_specs
 
@@ -277,10 +278,15 @@ def _objectives(opts: dict[str, Any]) -> list[str]:
     for key in wanted:
         owners = [o for o in objectives if key in _declared(o)]
         if not owners:
-            flag = {v: k for k, v in _SHORTCUTS.items()}.get(key)
-            how = f"--{flag.replace('_', '-')}" if flag and key not in given else f"-O {key}"
-            resolve_params(objectives[0], {key: wanted[key]})  # the "did you mean" error
-            fail(f"{how}: no objective of {','.join(objectives)} has a parameter {key!r}")
+            if key in given and len(objectives) == 1:  # the objective's own error
+                resolve_params(objectives[0], {key: wanted[key]})
+            known = sorted(set().union(*(_declared(o) for o in objectives)))
+            flag = {v: k for k, v in _SHORTCUTS.items()}.get(key) if key not in given else None
+            how = f"--{flag.replace('_', '-')}" if flag else f"-O {key}"
+            fail(
+                f"{how}: no objective of {','.join(objectives)} has a parameter {key!r}"
+                f"{did_you_mean(key, known)}; theirs: {', '.join(known) or '(none)'}"
+            )
     for objective in objectives:
         resolve_params(objective, _params_for(objective, wanted))
     opts["objective_params_given"] = given
