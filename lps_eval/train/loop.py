@@ -8,10 +8,12 @@ evaluation set comes from ``eval_seed`` (default 0) so that models trained with 
 seeds are scored on the same images. On the CPU, with the same thread count, two runs
 with the same arguments give bit-identical weights and latents.
 
-Checkpoints (:mod:`lps_eval.train.checkpoint`) hold the weights, the Adam state and every
-random state (torch, numpy global, python, the batch and prior samplers), so
-:func:`resume` continues a run bit-identically; SIGINT/SIGTERM finish the current step,
-write a checkpoint and raise :class:`TrainingInterrupted`.
+Checkpoints (:mod:`lps_eval.train.checkpoint`) hold the weights, the Adam state, an
+objective's own networks and every random state (torch, numpy global, python, the batch
+and prior samplers), so :func:`resume` continues a run bit-identically. SIGINT/SIGTERM
+stop the computation at once, checkpoint the last completed step and raise
+:class:`TrainingInterrupted` (:mod:`lps_eval.train.signals`). The steps of one run are
+:class:`lps_eval.train.run.TrainingRun`'s.
 """
 
 from __future__ import annotations
