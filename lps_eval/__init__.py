@@ -13,21 +13,68 @@ The package's layers, and which may import which, are listed once in
 :mod:`lps_eval._layers` (rendered in docs/contributing.md, checked by the tests).
 """
 
-from lps_eval import _moved, metrics
-from lps_eval._validation import LpsDeprecationWarning, LpsInputError, LpsInputWarning
+import os as _os
+import sys as _sys
+
+# `lps-eval train` and `python -m lps_eval.cli train`: Ctrl-C prints one line and exits 130
+# from the first milliseconds (before numpy, torch...); see lps_eval.train.signals
+if _os.path.basename(_sys.argv[0]) in ("-m", "lps-eval") and _sys.argv[1:2] == ["train"]:
+    from lps_eval.train.signals import install_for_command_line
+
+    install_for_command_line()
+    del install_for_command_line
+
+import importlib
+from typing import Any
+
+from lps_eval import _moved
+from lps_eval import results as _results
+from lps_eval._validation import (
+    LpsDeprecationWarning,
+    LpsInputError,
+    LpsInputWarning,
+)
 from lps_eval._version import __version__
-from lps_eval.evaluation import evaluate
-from lps_eval.predictability import lps, lps_curve
-from lps_eval.prior_matching import mmd
-from lps_eval.reporting import report
-from lps_eval.scoring import compare, score, score_many
 
 _moved.install()  # the module paths of earlier releases, for one release
 
 
-def __getattr__(name: str):
-    """Names that moved out of the package's top level (a warning, for one release)."""
-    return _moved.moved_attribute(__name__, name)
+def _result_figure(result: Any, **kwargs: Any) -> Any:
+    """``result.plot()``: the figures module is imported when a figure is drawn."""
+    return importlib.import_module("lps_eval.reporting.figures").result_figure(result, **kwargs)
+
+
+_results.set_figure_hook(_result_figure)
+
+#: Public names loaded on first use (so that ``lps-eval train`` and ``--help`` start
+#: without importing the scoring stack): name -> the module that defines it.
+_LAZY = {
+    "evaluate": "lps_eval.evaluation",
+    "lps": "lps_eval.predictability",
+    "lps_curve": "lps_eval.predictability",
+    "mmd": "lps_eval.prior_matching",
+    "report": "lps_eval.reporting",
+    "compare": "lps_eval.scoring",
+    "score": "lps_eval.scoring",
+    "score_many": "lps_eval.scoring",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the public functions and ``metrics`` on first use; names that moved out of the
+    package's top level warn (for one release)."""
+    if name == "metrics":
+        value = importlib.import_module("lps_eval.metrics")
+    elif name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    else:
+        return _moved.moved_attribute(__name__, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY, "metrics"})
 
 
 __all__ = [

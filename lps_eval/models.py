@@ -37,6 +37,7 @@ __all__ = [
     "CHECKPOINT_FILE",
     "CONFIG_FILE",
     "HISTORY_FILE",
+    "INCOMPLETE_FILE",
     "LATENTS_FILE",
     "METRICS_FILE",
     "TRAINER_FILES",
@@ -59,6 +60,8 @@ HISTORY_FILE = "history.csv"
 LATENTS_FILE = "latents.npz"
 METRICS_FILE = "metrics.json"
 CHECKPOINT_FILE = "checkpoint.pt"
+#: Written first and removed last by the trainer: its presence marks an unfinished run.
+INCOMPLETE_FILE = "INCOMPLETE"
 #: Every file the trainer writes into a run directory (and the only ones it replaces).
 TRAINER_FILES = (
     WEIGHTS_FILE,
@@ -67,6 +70,7 @@ TRAINER_FILES = (
     LATENTS_FILE,
     METRICS_FILE,
     CHECKPOINT_FILE,
+    INCOMPLETE_FILE,
 )
 
 _GLOB_CHARS = "*?["

@@ -7,18 +7,41 @@ interrupted (Ctrl-C), 143 terminated.
 
 Commands are listed in :data:`COMMANDS` (name -> ``module:function``) and imported only
 when run, so ``lps-eval --help`` and a Ctrl-C during start-up stay fast and clean.
+``lps-eval train`` installs its SIGINT / SIGTERM handling (:mod:`lps_eval.train.signals`)
+before anything heavy is imported: from the first milliseconds, a Ctrl-C prints one line
+and exits 130.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-from typing import Any, ClassVar
 
-import click
 
-from lps_eval.cli.console import EXIT_INPUT_ERROR, EXIT_INTERRUPTED, fail
+def _command_of(argv: list[str]) -> str | None:
+    """The command word of an ``lps-eval`` command line (the first non-option argument)."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
+def _train_signals() -> None:
+    from lps_eval.train.signals import install_for_command_line
+
+    install_for_command_line()
+
+
+# `python -m lps_eval.cli train` / the `lps-eval` script: before click, torch and the rest
+if (
+    os.path.basename(sys.argv[0]) in ("-m", "lps-eval", "__main__.py")
+    and _command_of(sys.argv[1:]) == "train"
+):
+    _train_signals()
+
+import importlib  # noqa: E402
+from typing import Any, ClassVar  # noqa: E402
+
+import click  # noqa: E402
+
+from lps_eval.cli.console import EXIT_INPUT_ERROR, EXIT_INTERRUPTED, fail  # noqa: E402
 
 __all__ = ["COMMANDS", "main"]
 
@@ -51,6 +74,8 @@ class _LazyGroup(click.Group):
     ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        if args is None and _command_of(sys.argv[1:]) == "train":  # the process's own command
+            _train_signals()
         # click's own usage errors print three lines; every lps-eval error prints one
         try:
             code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)

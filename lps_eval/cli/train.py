@@ -20,7 +20,9 @@ import click
 
 from lps_eval._validation import LpsInputError
 from lps_eval.cli.console import EXIT_INPUT_ERROR, EXIT_INTERRUPTED, EXIT_TERMINATED, fail
+from lps_eval.options import did_you_mean
 from lps_eval.schedulers import SCHEDULER_CHOICES
+from lps_eval.train.objectives import objective_specs
 
 __all__ = ["encode_command", "train_command"]
 
@@ -58,9 +60,26 @@ _PRESET_OPTIONS = (
 )
 #: Options that --resume may change (everything else comes from the run's config.json).
 _RESUME_OPTIONS = {"resume_dir", "steps", "quiet", "device"}
+#: The 0.2 flags that set one objective parameter: option name -> parameter.
+_SHORTCUTS = {"beta": "beta", "mmd_weight": "lambda", "kernel": "kernel"}
 
 
-@click.command("train")
+def _objectives_help() -> str:
+    """``--objective``'s help: every registered name with its one-line summary."""
+    listing = "; ".join(f"{name}: {cls.summary}" for name, cls in objective_specs().items())
+    return f"{listing}. A comma list (mmd,kl,ae) trains a grid."
+
+
+def _parameters_epilog() -> str:
+    """The epilog of ``--help``: each objective's parameters and defaults."""
+    lines = ["Objective parameters (--objective-param KEY=VALUE; defaults shown):"]
+    for name, cls in objective_specs().items():
+        params = ", ".join(p.describe() for p in cls.params) or "none"
+        lines.append(f"{name}: {params}.")
+    return "\b\n" + "\n".join(lines)
+
+
+@click.command("train", epilog=_parameters_epilog())
 @click.option(
     "--preset",
     type=click.Choice(["cpu", "paper"]),
@@ -77,12 +96,15 @@ _RESUME_OPTIONS = {"resume_dir", "steps", "quiet", "device"}
     help="dsprites (procedural), digits (scikit-learn 8x8) or a .npy image array "
     "(N, H, W) or (N, C, H, W).",
 )
+@click.option("--objective", default="mmd", show_default=True, help=_objectives_help())
 @click.option(
-    "--objective",
-    default="mmd",
-    show_default=True,
-    help="ae: plain autoencoder; mmd: AE + MMD to --prior; kl: VAE (--beta). A comma "
-    "list (mmd,kl,ae) trains a grid.",
+    "--objective-param",
+    "-O",
+    "objective_param",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A hyper-parameter of the objective (repeatable), e.g. -O beta=6 -O estimator=mss "
+    "for beta_tcvae; see the list below. In a grid it applies to the objectives that have it.",
 )
 @click.option(
     "--prior",
@@ -98,22 +120,20 @@ _RESUME_OPTIONS = {"resume_dir", "steps", "quiet", "device"}
 @click.option(
     "--mmd-weight",
     type=click.FloatRange(min=0),
-    default=0.3,
-    show_default=True,
-    help="lambda in AE loss + lambda MMD^2.",
+    default=None,
+    help="lambda in AE loss + lambda MMD^2 (the same as -O lambda=VALUE for mmd) [0.3].",
 )
 @click.option(
     "--kernel",
-    default="rbf_multiscale",
-    show_default=True,
-    help="MMD kernel (see lps_eval.prior_matching.kernels).",
+    default=None,
+    help="MMD kernel of mmd / info_vae (-O kernel=NAME): rbf_multiscale, imq, rbf, "
+    "distance [rbf_multiscale].",
 )
 @click.option(
     "--beta",
-    default="1",
-    show_default=True,
-    help="KL weight for --objective kl (1 = VAE, 4 = beta-VAE); a comma list (1,4) trains "
-    "one kl model per value.",
+    default=None,
+    help="beta of kl (1 = VAE, 4 = beta-VAE) and beta_tcvae (-O beta=VALUE); a comma "
+    "list (1,4) trains one model per value [the objective's default].",
 )
 @click.option(
     "--recon",
@@ -176,7 +196,7 @@ _RESUME_OPTIONS = {"resume_dir", "steps", "quiet", "device"}
 @click.pass_context
 @_guarded
 def train_command(ctx: click.Context, **opts: Any) -> None:
-    """Train an AE, AE + MMD (programmable prior) or (beta-)VAE; write a run directory.
+    """Train an autoencoder or VAE with one of the objectives below; write a run directory.
 
     The run directory holds model.pt (weights, loadable without pickle), config.json,
     history.csv (per-step loss; LPS, MMD^2 and NMSE at evaluation steps), latents.npz
@@ -192,9 +212,9 @@ def train_command(ctx: click.Context, **opts: Any) -> None:
         else:
             if opts["out"] is None:
                 fail("--out is required (or --resume DIR)")
-            objectives = [o.strip() for o in opts["objective"].split(",") if o.strip()]
+            objectives = _objectives(opts)
             betas = _betas(opts["beta"])
-            if opts["seeds"] is not None or len(objectives) > 1 or len(betas) > 1:
+            if opts["seeds"] is not None or len(objectives) > 1 or (betas and len(betas) > 1):
                 _grid(ctx, opts, objectives, betas)
                 return
             if opts["scheduler"] is not None:
@@ -202,12 +222,18 @@ def train_command(ctx: click.Context, **opts: Any) -> None:
                     "--scheduler trains the runs of a grid; add --seeds (or a comma list of "
                     "--objective / --beta)"
                 )
-            result = _fit(opts, objective=objectives[0], beta=betas[0], seed=opts["seed"])
-    except TrainingInterrupted as exc:
+            beta = betas[0] if betas else None
+            result = _fit(opts, objective=objectives[0], beta=beta, seed=opts["seed"])
+    except TrainingInterrupted as exc:  # a grid's too: one line, 130 / 143, at once
         import signal
 
+        from lps_eval.train.signals import end_process
+
         code = EXIT_TERMINATED if exc.signum == signal.SIGTERM else EXIT_INTERRUPTED
-        fail(str(exc), code=code)
+        try:
+            fail(str(exc), code=code)
+        except SystemExit:
+            end_process(code)
     summary = {
         "run_dir": str(result.run_dir),
         "objective": result.config["objective"],
@@ -221,10 +247,59 @@ def train_command(ctx: click.Context, **opts: Any) -> None:
     click.echo(json.dumps(summary))
 
 
-def _betas(text: str) -> list[float]:
+def _betas(text: str | None) -> list[float] | None:
     from lps_eval.train.grid import parse_list
 
-    return parse_list(text, cast=float, name="--beta")
+    return None if text is None else parse_list(text, cast=float, name="--beta")
+
+
+def _objectives(opts: dict[str, Any]) -> list[str]:
+    """The ``--objective`` list, its parameters checked against each objective before any work.
+
+    ``--objective-param`` keys and the shortcut flags apply to the objectives that declare
+    them; one that none of them declares is refused (with "did you mean").
+    """
+    from lps_eval.train.grid import parse_list
+    from lps_eval.train.objectives import normalize_objective, parse_assignments, resolve_params
+
+    objectives = [normalize_objective(o) for o in parse_list(opts["objective"], name="--objective")]
+    given = parse_assignments(opts["objective_param"])
+    for option, param in _SHORTCUTS.items():
+        if opts[option] is not None and param in given:
+            fail(f"{param} is given twice (--{option.replace('_', '-')} and -O {param}=...)")
+    shortcuts = {
+        param: opts[option]
+        for option, param in _SHORTCUTS.items()
+        if opts[option] is not None and option != "beta"
+    }
+    if opts["beta"] is not None:
+        shortcuts["beta"] = _betas(opts["beta"])[0]  # one value checks them all
+    wanted = {**given, **shortcuts}
+    for key in wanted:
+        owners = [o for o in objectives if key in _declared(o)]
+        if not owners:
+            if key in given and len(objectives) == 1:  # the objective's own error
+                resolve_params(objectives[0], {key: wanted[key]})
+            known = sorted(set().union(*(_declared(o) for o in objectives)))
+            flag = {v: k for k, v in _SHORTCUTS.items()}.get(key) if key not in given else None
+            how = f"--{flag.replace('_', '-')}" if flag else f"-O {key}"
+            fail(
+                f"{how}: no objective of {','.join(objectives)} has a parameter {key!r}"
+                f"{did_you_mean(key, known)}; theirs: {', '.join(known) or '(none)'}"
+            )
+    for objective in objectives:
+        resolve_params(objective, _params_for(objective, wanted))
+    opts["objective_params_given"] = given
+    return objectives
+
+
+def _declared(objective: str) -> set[str]:
+    return {p.name for p in objective_specs()[objective].params}
+
+
+def _params_for(objective: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The ``--objective-param`` values this objective declares."""
+    return {k: v for k, v in given.items() if k in _declared(objective)}
 
 
 def _common(opts: dict[str, Any]) -> dict[str, Any]:
@@ -236,19 +311,31 @@ def _common(opts: dict[str, Any]) -> dict[str, Any]:
         "prior": opts["prior"],
         "latent_dim": opts["latent_dim"],
         "preset": opts["preset"],
-        "mmd_weight": opts["mmd_weight"],
-        "kernel": opts["kernel"],
         "recon": opts["recon"],
         "device": opts["device"],
         **explicit,
     }
 
 
-def _fit(opts: dict[str, Any], **varying: Any) -> Any:
+def _objective_kwargs(opts: dict[str, Any], objective: str) -> dict[str, Any]:
+    """fit()'s objective arguments for one run: the parameters and shortcuts it declares."""
+    declared = _declared(objective)
+    kwargs: dict[str, Any] = {
+        "objective_params": _params_for(objective, opts["objective_params_given"])
+    }
+    for option in ("mmd_weight", "kernel"):
+        if opts[option] is not None and _SHORTCUTS[option] in declared:
+            kwargs[option] = opts[option]
+    return kwargs
+
+
+def _fit(opts: dict[str, Any], *, objective: str, **varying: Any) -> Any:
     from lps_eval.train.loop import fit
 
     return fit(
         **_common(opts),
+        **_objective_kwargs(opts, objective),
+        objective=objective,
         **varying,
         out=opts["out"],
         overwrite=opts["overwrite"],
@@ -290,7 +377,10 @@ def _grid(
     from lps_eval.train.grid import INDEX_FILE, expand_grid, parse_seeds, run_grid
 
     seeds = parse_seeds(opts["seeds"]) if opts["seeds"] is not None else [opts["seed"]]
-    runs = expand_grid(objectives, seeds, betas)
+    runs = [
+        {**run, **_objective_kwargs(opts, run["objective"])}
+        for run in expand_grid(objectives, seeds, betas)
+    ]
     index = run_grid(
         runs,
         opts["out"],

@@ -9,15 +9,22 @@ Layout of ``RUN_DIR``::
     latents.npz   z (posterior mean), index (rows of the dataset), factors and
                   factor_names when the dataset has them
     metrics.json  reconstruction NMSE in dB on the evaluation set, training and
-                  evaluation time; written last, so its presence marks a finished run
+                  evaluation time; written last of the results
     checkpoint.pt weights, optimizer state, every RNG state (torch, numpy global, python,
                   the batch sampler, the prior sampler), step and the log so far: what
                   ``--resume`` needs for a bit-identical continuation on the CPU
+    INCOMPLETE    written first, removed last: while it exists the run is unfinished
+                  (interrupted, or still training); a finished run has metrics.json and
+                  no INCOMPLETE
+    .overwrite/   only while ``--overwrite`` retrains a finished run: the new run trains
+                  here and its files replace the previous ones when it finishes, so a
+                  Ctrl-C never loses the previous results
 
 Every file is written to a temporary name in the same directory and then moved into
 place with :func:`os.replace` (atomic on POSIX), so an interrupted write never leaves a
-truncated file behind. The trainer writes and replaces only the files named above;
-anything else in a run directory is left alone.
+truncated file behind; signals wait until a write is done
+(:func:`lps_eval.train.signals.critical`). The trainer writes and replaces only the files
+named above; anything else in a run directory is left alone.
 """
 
 from __future__ import annotations
@@ -36,26 +43,35 @@ from lps_eval.models import (
     CHECKPOINT_FILE,
     CONFIG_FILE,
     HISTORY_FILE,
+    INCOMPLETE_FILE,
     LATENTS_FILE,
     METRICS_FILE,
     TRAINER_FILES,
     WEIGHTS_FILE,
 )
+from lps_eval.train.signals import critical
 
 __all__ = [
     "CHECKPOINT_FILE",
     "CONFIG_FILE",
     "HISTORY_FILE",
+    "INCOMPLETE_FILE",
     "LATENTS_FILE",
     "METRICS_FILE",
+    "STAGING_DIR",
     "TRAINER_FILES",
     "WEIGHTS_FILE",
     "atomic_write",
+    "final_dir",
     "is_finished",
+    "is_incomplete",
     "load_checkpoint",
     "load_model",
+    "mark_incomplete",
     "prepare_run_dir",
+    "publish",
     "read_config",
+    "resumable_dir",
     "save_checkpoint",
     "save_run",
     "write_config",
@@ -63,22 +79,26 @@ __all__ = [
 ]
 
 #: The run directory's file names live with the other model inputs (lps_eval.models).
+#: Where ``--overwrite`` trains a replacement for a finished run (see the module docstring).
+STAGING_DIR = ".overwrite"
 
 
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file next to ``path``, then rename it to ``path``.
 
     The rename (:func:`os.replace`) is atomic on POSIX, so readers see either the old
-    file or the complete new one, never a partial write.
+    file or the complete new one, never a partial write; SIGINT / SIGTERM wait until it
+    is done.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with critical():
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
     return path
 
 
@@ -91,39 +111,166 @@ def _write_json(path: Path, obj: Any) -> None:
 
 
 def is_finished(run_dir: str | Path) -> bool:
-    """True when ``run_dir`` holds a completed run (``metrics.json`` is written last)."""
-    return (Path(run_dir) / METRICS_FILE).is_file()
+    """True when ``run_dir`` holds a completed run: ``metrics.json`` and no ``INCOMPLETE``."""
+    run_dir = Path(run_dir)
+    return (run_dir / METRICS_FILE).is_file() and not (run_dir / INCOMPLETE_FILE).exists()
 
 
-def prepare_run_dir(out: str | Path, *, overwrite: bool = False, resume: bool = False) -> Path:
-    """Create or check a run directory before training writes anything.
+def is_incomplete(run_dir: str | Path) -> bool:
+    """True when ``run_dir`` holds an unfinished run (the ``INCOMPLETE`` marker)."""
+    return (Path(run_dir) / INCOMPLETE_FILE).is_file()
+
+
+def mark_incomplete(run_dir: Path, *, final: Path | None = None) -> None:
+    """Write the ``INCOMPLETE`` marker: what it means and how to go on."""
+    final = final or run_dir
+    text = (
+        "This directory holds an unfinished lps-eval training run (interrupted, or still\n"
+        "training). Files other than checkpoint.pt, config.json and history.csv may be\n"
+        "missing or come from an earlier run.\n"
+        f"Continue it (when checkpoint.pt exists): lps-eval train --resume {final}\n"
+        f"Start over: lps-eval train --out {final} ... (no --overwrite needed while it\n"
+        "holds no checkpoint and no results)\n"
+    )
+    atomic_write(run_dir / INCOMPLETE_FILE, lambda tmp: tmp.write_text(text))
+
+
+def final_dir(run_dir: str | Path) -> Path:
+    """Where a run's results end up: the parent of a ``.overwrite`` staging directory."""
+    run_dir = Path(run_dir)
+    return run_dir.parent if run_dir.name == STAGING_DIR else run_dir
+
+
+def resumable_dir(run_dir: str | Path) -> Path:
+    """The directory ``--resume run_dir`` continues: an unfinished ``--overwrite`` run
+    staged inside (when it has a checkpoint), else ``run_dir`` itself."""
+    staged = Path(run_dir) / STAGING_DIR
+    return staged if (staged / CHECKPOINT_FILE).is_file() else Path(run_dir)
+
+
+def _remove_trainer_files(run_dir: Path) -> None:
+    with critical():
+        for name in TRAINER_FILES:
+            if name != INCOMPLETE_FILE:
+                (run_dir / name).unlink(missing_ok=True)
+        staged = run_dir / STAGING_DIR
+        if staged.is_dir():
+            _remove_trainer_files(staged)
+            _remove_marker_and_dir(staged)
+
+
+def _remove_marker_and_dir(staged: Path) -> None:
+    (staged / INCOMPLETE_FILE).unlink(missing_ok=True)
+    if staged.is_dir() and not any(staged.iterdir()):
+        staged.rmdir()
+
+
+def _reusable(run_dir: Path) -> bool:
+    """An interrupted run with nothing to keep: no results, no checkpoint (``INCOMPLETE``)."""
+    return (
+        is_incomplete(run_dir)
+        and not (run_dir / CHECKPOINT_FILE).exists()
+        and not (run_dir / METRICS_FILE).exists()
+        and not (run_dir / STAGING_DIR).exists()
+    )
+
+
+def prepare_run_dir(
+    out: str | Path,
+    *,
+    overwrite: bool = False,
+    resume: bool = False,
+    notify: Callable[[str], None] | None = None,
+) -> Path:
+    """Create or check a run directory before training writes anything; mark it incomplete.
 
     * a missing or empty directory is used as is (created with its parents);
-    * a non-empty one is refused unless ``overwrite`` (the trainer's own files, and only
-      those, are removed first so no stale checkpoint can be resumed) or ``resume`` (it
-      must hold a checkpoint).
+    * a directory holding only an interrupted run with nothing to keep (``INCOMPLETE``,
+      no checkpoint, no results) is reused: its trainer files are replaced, and
+      ``notify`` is told so in one line;
+    * ``resume``: it must hold a checkpoint (or an unfinished ``--overwrite`` run with
+      one, which is then the directory returned);
+    * ``overwrite`` of a finished run: the new run trains in ``out/.overwrite`` (returned)
+      and replaces the previous results only when it finishes (:func:`publish`); of an
+      unfinished one: its trainer files are removed (nothing else is touched);
+    * any other non-empty directory is refused.
+
+    Returns
+    -------
+    Path
+        The directory to write into (``out`` or its ``.overwrite`` staging directory).
+
+    Raises
+    ------
+    LpsInputError
+        ``out`` is a file, is not empty (without ``overwrite``), or has nothing to resume.
     """
     run_dir = Path(out)
     if run_dir.exists() and not run_dir.is_dir():
         raise LpsInputError(f"--out {run_dir} exists and is not a directory")
     if resume:
-        if not (run_dir / CHECKPOINT_FILE).is_file():
+        target = resumable_dir(run_dir)
+        if not (target / CHECKPOINT_FILE).is_file():
             raise LpsInputError(
                 f"cannot resume {run_dir}: no {CHECKPOINT_FILE} there (was it written by "
                 "`lps-eval train`?)"
             )
-        return run_dir
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        if not overwrite:
-            raise LpsInputError(
-                f"--out {run_dir} is not empty; pass --overwrite to replace the trainer's "
-                f"files there (nothing else is touched), --resume {run_dir} to continue it, "
-                "or choose another directory"
+        if target != run_dir and notify is not None:
+            notify(
+                f"resuming the unfinished --overwrite run in {target}; the previous results "
+                f"in {run_dir} stay until it finishes"
             )
-        for name in TRAINER_FILES:
-            (run_dir / name).unlink(missing_ok=True)
+        return target  # marked incomplete when training starts (after every check)
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        if _reusable(run_dir):
+            if notify is not None:
+                notify(f"{run_dir} held an interrupted run with no checkpoint; starting over")
+        elif not overwrite:
+            _refuse_non_empty(run_dir)
+        elif is_finished(run_dir):  # keep the previous results until the new ones exist
+            staged = run_dir / STAGING_DIR
+            if staged.is_dir():
+                _remove_trainer_files(staged)
+            staged.mkdir(exist_ok=True)
+            mark_incomplete(staged, final=run_dir)
+            return staged
+        _remove_trainer_files(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    mark_incomplete(run_dir)
     return run_dir
+
+
+def _refuse_non_empty(run_dir: Path) -> None:
+    if (resumable_dir(run_dir) / CHECKPOINT_FILE).is_file() and not is_finished(run_dir):
+        raise LpsInputError(
+            f"--out {run_dir} holds an interrupted run; continue it with --resume {run_dir}, "
+            "pass --overwrite to start over (the trainer's files only), or choose another "
+            "directory"
+        )
+    raise LpsInputError(
+        f"--out {run_dir} is not empty; pass --overwrite to replace the trainer's files "
+        f"there (nothing else is touched; finished results stay until the new run "
+        f"finishes), --resume {run_dir} to continue it, or choose another directory"
+    )
+
+
+def publish(staged: Path, final: Path) -> Path:
+    """Move a finished ``.overwrite`` run's files over the previous run's, results last.
+
+    ``final`` is marked incomplete during the moves (a crash in between leaves it marked),
+    ``metrics.json`` comes last and the marker goes after it.
+    """
+    with critical():
+        mark_incomplete(final)
+        for name in (WEIGHTS_FILE, CONFIG_FILE, HISTORY_FILE, LATENTS_FILE, CHECKPOINT_FILE):
+            if (staged / name).exists():
+                os.replace(staged / name, final / name)
+            else:
+                (final / name).unlink(missing_ok=True)
+        os.replace(staged / METRICS_FILE, final / METRICS_FILE)
+        (final / INCOMPLETE_FILE).unlink(missing_ok=True)
+        _remove_marker_and_dir(staged)
+    return final
 
 
 def save_checkpoint(run_dir: str | Path, state: dict[str, Any]) -> Path:
@@ -155,7 +302,22 @@ def save_run(
     latents: dict[str, np.ndarray],
     metrics: dict[str, Any],
 ) -> Path:
-    """Write every file of a run directory (created if needed) and return its path."""
+    """Write every file of a run directory (created if needed), then remove ``INCOMPLETE``.
+
+    Signals wait until every file is written (one critical section).
+    """
+    with critical():
+        return _save_run(run_dir, model, config, history, latents, metrics)
+
+
+def _save_run(
+    run_dir: str | Path,
+    model: Any,
+    config: dict[str, Any],
+    history: Any,
+    latents: dict[str, np.ndarray],
+    metrics: dict[str, Any],
+) -> Path:
     import torch
 
     run_dir = Path(run_dir)
@@ -170,7 +332,8 @@ def save_run(
             np.savez(fh, **latents)
 
     atomic_write(run_dir / LATENTS_FILE, _savez)
-    _write_json(run_dir / METRICS_FILE, metrics)  # last: marks the run finished
+    _write_json(run_dir / METRICS_FILE, metrics)  # the last result
+    (run_dir / INCOMPLETE_FILE).unlink(missing_ok=True)  # last: the run is finished
     return run_dir
 
 

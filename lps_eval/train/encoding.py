@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["encode_images", "nmse_db"]
+__all__ = ["encode_images", "encode_posterior", "nmse_db"]
 
 
 def encode_images(
@@ -21,17 +21,33 @@ def encode_images(
     -------
     (z, x_hat) : float32 arrays of shapes (N, d) and (N, C, H, W).
     """
+    z, _, x_hat = encode_posterior(model, images, device=device, batch_size=batch_size)
+    return z, x_hat
+
+
+def encode_posterior(
+    model: Any, images: np.ndarray, *, device: str = "cpu", batch_size: int = 1024
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Posterior means, log-variances and reconstructions sigmoid(dec(mean)) of ``images``.
+
+    Leaves the model in eval mode and consumes no random numbers.
+
+    Returns
+    -------
+    (mean, logvar, x_hat) : float32 arrays of shapes (N, d), (N, d) and (N, C, H, W).
+    """
     import torch
 
     model.eval()
-    zs, xs = [], []
+    means, logvars, xs = [], [], []
     with torch.no_grad():
         for start in range(0, images.shape[0], batch_size):
             x = torch.as_tensor(images[start : start + batch_size], device=device)
-            mean, _ = model.encode(x)
-            zs.append(mean.cpu().numpy())
+            mean, logvar = model.encode(x)
+            means.append(mean.cpu().numpy())
+            logvars.append(logvar.cpu().numpy())
             xs.append(torch.sigmoid(model.decode(mean)).cpu().numpy())
-    return np.concatenate(zs), np.concatenate(xs)
+    return np.concatenate(means), np.concatenate(logvars), np.concatenate(xs)
 
 
 def nmse_db(x: np.ndarray, x_hat: np.ndarray) -> float:

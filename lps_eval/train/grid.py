@@ -45,6 +45,7 @@ from typing import Any
 import pandas as pd
 
 from lps_eval._validation import LpsInputError
+from lps_eval.train import signals
 from lps_eval.train.loop import TrainingInterrupted
 
 __all__ = [
@@ -97,20 +98,21 @@ def _beta_tag(beta: float) -> str:
 def expand_grid(
     objectives: list[str], seeds: list[int], betas: list[float] | None = None
 ) -> list[dict[str, Any]]:
-    """Run specs, seed-major; ``betas`` multiply only the ``kl`` runs.
+    """Run specs, seed-major; ``betas`` multiply the runs of objectives with a ``beta``.
 
     Each spec has ``name`` (the subdirectory) and the :func:`lps_eval.train.fit`
-    arguments that vary (``objective``, ``beta``, ``seed``).
+    arguments that vary: ``objective``, ``beta`` (None for objectives without one, and
+    for every run when ``betas`` is None: the objective's default) and ``seed``.
     """
-    from lps_eval.train.objectives import normalize_objective
+    from lps_eval.train.objectives import normalize_objective, objective_specs
 
-    betas = betas or [1.0]
     models: list[dict[str, Any]] = []
     for objective in objectives:
         key = normalize_objective(objective)
-        for beta in betas if key == "kl" else [betas[0]]:
-            tag = f"kl_beta{_beta_tag(beta)}" if key == "kl" and len(betas) > 1 else key
-            models.append({"tag": tag, "objective": key, "beta": float(beta)})
+        has_beta = any(p.name == "beta" for p in objective_specs()[key].params)
+        for beta in (betas or [None]) if has_beta else [None]:
+            tag = f"{key}_beta{_beta_tag(beta)}" if betas and len(betas) > 1 and has_beta else key
+            models.append({"tag": tag, "objective": key, "beta": beta})
     names = [m["tag"] for m in models]
     if len(set(names)) != len(names):
         raise LpsInputError(f"objectives {objectives} repeat a model")
@@ -118,7 +120,7 @@ def expand_grid(
         {
             "name": f"{m['tag']}_seed{seed}",
             "objective": m["objective"],
-            "beta": m["beta"],
+            "beta": None if m["beta"] is None else float(m["beta"]),
             "seed": seed,
         }
         for seed in seeds
@@ -127,7 +129,9 @@ def expand_grid(
 
 
 def _same_settings(config: dict[str, Any], wanted: dict[str, Any]) -> bool:
-    recorded = config.get("settings", {})
+    """Do the recorded settings (and objective parameters) agree with ``wanted``?"""
+    recorded = dict(config.get("settings", {}))
+    recorded.update(recorded.get("objective_params") or {})
     return all(recorded.get(k) == v for k, v in wanted.items() if k in recorded)
 
 
@@ -230,9 +234,19 @@ _ONE_RUN_PER_PROCESS = threading.Lock()
 _STOPPED = threading.Event()
 
 
+#: Keys of a run spec that are index columns even when empty (beta of an mmd run).
+_SPEC_COLUMNS = ("objective", "beta", "seed")
+
+
 def _base_row(task: dict[str, Any]) -> dict[str, Any]:
     row: dict[str, Any] = {"name": task["name"], "run_dir": str(task["run_dir"])}
-    row.update({k: v for k, v in task["kwargs"].items() if isinstance(v, (str, int, float))})
+    row.update(
+        {
+            k: v
+            for k, v in task["kwargs"].items()
+            if isinstance(v, (str, int, float)) or k in _SPEC_COLUMNS
+        }
+    )
     return row
 
 
@@ -263,6 +277,20 @@ def _started_by_trainer(run_dir: Path) -> bool:
     return isinstance(config.get("settings"), dict) and "architecture" in config
 
 
+def _wanted_settings(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """What a finished run must have recorded to count as this run: objective, seed and
+    every objective parameter (defaults included)."""
+    from lps_eval.train.objectives import normalize_objective, resolve_params
+
+    objective = normalize_objective(kwargs.get("objective", "mmd"))
+    legacy = {k: kwargs.get(k) for k in ("beta", "kernel")}
+    legacy["lambda"] = kwargs.get("mmd_weight")
+    params = resolve_params(
+        objective, kwargs.get("objective_params"), legacy=legacy, unknown_shortcuts="ignore"
+    )
+    return {"objective": objective, "seed": kwargs.get("seed", 0), **params}
+
+
 def _train_run(task: dict[str, Any]) -> dict[str, Any]:
     """Train, resume or skip one run of a grid; its index row (plain values).
 
@@ -282,7 +310,6 @@ def _train_run(task: dict[str, Any]) -> dict[str, Any]:
     overwrite, parallel = task["overwrite"], task["parallel"]
     progress = task["progress"] and not parallel  # bars of several workers would interleave
     row = _base_row(task)
-    wanted = {k: v for k, v in kwargs.items() if k in ("objective", "beta", "seed")}
 
     def say(message: str) -> None:
         if not parallel:
@@ -293,7 +320,7 @@ def _train_run(task: dict[str, Any]) -> dict[str, Any]:
     try:
         with _ONE_RUN_PER_PROCESS, _torch_threads(task["threads"]):
             if is_finished(run_dir) and not overwrite:
-                if not _same_settings(read_config(run_dir), wanted):
+                if not _same_settings(read_config(run_dir), _wanted_settings(kwargs)):
                     raise LpsInputError(
                         f"{run_dir} holds a finished run with other settings; move it away "
                         "or pass --overwrite"
@@ -386,8 +413,7 @@ def run_grid(
     LpsInputError
         ``out`` is not a grid directory, or an unknown or ``threads`` scheduler.
     """
-    from lps_eval.schedulers import map_models, scheduler_kind
-    from lps_eval.train.checkpoint import atomic_write, is_finished
+    from lps_eval.schedulers import scheduler_kind
 
     kind = scheduler_kind(scheduler)  # a bad --scheduler is refused before any work
     if kind == "threads":
@@ -395,104 +421,188 @@ def run_grid(
             f"scheduler {scheduler!r}: training needs one process per run (torch's random "
             "generator and thread count are per process); use processes[:N] or local:N"
         )
-    parallel = kind != "serial"
-    grid_dir = Path(out)
-    foreign = grid_dir.is_dir() and any(grid_dir.iterdir())
-    if foreign and not (grid_dir / INDEX_FILE).is_file() and not overwrite:
-        raise LpsInputError(
-            f"--out {grid_dir} is not empty and is not a grid directory (no {INDEX_FILE}); "
-            "choose another directory or pass --overwrite"
-        )
-    grid_dir.mkdir(parents=True, exist_ok=True)
-    tasks = [
-        {
-            "name": spec["name"],
-            "kwargs": {**common, **{k: v for k, v in spec.items() if k != "name"}},
-            "run_dir": str(grid_dir / spec["name"]),
-            "overwrite": overwrite,
-            "parallel": parallel,
-            "progress": progress,
-            # one torch thread per worker: numbers do not depend on how many run at once
-            "threads": 1 if parallel else None,
-        }
-        for spec in runs
-    ]
-    rows = [{**_base_row(task), "status": "pending", "error": None} for task in tasks]
+    grid = _Grid(runs, Path(out), common=common, overwrite=overwrite, progress=progress)
+    grid.open(parallel=kind != "serial", scheduler=scheduler)
+    if kind == "serial":
+        return grid.run_serial()
+    return grid.run_parallel(scheduler)
 
-    def write_index() -> pd.DataFrame:
-        frame = pd.DataFrame(rows)
-        last = ["status", "error"]  # as in a scoring sweep
-        frame = frame[[c for c in frame.columns if c not in last] + last]
-        atomic_write(grid_dir / INDEX_FILE, lambda tmp: frame.to_csv(tmp, index=False))
-        return frame
 
-    def finished() -> list[str]:
-        return [r["name"] for r in rows if r["status"] not in ("pending", "interrupted")]
+class _Grid:
+    """The state of one grid: its tasks, their index rows, and the index file.
 
-    def unfinished() -> list[str]:
-        return [r["name"] for r in rows if r["status"] in ("pending", "interrupted")]
+    ``rows[i]`` is task ``i``'s current index row; :meth:`write_index` rewrites
+    ``index.csv`` atomically from them, in grid order.
+    """
 
-    write_index()
-    if progress:
-        where = "" if not parallel else f" on {scheduler if isinstance(scheduler, str) else 'Dask'}"
-        print(f"grid of {len(tasks)} runs into {grid_dir}{where}", file=sys.stderr, flush=True)
-    if not parallel:
-        for i, task in enumerate(tasks):
-            try:
-                rows[i] = _train_run(task)
-            except TrainingInterrupted as exc:
-                rows[i]["status"] = "interrupted"
-                write_index()
-                raise GridInterrupted(
-                    exc.signum,
-                    grid_dir,
-                    finished(),
-                    unfinished(),
-                    step=exc.step,
-                    run_dir=exc.run_dir,
-                ) from None
-            write_index()
-        return write_index()
+    def __init__(
+        self,
+        runs: list[dict[str, Any]],
+        grid_dir: Path,
+        *,
+        common: dict[str, Any],
+        overwrite: bool,
+        progress: bool,
+    ) -> None:
+        self.runs, self.grid_dir, self.common = runs, grid_dir, common
+        self.overwrite, self.progress = overwrite, progress
 
-    # finished runs are read here; only the others go to workers (none: no cluster)
-    todo = []
-    for i, task in enumerate(tasks):
-        if is_finished(task["run_dir"]) and not overwrite:
-            rows[i] = _train_run({**task, "parallel": False, "threads": None})  # skipped
-        else:
-            todo.append(i)
-    write_index()
+    def open(self, *, parallel: bool, scheduler: Any) -> None:
+        """Check the directory, make the tasks and write the first index (all ``pending``).
 
-    def arrived(position: int, result: Any, cached: bool) -> None:
-        i = todo[position]
-        if not (isinstance(result, dict) and "name" in result):  # the task itself failed
-            error = result.get("error") if isinstance(result, dict) else repr(result)
-            result = {**rows[i], "status": "failed", "error": error}
-        rows[i] = result
-        write_index()
-        if progress:
-            note = f": {result['error']}" if result["status"] == "failed" else ""
+        Raises
+        ------
+        LpsInputError
+            A non-empty directory that is not a grid (no ``index.csv``), unless overwriting.
+        """
+        grid_dir = self.grid_dir
+        foreign = grid_dir.is_dir() and any(grid_dir.iterdir())
+        if foreign and not (grid_dir / INDEX_FILE).is_file() and not self.overwrite:
+            raise LpsInputError(
+                f"--out {grid_dir} is not empty and is not a grid directory (no {INDEX_FILE}); "
+                "choose another directory or pass --overwrite"
+            )
+        grid_dir.mkdir(parents=True, exist_ok=True)
+        self.tasks = [
+            {
+                "name": spec["name"],
+                "kwargs": {**self.common, **{k: v for k, v in spec.items() if k != "name"}},
+                "run_dir": str(grid_dir / spec["name"]),
+                "overwrite": self.overwrite,
+                "parallel": parallel,
+                "progress": self.progress,
+                # one torch thread per worker: numbers do not depend on how many run at once
+                "threads": 1 if parallel else None,
+            }
+            for spec in self.runs
+        ]
+        self.rows = [{**_base_row(task), "status": "pending", "error": None} for task in self.tasks]
+        self.write_index()
+        if self.progress:
+            where = (
+                "" if not parallel else f" on {scheduler if isinstance(scheduler, str) else 'Dask'}"
+            )
             print(
-                f"[grid] {result['name']}: {result['status']}{note} "
-                f"({len(finished())}/{len(rows)} runs finished)",
+                f"grid of {len(self.tasks)} runs into {grid_dir}{where}",
                 file=sys.stderr,
                 flush=True,
             )
 
-    if progress and todo:
-        print(f"[grid] {len(todo)} runs to train", file=sys.stderr, flush=True)
-    try:
-        with _stop_on_signals():
-            map_models(_train_run, [tasks[i] for i in todo], scheduler=scheduler, on_result=arrived)
-    except (_Stop, KeyboardInterrupt) as stop:
-        for i in todo:  # the files say how far each run got whose result did not arrive
-            if rows[i]["status"] != "pending":
+    def write_index(self) -> pd.DataFrame:
+        """Rewrite ``index.csv`` from the rows (``status`` and ``error`` last) and return it."""
+        from lps_eval.train.checkpoint import atomic_write
+
+        frame = pd.DataFrame(self.rows)
+        last = ["status", "error"]  # as in a scoring sweep
+        frame = frame[[c for c in frame.columns if c not in last] + last]
+        atomic_write(self.grid_dir / INDEX_FILE, lambda tmp: frame.to_csv(tmp, index=False))
+        return frame
+
+    def stop_line(self) -> str:
+        """What a signal that ends the process between runs' steps says (the CLI)."""
+        return (
+            f"grid interrupted: {len(self.finished())} of {len(self.rows)} runs finished "
+            f"(see {self.grid_dir / INDEX_FILE}); rerun the same command to continue"
+        )
+
+    def finished(self) -> list[str]:
+        """Names of the runs with a result."""
+        return [r["name"] for r in self.rows if r["status"] not in ("pending", "interrupted")]
+
+    def unfinished(self) -> list[str]:
+        """Names of the runs without a result (not started, or interrupted)."""
+        return [r["name"] for r in self.rows if r["status"] in ("pending", "interrupted")]
+
+    def run_serial(self) -> pd.DataFrame:
+        """Train the runs one after the other here; a signal stops the grid after a checkpoint.
+
+        Raises
+        ------
+        GridInterrupted
+            The running run wrote its checkpoint; the index lists it as ``interrupted``.
+        """
+        for i, task in enumerate(self.tasks):
+            try:
+                with signals.lock_description(self.stop_line()):
+                    self.rows[i] = _train_run(task)
+            except TrainingInterrupted as exc:
+                self.rows[i]["status"] = "interrupted"
+                self.write_index()
+                raise GridInterrupted(
+                    exc.signum,
+                    self.grid_dir,
+                    self.finished(),
+                    self.unfinished(),
+                    step=exc.step,
+                    run_dir=exc.run_dir,
+                ) from None
+            self.write_index()
+        return self.write_index()
+
+    def run_parallel(self, scheduler: Any) -> pd.DataFrame:
+        """Skip finished runs here, train the others on ``scheduler``'s workers.
+
+        Raises
+        ------
+        GridInterrupted
+            SIGINT / SIGTERM: pending tasks cancelled; the index says how far each got.
+        """
+        from lps_eval.schedulers import map_models
+        from lps_eval.train.checkpoint import is_finished
+
+        self.todo = []  # finished runs are read here; only the others go to workers
+        for i, task in enumerate(self.tasks):
+            if is_finished(task["run_dir"]) and not self.overwrite:
+                self.rows[i] = _train_run({**task, "parallel": False, "threads": None})  # skipped
+            else:
+                self.todo.append(i)
+        self.write_index()
+        signals.describe(self.stop_line())
+        if self.progress and self.todo:
+            print(f"[grid] {len(self.todo)} runs to train", file=sys.stderr, flush=True)
+        try:
+            with _stop_on_signals():
+                map_models(
+                    _train_run,
+                    [self.tasks[i] for i in self.todo],
+                    scheduler=scheduler,
+                    on_result=self.arrived,
+                )
+        except (_Stop, KeyboardInterrupt) as stop:
+            self.record_interruption()
+            signum = stop.signum if isinstance(stop, _Stop) else signal.SIGINT
+            raise GridInterrupted(
+                signum, self.grid_dir, self.finished(), self.unfinished()
+            ) from None
+        return self.write_index()
+
+    def arrived(self, position: int, result: Any, cached: bool) -> None:
+        """A worker's result: its row replaces the pending one; the index is rewritten."""
+        i = self.todo[position]
+        if not (isinstance(result, dict) and "name" in result):  # the task itself failed
+            error = result.get("error") if isinstance(result, dict) else repr(result)
+            result = {**self.rows[i], "status": "failed", "error": error}
+        self.rows[i] = result
+        self.write_index()
+        if self.progress:
+            note = f": {result['error']}" if result["status"] == "failed" else ""
+            print(
+                f"[grid] {result['name']}: {result['status']}{note} "
+                f"({len(self.finished())}/{len(self.rows)} runs finished)",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def record_interruption(self) -> None:
+        """After a signal: the files say how far each run got whose result did not arrive."""
+        from lps_eval.train.checkpoint import is_finished
+
+        for i in self.todo:
+            if self.rows[i]["status"] != "pending":
                 continue
-            if is_finished(tasks[i]["run_dir"]):  # finished as the signal came
-                rows[i].update(_headline(Path(tasks[i]["run_dir"])), status="done")
-            elif _started_by_trainer(Path(tasks[i]["run_dir"])):
-                rows[i]["status"] = "interrupted"
-        write_index()
-        signum = stop.signum if isinstance(stop, _Stop) else signal.SIGINT
-        raise GridInterrupted(signum, grid_dir, finished(), unfinished()) from None
-    return write_index()
+            run_dir = Path(self.tasks[i]["run_dir"])
+            if is_finished(run_dir):  # finished as the signal came
+                self.rows[i].update(_headline(run_dir), status="done")
+            elif _started_by_trainer(run_dir):
+                self.rows[i]["status"] = "interrupted"
+        self.write_index()

@@ -28,11 +28,14 @@ from lps_eval.cli.train import train_command as train_cmd  # noqa: E402
 from lps_eval.train import TrainingInterrupted, fit, resume  # noqa: E402
 from lps_eval.train.checkpoint import (  # noqa: E402
     CHECKPOINT_FILE,
+    INCOMPLETE_FILE,
     TRAINER_FILES,
     atomic_write,
     load_checkpoint,
 )
 from lps_eval.train.grid import expand_grid, parse_seeds  # noqa: E402
+from lps_eval.train.monitor import EVAL_COLUMNS  # noqa: E402
+from lps_eval.train.objectives import objective_specs  # noqa: E402
 from lps_eval.train.presets import PRESETS, resolve_settings  # noqa: E402
 from tests.conftest import TINY_TRAINING  # noqa: E402
 
@@ -48,15 +51,39 @@ def _weights(run_dir: Path) -> dict:
     return torch.load(run_dir / "model.pt", weights_only=True)
 
 
-def _assert_same_run(a: Path, b: Path) -> None:
+def _assert_same_run(a: Path, b: Path, *, evals: bool = True) -> None:
+    """Weights (an objective's own networks too), every latents array, the whole log
+    (without the in-training evaluations when ``evals`` is False)."""
     wa, wb = _weights(a), _weights(b)
     assert wa.keys() == wb.keys()
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    ca, cb = load_checkpoint(a), load_checkpoint(b)
+    own_a, own_b = ca.get("objective", {}), cb.get("objective", {})
+    assert own_a.keys() == own_b.keys()
+    for key in own_a:  # FactorVAE: the discriminator and its optimizer's state
+        flat_a, flat_b = _tensors(own_a[key]), _tensors(own_b[key])
+        assert len(flat_a) == len(flat_b) and all(map(torch.equal, flat_a, flat_b))
     za = np.load(a / "latents.npz", allow_pickle=False)
     zb = np.load(b / "latents.npz", allow_pickle=False)
-    np.testing.assert_array_equal(za["z"], zb["z"])
+    assert sorted(za.files) == sorted(zb.files)
+    for key in za.files:
+        np.testing.assert_array_equal(za[key], zb[key])
     ha, hb = pd.read_csv(a / "history.csv"), pd.read_csv(b / "history.csv")
-    np.testing.assert_array_equal(ha[["step", "loss", "reg"]], hb[["step", "loss", "reg"]])
+    cols = [c for c in ha.columns if c not in ("seconds", "eval_seconds")]
+    if not evals:
+        cols = [c for c in cols if c not in EVAL_COLUMNS]
+    pd.testing.assert_frame_equal(ha[cols], hb[cols], check_exact=True)
+
+
+def _tensors(tree) -> list:
+    """Every tensor of a nested state dict, in a fixed order."""
+    if isinstance(tree, torch.Tensor):
+        return [tree]
+    if isinstance(tree, dict):
+        return [t for k in sorted(tree, key=str) for t in _tensors(tree[k])]
+    if isinstance(tree, (list, tuple)):
+        return [t for item in tree for t in _tensors(item)]
+    return []
 
 
 # --------------------------------------------------------------------------- presets
@@ -137,7 +164,8 @@ def test_non_empty_out_is_refused_and_overwrite_keeps_user_files(tmp_path):
     )
     assert res.exit_code == 0, res.output
     assert (out / "notes.txt").read_text() == "mine" and (out / "sub").is_dir()
-    assert {p.name for p in out.iterdir()} == {"notes.txt", "sub", *TRAINER_FILES}
+    finished = set(TRAINER_FILES) - {INCOMPLETE_FILE}  # the marker goes last
+    assert {p.name for p in out.iterdir()} == {"notes.txt", "sub", *finished}
 
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
@@ -163,16 +191,28 @@ def test_checkpoint_refuses_pickled_objects(tmp_path):
 # --------------------------------------------------------------------------- resume
 
 
-@pytest.mark.parametrize(
-    "objective", ["kl", "mmd"]
-)  # kl draws torch noise, mmd numpy prior samples
+#: Small settings for objectives whose defaults are large (FactorVAE's 6 x 1000 MLP).
+SMALL_PARAMS = {"factor_vae": {"disc_hidden": 16, "disc_layers": 2}}
+
+
+@pytest.mark.parametrize("objective", list(objective_specs()))
 def test_resume_is_bit_identical_to_an_uninterrupted_run(tmp_path, objective):
-    common = {**TINY, "objective": objective, "eval_every": 5, "checkpoint_every": 4}
+    # kl draws torch noise, mmd numpy prior samples, factor_vae two batches, random
+    # permutations and a second optimizer: all continue exactly from a checkpoint
+    params = SMALL_PARAMS.get(objective, {})
+    common = {
+        **TINY,
+        "objective": objective,
+        "objective_params": params,
+        "eval_every": 5,
+        "checkpoint_every": 4,
+    }
     fit(**common, steps=14, out=tmp_path / "full")
     fit(**common, steps=9, out=tmp_path / "part")  # stop early ...
     assert load_checkpoint(tmp_path / "part")["step"] == 9
     res = resume(tmp_path / "part", steps=14, progress=False)  # ... and continue
-    _assert_same_run(tmp_path / "full", tmp_path / "part")
+    # the shorter run also evaluated its last step (9); everything else is the same
+    _assert_same_run(tmp_path / "full", tmp_path / "part", evals=False)
     assert res.config["resumed_from"] == [9]
     with pytest.raises(LpsInputError, match="go back"):
         resume(tmp_path / "part", steps=5)
@@ -186,13 +226,18 @@ def test_resume_refuses_a_directory_without_checkpoint(tmp_path):
     assert res.exit_code == 2 and "--width" in res.output
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_writes_checkpoint_exits_and_resumes_bit_identically(tmp_path, sig, code):
+@pytest.mark.parametrize(
+    "objective, sig, code",
+    [("kl", signal.SIGINT, 130), ("kl", signal.SIGTERM, 143), ("factor_vae", signal.SIGINT, 130)],
+)
+def test_signal_writes_checkpoint_exits_and_resumes_bit_identically(tmp_path, objective, sig, code):
     out = tmp_path / "sig"
+    params = SMALL_PARAMS.get(objective, {})
     cmd = [
         sys.executable, "-c", "from lps_eval.cli import main; main()", "train", *TINY_CLI,
-        "--objective", "kl", "--steps", "1000000", "--eval-every", "0",
+        "--objective", objective, "--steps", "1000000", "--eval-every", "0",
         "--checkpoint-every", "20", "--out", str(out),
+        *[f"--objective-param={k}={v}" for k, v in params.items()],
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
@@ -208,7 +253,14 @@ def test_signal_writes_checkpoint_exits_and_resumes_bit_identically(tmp_path, si
     assert step >= 20
     # continuing to step + 5 equals an uninterrupted run of that length
     resume(out, steps=step + 5, progress=False)
-    fit(**TINY, objective="kl", steps=step + 5, eval_every=0, out=tmp_path / "full")
+    fit(
+        **TINY,
+        objective=objective,
+        objective_params=params,
+        steps=step + 5,
+        eval_every=0,
+        out=tmp_path / "full",
+    )
     _assert_same_run(tmp_path / "full", out)
 
 
@@ -221,15 +273,23 @@ def test_interrupt_in_process_raises_after_checkpoint(tmp_path, monkeypatch):
     def interrupt_on_second_eval(*args, **kwargs):
         calls["n"] += 1
         if calls["n"] == 2:
-            signal.raise_signal(signal.SIGINT)  # handled by the trainer: sets a flag
+            signal.raise_signal(signal.SIGINT)  # the trainer stops the evaluation at once
         return real(*args, **kwargs)
 
     monkeypatch.setattr("lps_eval.train.monitor.encode_images", interrupt_on_second_eval)
     with pytest.raises(TrainingInterrupted) as info:
         fit(**TINY, steps=50, eval_every=5, eval_budget=float("inf"), out=tmp_path / "r")
     assert info.value.step == 10 and info.value.signum == signal.SIGINT
-    assert load_checkpoint(tmp_path / "r")["step"] == 10
+    state = load_checkpoint(tmp_path / "r")
+    assert state["step"] == 10 and state["pending_eval"] == 10  # stopped inside its evaluation
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    # the evaluation is run again on resume: the same log as an uninterrupted run
+    monkeypatch.undo()
+    resume(tmp_path / "r", steps=20, progress=False)
+    fit(**TINY, steps=20, eval_every=5, eval_budget=float("inf"), out=tmp_path / "full")
+    _assert_same_run(tmp_path / "full", tmp_path / "r")
+    evals = pd.read_csv(tmp_path / "r" / "history.csv").dropna(subset=["lps_hgb"])
+    assert list(evals["step"]) == [5, 10, 15, 20]
 
 
 # --------------------------------------------------------------------------- monitoring

@@ -3,7 +3,8 @@
 A page writes a placeholder such as ``<!-- registry:predictors -->`` on a line of its own;
 this hook replaces it with a Markdown table read from the live registry, so a predictor,
 kernel, prior form or metric registered in the code appears in the docs without anyone
-editing a table. Placeholders: predictors, kernels, priors, metrics, options, layers.
+editing a table. Placeholders: objectives, predictors, kernels, priors, metrics, options,
+layers.
 """
 
 from __future__ import annotations
@@ -95,7 +96,26 @@ def layers() -> str:
     return table + "\n\nThe trainer may import only: " + _code(TRAINER_MAY_IMPORT) + "."
 
 
+def objectives() -> str:
+    from lps_eval.train.objectives import objective_specs
+
+    # formulas and choices hold "|": plain text, where the table's escape renders it
+    rows = [
+        [
+            f"`{name}`",
+            cls.summary,
+            cls.formula,
+            "; ".join(f"`{p.name}` = {p.describe().split('=', 1)[1]}: {p.help}" for p in cls.params)
+            or "(none)",
+            cls.reference,
+        ]
+        for name, cls in objective_specs().items()
+    ]
+    return _table(["objective", "what", "loss", "parameters (`-O KEY=VALUE`)", "reference"], rows)
+
+
 TABLES = {
+    "objectives": objectives,
     "predictors": predictors,
     "kernels": kernels,
     "priors": priors,
