@@ -18,7 +18,13 @@ import importlib
 import pkgutil
 
 from lps_eval.metrics.common import LpsMetricWarning, SupervisedResult
-from lps_eval.metrics.registry import METRIC_ROWS, METRICS, metric_specs, register_metric
+from lps_eval.metrics.registry import (
+    METRIC_ROWS,
+    METRICS,
+    metric_specs,
+    multi_model_specs,
+    register_metric,
+)
 
 #: Built-in metric modules in table order; any other ``_*.py`` module here is added after.
 _BUILTIN_ORDER = (
@@ -56,11 +62,12 @@ from lps_eval.metrics._modularity import (  # noqa: E402
     modularity_explicitness,
 )
 from lps_eval.metrics._sap import SAPResult, sap  # noqa: E402
+from lps_eval.metrics._udr import UDRResult, udr  # noqa: E402
 
 
 def __getattr__(name: str):
     # A metric registered by a module outside the built-ins is reachable by name too.
-    spec = metric_specs().get(name)
+    spec = metric_specs().get(name) or multi_model_specs().get(name)
     if spec is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return spec.function
@@ -78,6 +85,7 @@ __all__ = [
     "ModularityExplicitnessResult",
     "SAPResult",
     "SupervisedResult",
+    "UDRResult",
     "beta_vae",
     "dci",
     "dci_from_importance",
@@ -89,6 +97,8 @@ __all__ = [
     "mig",
     "mig_sup",
     "modularity_explicitness",
+    "multi_model_specs",
     "register_metric",
     "sap",
+    "udr",
 ]

@@ -28,6 +28,7 @@ __all__ = [
     "PROPERTIES",
     "MetricSpec",
     "metric_specs",
+    "multi_model_specs",
     "register_metric",
 ]
 
@@ -41,6 +42,8 @@ PROPERTIES = {
     "approx_sample_order": "row order moves the value only by a probe's or a draw's noise",
     "interventional": "draws rows that share a factor value (needs discrete factors)",
     "uses_test_split": "scores on a held-out split (z_test / factors_test)",
+    "opt_in": "fits many probes (minutes per model at study sizes): runs when selected by "
+    "name, never in the default supervised section",
 }
 
 #: Signature parameters that are data or the seed, not options.
@@ -64,9 +67,15 @@ class MetricSpec:
 
 
 _REGISTRY: dict[str, MetricSpec] = {}
+#: Metrics of several models at once (``name(models, ...)``, e.g. UDR): kept apart, so that
+#: whatever iterates :func:`metric_specs` with ``(z, factors)`` (score's sections, the
+#: common tests, the bootstrap) never calls them.
+_MULTI_MODEL: dict[str, MetricSpec] = {}
 
 
-def register_metric(*, rows: Sequence[str], properties: Iterable[str] = ()) -> Callable[[F], F]:
+def register_metric(
+    *, rows: Sequence[str], properties: Iterable[str] = (), multi_model: bool = False
+) -> Callable[[F], F]:
     """Decorator: register ``function`` as the supervised metric ``function.__name__``.
 
     Parameters
@@ -75,6 +84,9 @@ def register_metric(*, rows: Sequence[str], properties: Iterable[str] = ()) -> C
         The ``metric`` names of the result's overall rows, in order.
     properties : iterable of str
         Keys of :data:`PROPERTIES` the metric promises.
+    multi_model : bool, default False
+        The metric scores several models' codes together (no ``(z, factors)``
+        signature); listed by :func:`multi_model_specs`, not :func:`metric_specs`.
     """
     props = frozenset(properties)
     unknown = props - set(PROPERTIES)
@@ -85,7 +97,8 @@ def register_metric(*, rows: Sequence[str], properties: Iterable[str] = ()) -> C
 
     def decorate(function: F) -> F:
         name = function.__name__
-        _REGISTRY[name] = MetricSpec(name, function, tuple(rows), props)
+        registry = _MULTI_MODEL if multi_model else _REGISTRY
+        registry[name] = MetricSpec(name, function, tuple(rows), props)
         return function
 
     return decorate
@@ -94,6 +107,11 @@ def register_metric(*, rows: Sequence[str], properties: Iterable[str] = ()) -> C
 def metric_specs() -> dict[str, MetricSpec]:
     """Every registered metric, in registration (table) order."""
     return dict(_REGISTRY)
+
+
+def multi_model_specs() -> dict[str, MetricSpec]:
+    """Every registered metric of several models at once (UDR), in registration order."""
+    return dict(_MULTI_MODEL)
 
 
 class _View(Mapping[str, Any]):
