@@ -304,3 +304,29 @@ def udr_models(
         zs.append(np.concatenate([z, tail], axis=1)[:, order])
         kls.append(np.concatenate([np.full(k, UDR_KL_ACTIVE), np.full(extra, kl_tail)])[order])
     return zs, kls
+
+
+#: Worlds of :func:`fairness_latents` (factors on the :data:`FACTOR_CASE_SIZES` grid).
+FAIRNESS_CASES = ("identity", "identity_noisy", "summed", "random")
+
+
+def fairness_latents(case: str, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Codes of grid factors whose probes are fair, or not, under interventions.
+
+    - ``identity``: the factor codes themselves: a probe of ``v_i`` reads only ``v_i``, so
+      intervening on another factor moves no prediction (unfairness exactly 0 with paired
+      draws);
+    - ``identity_noisy``: :func:`factor_case_latents` ``identity_noisy``: fair up to the
+      noise, about the null level;
+    - ``summed``: ``v_0`` and ``v_1`` only through their sum ``v_0 + v_1`` (plus ``v_2``,
+      small noise): a probe of ``v_0`` must guess from the sum, so its predictions follow
+      ``v_1``: unfair for the pairs (0, 1) and (1, 0);
+    - ``random``: codes independent of the factors: the predictions move with nothing
+      (the null level).
+    """
+    if case in ("identity", "identity_noisy", "random"):
+        return factor_case_latents(case, factors, rng)
+    if case == "summed":
+        f = np.asarray(factors, dtype=float)
+        return np.column_stack([f[:, 0] + f[:, 1], f[:, 2]]) + 0.05 * rng.normal(size=(len(f), 2))
+    raise ValueError(f"unknown case {case!r}; choose from {FAIRNESS_CASES}")

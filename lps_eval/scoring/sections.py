@@ -288,9 +288,15 @@ def _run_metric(name: str, ctx: ScoreContext) -> MetricResult:
     return spec.function(ctx.z, ctx.factors, seed=ctx.seed, **ctx.options[name])
 
 
+def _default_metrics() -> list[str]:
+    """The supervised metrics of the default section: all but the ``opt_in`` ones (probes
+    that take minutes per model; they run when selected by name)."""
+    return [name for name, spec in metric_specs().items() if "opt_in" not in spec.properties]
+
+
 def _run_supervised(ctx: ScoreContext) -> list[MetricResult]:
-    """Every registered supervised metric with its options (study defaults)."""
-    return [_run_metric(name, ctx) for name in metric_specs()]
+    """Every default supervised metric with its options (study defaults)."""
+    return [_run_metric(name, ctx) for name in _default_metrics()]
 
 
 def score_sections() -> list[Section]:
@@ -344,11 +350,12 @@ def score_sections() -> list[Section]:
         )
         for name, spec in specs.items()
     ]
+    defaults = _default_metrics()
     supervised = Section(
         "supervised",
-        tuple(m for spec in specs.values() for m in spec.rows),
+        tuple(m for name in defaults for m in specs[name].rows),
         _run_supervised,
-        tuple(specs),
+        tuple(defaults),
         needs_factors=True,
     )
     return [*built_in, *per_metric, supervised]

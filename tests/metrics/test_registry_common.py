@@ -23,6 +23,7 @@ FAST = {
         "batch_size": 16,
         "num_variance_estimate": 600,
     },
+    "strong_downstream": {"n_experiment": 2},
 }
 SPECS = metric_specs()
 

@@ -20,7 +20,8 @@ the very same arrays and check a checksum first:
   ``compute_udr_sklearn`` sees exactly the given codes (``num_data_points`` = every row).
 - Downstream: ``compute_downstream_task`` on a fake dataset that hands out rows in order:
   for each training size ``n`` the first ``n`` training rows, then the first ``num_test``
-  test rows. That is what ``downstream(..., sample="prefix")`` uses.
+  test rows. That is what ``downstream(..., sample="prefix")`` uses. The latent columns are
+  put in the canonical order lps_eval's probes use (``np.lexsort`` of the first 64 rows).
 - Fairness: ``inter_group_fairness`` and ``compute_scores_dict`` on fixed count matrices
   (exact), and ``compute_fairness`` end to end on a product-grid dataset (a sampling
   estimate: compared within sampling error).
@@ -91,7 +92,7 @@ def udr_golden(udr) -> dict:
     for case in dc.UDR_CASES:
         zs, kls = dc.udr_models(case)
         entry = {"checksum": float(sum(np.abs(z).sum() for z in zs) + sum(k.sum() for k in kls))}
-        fns = [lambda rows, z=z, kl=kl: (z[rows], kl) for z, kl in zip(zs, kls)]
+        fns = [lambda rows, z=z, kl=kl: (z[rows], kl) for z, kl in zip(zs, kls, strict=True)]
         for corr, filt, thr in UDR_CONFIGS:
             np.random.seed(0)
             res = udr.compute_udr_sklearn(
@@ -134,6 +135,10 @@ def downstream_golden() -> dict:
     for case, probe, sizes in DOWNSTREAM_CASES:
         a = dc.factor_case(case)
         n_test = a["z_test"].shape[0]
+        # the canonical column order lps_eval's probes use (lexicographic in the first 64
+        # rows), so that GBT's tie-breaking by feature position sees the same features
+        cols = np.lexsort(a["z"][:64][::-1])
+        a = {**a, "z": a["z"][:, cols], "z_test": a["z_test"][:, cols]}
         z = np.concatenate([part for n in sizes for part in (a["z"][:n], a["z_test"])])
         f = np.concatenate([p for n in sizes for p in (a["factors"][:n], a["factors_test"])])
         mg.gin.clear_config()
@@ -205,7 +210,10 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=["udr", "downstream", "fairness"])
     args = parser.parse_args()
     path = os.path.join(mg.ROOT, "tests", "fixtures", "dlib_golden_udr.json")
-    golden = json.loads(open(path).read()) if os.path.exists(path) else {}
+    golden = {}
+    if os.path.exists(path):
+        with open(path) as fh:
+            golden = json.load(fh)
     golden["generator"] = "tools/dlib/make_golden_udr.py"
     golden["versions"] = {
         "disentanglement_lib": "1.5 (udr.py: GitHub commit a64b8b9)",
