@@ -52,7 +52,13 @@ for _module in _metric_modules():
 from lps_eval.metrics._beta_vae import BetaVAEResult, beta_vae  # noqa: E402
 from lps_eval.metrics._dci import DCIResult, dci, dci_from_importance  # noqa: E402
 from lps_eval.metrics._dcimig import dcimig  # noqa: E402
+from lps_eval.metrics._downstream import (  # noqa: E402
+    DownstreamResult,
+    downstream,
+    sample_efficiency_figure,
+)
 from lps_eval.metrics._factor_vae import FactorVAEResult, factor_vae  # noqa: E402
+from lps_eval.metrics._fairness import FairnessResult, fairness  # noqa: E402
 from lps_eval.metrics._irs import IRSResult, irs  # noqa: E402
 from lps_eval.metrics._jemmig import jemmig  # noqa: E402
 from lps_eval.metrics._mig import MIGResult, mig  # noqa: E402
@@ -61,7 +67,15 @@ from lps_eval.metrics._modularity import (  # noqa: E402
     ModularityExplicitnessResult,
     modularity_explicitness,
 )
+from lps_eval.metrics._reduced_downstream import (  # noqa: E402
+    ReducedDownstreamResult,
+    reduced_downstream,
+)
 from lps_eval.metrics._sap import SAPResult, sap  # noqa: E402
+from lps_eval.metrics._strong_downstream import (  # noqa: E402
+    StrongDownstreamResult,
+    strong_downstream,
+)
 from lps_eval.metrics._udr import UDRResult, udr  # noqa: E402
 
 
@@ -78,19 +92,25 @@ __all__ = [
     "METRIC_ROWS",
     "BetaVAEResult",
     "DCIResult",
+    "DownstreamResult",
     "FactorVAEResult",
+    "FairnessResult",
     "IRSResult",
     "LpsMetricWarning",
     "MIGResult",
     "ModularityExplicitnessResult",
+    "ReducedDownstreamResult",
     "SAPResult",
+    "StrongDownstreamResult",
     "SupervisedResult",
     "UDRResult",
     "beta_vae",
     "dci",
     "dci_from_importance",
     "dcimig",
+    "downstream",
     "factor_vae",
+    "fairness",
     "irs",
     "jemmig",
     "metric_specs",
@@ -98,7 +118,10 @@ __all__ = [
     "mig_sup",
     "modularity_explicitness",
     "multi_model_specs",
+    "reduced_downstream",
     "register_metric",
+    "sample_efficiency_figure",
     "sap",
+    "strong_downstream",
     "udr",
 ]

@@ -100,7 +100,8 @@ class DownstreamResult(SupervisedResult):
         if self.headline_size is not None:
             at = self.sizes.index(self.headline_size)
             rows += _factor_rows("downstream", self.test_accuracy[at], **extra)
-        for s, size in enumerate(self.sizes):
+        # largest size first: a one-row-per-factor view (the CLI table) shows the headline
+        for s, size in reversed(list(enumerate(self.sizes))):
             for name, acc in (
                 ("downstream_test_accuracy", self.test_accuracy),
                 ("downstream_train_accuracy", self.train_accuracy),

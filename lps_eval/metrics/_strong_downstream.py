@@ -84,7 +84,7 @@ class StrongDownstreamResult(SupervisedResult):
             make_row("strong_downstream_gap", self.gap, **extra, **reason),
         ]
         if self.sizes and self.strong_test_per_factor is not None:
-            for s, size in enumerate(self.sizes):
+            for s, size in reversed(list(enumerate(self.sizes))):  # largest first
                 rows += [
                     make_row(
                         "strong_downstream_test_accuracy",

@@ -168,9 +168,18 @@ def row_order(z: np.ndarray, factors: np.ndarray, rng: np.random.Generator) -> n
 
 
 def check_sizes(num_train: Any, *, name: str = "num_train") -> tuple[int, ...]:
-    """Training sizes: one positive int or a sequence of them, made strictly increasing."""
+    """Training sizes: an int, a sequence of ints, or a comma list such as ``"10,100"``
+    (how ``-O downstream.num_train=10,100`` arrives from the command line); sorted, unique.
+    """
     sizes = [num_train] if isinstance(num_train, (int, np.integer)) else num_train
-    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or not sizes:
+    if isinstance(sizes, str):
+        parts = [p.strip() for p in sizes.strip("[]() ").split(",") if p.strip()]
+        if not parts or not all(p.isdigit() for p in parts):
+            raise LpsInputError(
+                f"{name} must be an integer or a list of integers such as 10,100, got {num_train!r}"
+            )
+        sizes = [int(p) for p in parts]
+    if isinstance(sizes, bytes) or not isinstance(sizes, Sequence) or not sizes:
         raise LpsInputError(f"{name} must be an integer or a list of integers, got {num_train!r}")
     return tuple(sorted({check_positive_int(s, name=name, minimum=2) for s in sizes}))
 
@@ -182,7 +191,7 @@ class Pools:
     ``x``/``y``: training codes and factor codes; ``xt``/``yt``: test ones; ``sizes``:
     number of values of each factor; ``continuous``: factor columns that were not
     integer-valued (binned into 20 bins, or left unbinned for an interventional metric,
-    which then refuses them).
+    which then refuses them); ``columns``: the input column of each latent column here.
     """
 
     data: Prepared
@@ -192,6 +201,7 @@ class Pools:
     yt: np.ndarray
     sizes: list[int]
     continuous: list[int]
+    columns: np.ndarray
 
     def intervention_reason(self, min_rows: int) -> str | None:
         """Why the test rows cannot support interventions on every factor (or None);
@@ -282,6 +292,6 @@ def split_pools(
     continuous = [j for j in range(stacked.shape[1]) if not is_integer_valued(stacked[:, j])]
     data.settings.update(sample=sample, n_train_used=int(ztr.shape[0]))
     if interventional and continuous:
-        return Pools(data, ztr, ftr, zt, ft, [], continuous)
+        return Pools(data, ztr, ftr, zt, ft, [], continuous, columns)
     codes, codes_test, sizes = discrete_factor_codes(ftr, ft, n_bins=20, metric=metric)
-    return Pools(data, ztr, codes, zt, codes_test, sizes, continuous)
+    return Pools(data, ztr, codes, zt, codes_test, sizes, continuous, columns)

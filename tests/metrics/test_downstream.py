@@ -135,6 +135,13 @@ def test_continuous_factors_are_binned_with_a_warning():
         metrics.downstream(z, cont, probe="fast_gbt", num_train=(100,))
 
 
+def test_sizes_from_the_command_line():
+    from lps_eval.metrics.probes import check_sizes
+
+    assert check_sizes("10,100") == check_sizes("[100, 10]") == check_sizes((100, 10)) == (10, 100)
+    assert check_sizes(1000) == (1000,)
+
+
 def test_registered_as_opt_in():
     props = metric_specs()["downstream"].properties
     assert {"opt_in", "uses_test_split", "exact_sample_order", "exact_latent_order"} <= props
@@ -180,7 +187,8 @@ def test_sample_efficiency_figure_one_line_per_model():
         ({"probe": "svm"}, "probe"),
         ({"num_train": []}, "num_train"),
         ({"num_train": [1, 10]}, "num_train"),
-        ({"num_train": "100"}, "num_train"),
+        ({"num_train": "ten"}, "num_train"),
+        ({"num_train": b"10"}, "num_train"),
         ({"num_test": 0}, "num_test"),
         ({"sample": "first"}, "sample"),
         ({"efficiency_size": 1}, "efficiency_size"),

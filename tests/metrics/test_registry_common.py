@@ -24,6 +24,7 @@ FAST = {
         "num_variance_estimate": 600,
     },
     "strong_downstream": {"n_experiment": 2},
+    "reduced_downstream": {"probe": "logistic"},
 }
 SPECS = metric_specs()
 
