@@ -42,6 +42,8 @@ __all__ = [
 ]
 
 STUDY_SIZES = (10, 100, 1000, 10000)
+#: Colour-blind safe line colours (Okabe-Ito), as in :mod:`lps_eval.reporting.figures`.
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
 
 
 @dataclass(frozen=True, eq=False)
@@ -288,13 +290,18 @@ def sample_efficiency_figure(table: Any, *, split: str = "test") -> Any:
     rows = rows.assign(model=rows.get("model", "model"))
     fig = _figure(5.6, 3.6)
     ax = fig.add_subplot()
-    for (model, probe), part in rows.groupby(["model", "probe"], sort=False):
+    groups = rows.groupby(["model", "probe"], sort=False)
+    for n, ((model, probe), part) in enumerate(groups):
         by = part.groupby("num_train")["value"]
         sizes = np.asarray(by.mean().index, dtype=float)
         label = f"{model} ({probe})" if rows["model"].nunique() > 1 else str(probe)
-        (line,) = ax.plot(sizes, by.mean().to_numpy(), marker="o", label=label)
-        ax.fill_between(sizes, by.min(), by.max(), color=line.get_color(), alpha=0.15, lw=0)
+        colour = OKABE_ITO[n % len(OKABE_ITO)]
+        ax.plot(sizes, by.mean().to_numpy(), marker="o", color=colour, label=label)
+        ax.fill_between(sizes, by.min(), by.max(), color=colour, alpha=0.15, lw=0)
     ax.set_xscale("log")
+    ticks = sorted(set(rows["num_train"].astype(int)))
+    ax.set_xticks(ticks, [f"{t:,}" for t in ticks])
+    ax.minorticks_off()
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("training rows per probe (log scale)")
     ax.set_ylabel(f"mean {split} accuracy over factors")
