@@ -362,13 +362,17 @@ def _udr_once(codes, active, *, correlation, variant, filt, alpha, seed):
     return corr, pair, _model_scores(pair, variant=variant)
 
 
-def _bootstrap(codes, active, *, n_boot, confidence, rng, **kw) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile interval of every model score over row resamples (shared across models)."""
-    n = codes[0].shape[0]
-    reps = np.empty((n_boot, len(codes)))
+def _bootstrap(zs, kls, *, n_boot, confidence, rng, kl_threshold, **kw):
+    """Percentile interval of every model score over row resamples (shared across models);
+    each replicate reruns the whole computation, standardization included."""
+    n = zs[0].shape[0]
+    reps = np.empty((n_boot, len(zs)))
     for b in range(n_boot):
         rows = rng.integers(n, size=n)
-        reps[b] = _udr_once([c[rows] for c in codes], active, **kw)[2]
+        codes, active = _prepared_codes(
+            [z[rows] for z in zs], kls, variant=kw["variant"], kl_threshold=kl_threshold
+        )
+        reps[b] = _udr_once(codes, active, **kw)[2]
     tail = (1 - confidence) / 2 * 100
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -518,7 +522,15 @@ def udr(
     corr, pair, scores = _udr_once(codes, active, **kw)
     low = high = None
     if n_boot:
-        low, high = _bootstrap(codes, active, n_boot=n_boot, confidence=confidence, rng=rng, **kw)
+        low, high = _bootstrap(
+            zs,
+            kls,
+            n_boot=n_boot,
+            confidence=confidence,
+            rng=rng,
+            kl_threshold=float(kl_threshold),
+            **kw,
+        )
     settings = {
         "metric": "udr",
         "seed": seed,

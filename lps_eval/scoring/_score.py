@@ -51,8 +51,10 @@ def _select(
         owners = [s for s in every if item in s.metrics]
         if not owners:
             known = sorted({m for s in every for m in (s.name, *s.metrics)})
+            # the sections only: every metric name would not fit on one readable line
             raise LpsInputError(
-                f"unknown metric {item!r}{did_you_mean(item, known)}; choose from: {', '.join(known)}"
+                f"unknown metric {item!r}{did_you_mean(item, known)}; choose a metric or one "
+                f"of the sections {', '.join(by_name)} (lps-eval metrics lists every metric)"
             )
         owner = owners[0]
         if chosen.get(owner.name, set()) is not None:
