@@ -455,3 +455,116 @@ def slow_dependence_latents(n: int = 4000, *, d: int = 4, seed: int = 0) -> np.n
     z = rng.standard_normal((n, d))
     z[:, d - 1] = z[:, 0] * z[:, 1] * z[:, 2] + 0.1 * rng.standard_normal(n)
     return z
+
+
+# ---- udr branch worlds
+#
+# Several models' codes of the same inputs (UDR), and factor worlds for the downstream,
+# fairness and out-of-distribution probes. numpy only, like the rest of this module.
+
+#: Worlds of :func:`udr_models`.
+UDR_CASES = ("aligned", "rotated", "unrelated", "inactive", "threshold", "dead_latent", "mixed")
+UDR_N = 1000
+UDR_DIMS = 5
+UDR_MODELS = 4
+UDR_NOISE = 0.1
+#: KL (nats) of an informative latent, of a collapsed one, and of one between 0.01 and 0.05.
+UDR_KL_ACTIVE, UDR_KL_COLLAPSED, UDR_KL_WEAK = 1.0, 1e-4, 0.03
+
+
+def _rotation(d: int, rng: np.random.Generator) -> np.ndarray:
+    q, r = np.linalg.qr(rng.normal(size=(d, d)))
+    return q * np.sign(np.diag(r))
+
+
+def _aligned_copy(s: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The sources, permuted, sign-flipped and rescaled, plus independent noise."""
+    d = s.shape[1]
+    scale = rng.uniform(0.5, 2.0, size=d) * rng.choice([-1.0, 1.0], size=d)
+    return (s * scale)[:, rng.permutation(d)] + UDR_NOISE * rng.normal(size=s.shape)
+
+
+def udr_models(
+    case: str, *, n: int = UDR_N, n_models: int = UDR_MODELS, seed: int = 0
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Codes of ``n_models`` models of the same ``n`` inputs and their per-dimension KL.
+
+    Known answers (``d = 5`` sources ``s ~ N(0, I)``, noise ``0.1``):
+
+    - ``aligned``: every model is a permuted, sign-flipped, rescaled copy of ``s`` plus
+      noise: UDR high (Lasso: the matched coefficient is ``rho - alpha`` with ``rho =
+      1 / (1 + 0.01)``, so about 0.89; Spearman close to 1);
+    - ``rotated``: every model is ``s`` times its own random rotation: UDR low;
+    - ``unrelated``: independent codes: Lasso UDR exactly 0 (every sample correlation is
+      below ``alpha``), Spearman small;
+    - ``inactive``: ``aligned`` on 3 sources plus 2 collapsed latents (tiny values, KL
+      1e-4): high with the KL filter; without it the collapsed latents count 0;
+    - ``threshold``: ``aligned`` on 3 sources plus 2 weak, noisy duplicates of two of them
+      with KL 0.03, between disentanglement_lib's fixed zeroing threshold (0.01) and a
+      filter of 0.05 (counted, they lower the score: a duplicate is not one-to-one);
+    - ``dead_latent``: ``aligned`` on 4 sources plus one exactly constant latent (KL 0):
+      Spearman gives it NaN correlations;
+    - ``mixed``: every model but the last aligned, the last rotated: the aligned models
+      score as in ``aligned`` (the median of their pairs is an aligned pair), the rotated
+      one ranks last (UDR's premise: good models are alike, each bad one is bad in its own
+      way).
+    """
+    if case not in UDR_CASES:
+        raise ValueError(f"unknown case {case!r}; choose from {UDR_CASES}")
+    rng = _rng(seed + 3000 + UDR_CASES.index(case))
+    d = UDR_DIMS
+    active = np.full(d, UDR_KL_ACTIVE)
+    if case in ("aligned", "mixed", "rotated"):
+        s = rng.normal(size=(n, d))
+        zs = []
+        for m in range(n_models):
+            rotate = case == "rotated" or (case == "mixed" and m == n_models - 1)
+            zs.append(
+                s @ _rotation(d, rng) + UDR_NOISE * rng.normal(size=s.shape)
+                if rotate
+                else _aligned_copy(s, rng)
+            )
+        return zs, [active.copy() for _ in zs]
+    if case == "unrelated":
+        return [rng.normal(size=(n, d)) for _ in range(n_models)], [active.copy()] * n_models
+    k, extra = (4, 1) if case == "dead_latent" else (3, 2)
+    s = rng.normal(size=(n, k))
+    zs, kls = [], []
+    for _ in range(n_models):
+        z = _aligned_copy(s, rng)
+        if case == "inactive":
+            tail, kl_tail = 1e-3 * rng.normal(size=(n, extra)), UDR_KL_COLLAPSED
+        elif case == "threshold":
+            tail, kl_tail = s[:, :extra] + rng.normal(size=(n, extra)), UDR_KL_WEAK
+        else:
+            tail, kl_tail = np.full((n, extra), 0.25), 0.0
+        order = rng.permutation(d)  # informative and uninformative latents interleaved
+        zs.append(np.concatenate([z, tail], axis=1)[:, order])
+        kls.append(np.concatenate([np.full(k, UDR_KL_ACTIVE), np.full(extra, kl_tail)])[order])
+    return zs, kls
+
+
+#: Worlds of :func:`fairness_latents` (factors on the :data:`FACTOR_CASE_SIZES` grid).
+FAIRNESS_CASES = ("identity", "identity_noisy", "summed", "random")
+
+
+def fairness_latents(case: str, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Codes of grid factors whose probes are fair, or not, under interventions.
+
+    - ``identity``: the factor codes themselves: a probe of ``v_i`` reads only ``v_i``, so
+      intervening on another factor moves no prediction (unfairness exactly 0 with paired
+      draws);
+    - ``identity_noisy``: :func:`factor_case_latents` ``identity_noisy``: fair up to the
+      noise, about the null level;
+    - ``summed``: ``v_0`` and ``v_1`` only through their sum ``v_0 + v_1`` (plus ``v_2``,
+      small noise): a probe of ``v_0`` must guess from the sum, so its predictions follow
+      ``v_1``: unfair for the pairs (0, 1) and (1, 0);
+    - ``random``: codes independent of the factors: the predictions move with nothing
+      (the null level).
+    """
+    if case in ("identity", "identity_noisy", "random"):
+        return factor_case_latents(case, factors, rng)
+    if case == "summed":
+        f = np.asarray(factors, dtype=float)
+        return np.column_stack([f[:, 0] + f[:, 1], f[:, 2]]) + 0.05 * rng.normal(size=(len(f), 2))
+    raise ValueError(f"unknown case {case!r}; choose from {FAIRNESS_CASES}")

@@ -13,6 +13,7 @@ __all__ = ["metrics_command"]
 )
 def metrics_command(show_options: bool) -> None:
     """List the metrics `score` can compute, by section (or the options, by namespace)."""
+    from lps_eval.metrics import multi_model_specs
     from lps_eval.scoring import available_metrics, namespace_defaults
 
     if show_options:
@@ -22,3 +23,6 @@ def metrics_command(show_options: bool) -> None:
         return
     for section, names in available_metrics().items():
         click.echo(f"{section}: {', '.join(names)}")
+    several = multi_model_specs()
+    if several:  # metrics of several models at once (UDR): computed by compare, not score
+        click.echo(f"several models (compare): {', '.join(several)}")

@@ -18,7 +18,13 @@ import importlib
 import pkgutil
 
 from lps_eval.metrics.common import LpsMetricWarning, SupervisedResult
-from lps_eval.metrics.registry import METRIC_ROWS, METRICS, metric_specs, register_metric
+from lps_eval.metrics.registry import (
+    METRIC_ROWS,
+    METRICS,
+    metric_specs,
+    multi_model_specs,
+    register_metric,
+)
 
 #: Built-in metric modules in table order; any other ``_*.py`` module here is added after.
 _BUILTIN_ORDER = (
@@ -47,7 +53,13 @@ from lps_eval.metrics._beta_vae import BetaVAEResult, beta_vae  # noqa: E402
 from lps_eval.metrics._clusterability import ClusterabilityResult, clusterability  # noqa: E402
 from lps_eval.metrics._dci import DCIResult, dci, dci_from_importance  # noqa: E402
 from lps_eval.metrics._dcimig import dcimig  # noqa: E402
+from lps_eval.metrics._downstream import (  # noqa: E402
+    DownstreamResult,
+    downstream,
+    sample_efficiency_figure,
+)
 from lps_eval.metrics._factor_vae import FactorVAEResult, factor_vae  # noqa: E402
+from lps_eval.metrics._fairness import FairnessResult, fairness  # noqa: E402
 from lps_eval.metrics._irs import IRSResult, irs  # noqa: E402
 from lps_eval.metrics._jemmig import jemmig  # noqa: E402
 from lps_eval.metrics._mig import MIGResult, mig  # noqa: E402
@@ -56,12 +68,21 @@ from lps_eval.metrics._modularity import (  # noqa: E402
     ModularityExplicitnessResult,
     modularity_explicitness,
 )
+from lps_eval.metrics._reduced_downstream import (  # noqa: E402
+    ReducedDownstreamResult,
+    reduced_downstream,
+)
 from lps_eval.metrics._sap import SAPResult, sap  # noqa: E402
+from lps_eval.metrics._strong_downstream import (  # noqa: E402
+    StrongDownstreamResult,
+    strong_downstream,
+)
+from lps_eval.metrics._udr import UDRResult, udr  # noqa: E402
 
 
 def __getattr__(name: str):
     # A metric registered by a module outside the built-ins is reachable by name too.
-    spec = metric_specs().get(name)
+    spec = metric_specs().get(name) or multi_model_specs().get(name)
     if spec is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return spec.function
@@ -73,25 +94,37 @@ __all__ = [
     "BetaVAEResult",
     "ClusterabilityResult",
     "DCIResult",
+    "DownstreamResult",
     "FactorVAEResult",
+    "FairnessResult",
     "IRSResult",
     "LpsMetricWarning",
     "MIGResult",
     "ModularityExplicitnessResult",
+    "ReducedDownstreamResult",
     "SAPResult",
+    "StrongDownstreamResult",
     "SupervisedResult",
+    "UDRResult",
     "beta_vae",
     "clusterability",
     "dci",
     "dci_from_importance",
     "dcimig",
+    "downstream",
     "factor_vae",
+    "fairness",
     "irs",
     "jemmig",
     "metric_specs",
     "mig",
     "mig_sup",
     "modularity_explicitness",
+    "multi_model_specs",
+    "reduced_downstream",
     "register_metric",
+    "sample_efficiency_figure",
     "sap",
+    "strong_downstream",
+    "udr",
 ]

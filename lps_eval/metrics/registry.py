@@ -28,6 +28,7 @@ __all__ = [
     "PROPERTIES",
     "MetricSpec",
     "metric_specs",
+    "multi_model_specs",
     "register_metric",
 ]
 
@@ -65,10 +66,18 @@ class MetricSpec:
 
 
 _REGISTRY: dict[str, MetricSpec] = {}
+#: Metrics of several models at once (``name(models, ...)``, e.g. UDR): kept apart, so that
+#: whatever iterates :func:`metric_specs` with ``(z, factors)`` (score's sections, the
+#: common tests, the bootstrap) never calls them.
+_MULTI_MODEL: dict[str, MetricSpec] = {}
 
 
 def register_metric(
-    *, rows: Sequence[str], properties: Iterable[str] = (), default: bool = True
+    *,
+    rows: Sequence[str],
+    properties: Iterable[str] = (),
+    default: bool = True,
+    multi_model: bool = False,
 ) -> Callable[[F], F]:
     """Decorator: register ``function`` as the supervised metric ``function.__name__``.
 
@@ -81,6 +90,9 @@ def register_metric(
     default : bool, default True
         Runs in the default ``supervised`` section of ``score``; False = only on request
         (``metrics=["name"]``), for metrics too slow for every run.
+    multi_model : bool, default False
+        The metric scores several models' codes together (no ``(z, factors)``
+        signature); listed by :func:`multi_model_specs`, not :func:`metric_specs`.
     """
     props = frozenset(properties)
     unknown = props - set(PROPERTIES)
@@ -91,7 +103,8 @@ def register_metric(
 
     def decorate(function: F) -> F:
         name = function.__name__
-        _REGISTRY[name] = MetricSpec(name, function, tuple(rows), props, bool(default))
+        registry = _MULTI_MODEL if multi_model else _REGISTRY
+        registry[name] = MetricSpec(name, function, tuple(rows), props, bool(default))
         return function
 
     return decorate
@@ -100,6 +113,11 @@ def register_metric(
 def metric_specs() -> dict[str, MetricSpec]:
     """Every registered metric, in registration (table) order."""
     return dict(_REGISTRY)
+
+
+def multi_model_specs() -> dict[str, MetricSpec]:
+    """Every registered metric of several models at once (UDR), in registration order."""
+    return dict(_MULTI_MODEL)
 
 
 class _View(Mapping[str, Any]):

@@ -318,10 +318,15 @@ def _run_metric(name: str, ctx: ScoreContext) -> MetricResult:
     return spec.function(ctx.z, ctx.factors, seed=ctx.seed, **ctx.options[name])
 
 
+def _default_metrics() -> list[str]:
+    """The supervised metrics of the default section: all but those registered with
+    ``default=False`` (probes that take minutes per model; they run when selected by name)."""
+    return [name for name, spec in metric_specs().items() if spec.default]
+
+
 def _run_supervised(ctx: ScoreContext) -> list[MetricResult]:
-    """Every default supervised metric with its options (study defaults); metrics
-    registered with ``default=False`` run only when selected by name."""
-    return [_run_metric(name, ctx) for name, spec in metric_specs().items() if spec.default]
+    """Every default supervised metric with its options (study defaults)."""
+    return [_run_metric(name, ctx) for name in _default_metrics()]
 
 
 def score_sections() -> list[Section]:
@@ -391,9 +396,10 @@ def score_sections() -> list[Section]:
         )
         for name, spec in specs.items()
     ]
+    defaults = _default_metrics()
     supervised = Section(
         "supervised",
-        tuple(m for spec in defaults.values() for m in spec.rows),
+        tuple(m for name in defaults for m in specs[name].rows),
         _run_supervised,
         tuple(defaults),
         needs_factors=True,

@@ -23,6 +23,8 @@ FAST = {
         "batch_size": 16,
         "num_variance_estimate": 600,
     },
+    "strong_downstream": {"n_experiment": 2},
+    "reduced_downstream": {"probe": "logistic"},
 }
 SPECS = metric_specs()
 

@@ -10,7 +10,7 @@ import pytest
 
 import lps_eval
 from lps_eval import LpsInputError
-from lps_eval.metrics import metric_specs
+from lps_eval.metrics import METRIC_ROWS, metric_specs
 from lps_eval.scoring import available_metrics
 
 #: The rows of the default supervised section (metrics registered with default=True).
@@ -28,6 +28,10 @@ def data():
 def test_section_registered_with_all_default_metric_names():
     names = available_metrics()["supervised"]
     assert set(names) == DEFAULT_ROWS
+    opt_in = [name for name, spec in metric_specs().items() if not spec.default]
+    sections = available_metrics()
+    assert opt_in  # the slow probes are registered off the default section ...
+    assert all(sections[name] == METRIC_ROWS[name] for name in opt_in)  # ... and selectable
 
 
 def test_score_with_factors_adds_every_supervised_metric(data):
