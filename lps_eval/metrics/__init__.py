@@ -17,7 +17,7 @@ the registry.
 import importlib
 import pkgutil
 
-from lps_eval.metrics.common import LpsMetricWarning, SupervisedResult
+from lps_eval.metrics.common import LpsMetricWarning, LpsUndefinedWarning, SupervisedResult
 from lps_eval.metrics.registry import METRIC_ROWS, METRICS, metric_specs, register_metric
 
 #: Built-in metric modules in table order; any other ``_*.py`` module here is added after.
@@ -74,6 +74,7 @@ __all__ = [
     "FactorVAEResult",
     "IRSResult",
     "LpsMetricWarning",
+    "LpsUndefinedWarning",
     "MIGResult",
     "ModularityExplicitnessResult",
     "SAPResult",
