@@ -324,7 +324,8 @@ def _with_row_reasons(result: Any, call: MetricCall) -> Any:
 def _with_intervals(spec: MetricSpec, result: Any, values: Mapping[tuple, Any], plan: dict):
     """Attach one interval per tidy row; record method, unit, B and any notes."""
     bounds = (0.0, 1.0) if "unit_interval" in spec.properties else None
-    centre = "replicates" if plan["unit"] == "seeds" else "estimate"
+    # fresh draws and half-samples show the spread, not a bias at n (intervals.py)
+    centre = "replicates" if plan["unit"] in ("seeds", "half_rows") else "estimate"
     intervals, methods, failed, notes = {}, set(), {}, []
     for row in _rows_of(result):
         key = row_key(row)
