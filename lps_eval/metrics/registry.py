@@ -37,12 +37,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
+import numpy as np
+
 from lps_eval.metrics.common import (
     NEEDS,
     MetricCall,
     MetricUndefined,
     SupervisedResult,
     annotate_rows,
+    current_call,
     metric_call,
     row_key,
     warn_undefined,
@@ -251,14 +254,28 @@ def _options(spec: MetricSpec, kwargs: Mapping[str, Any]) -> dict[str, Any]:
     return {**defaults, **{k: v for k, v in kwargs.items() if k in defaults}}
 
 
+def _no_interval_reason(spec: MetricSpec, unit: str, seed: Any, nested: bool) -> str | None:
+    """Why this call gets no interval although ``n_boot`` > 0 (None: it gets one)."""
+    if unit == "none":
+        return spec.interval.reason
+    if nested:
+        return "called inside another metric, whose interval covers it"
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        return "the seed is not an integer, so the replicates' stream cannot be derived"
+    return None
+
+
 def _evaluate(spec: MetricSpec, args: tuple, kwargs: dict, n_boot: Any, confidence: Any):
     """One call of a registered metric: estimate, undefined rows, interval."""
     n_boot, confidence = check_interval_options(n_boot, confidence)
     seed = kwargs.get("seed", 0)
     unit = spec.interval.unit_for(_options(spec, kwargs))
+    why = _no_interval_reason(spec, unit, seed, nested=current_call() is not None)
+    if why is not None:
+        n_boot = 0
     call = MetricCall(spec.name, spec.rows, spec.needs)
-    if n_boot and unit in FAST_UNITS and isinstance(seed, int):
-        call.request = ReplicateRequest(n_boot, seed)
+    if n_boot and unit in FAST_UNITS:
+        call.request = ReplicateRequest(n_boot, int(seed))
     with metric_call(call):
         try:
             result = spec.raw(*args, **kwargs)
@@ -268,17 +285,17 @@ def _evaluate(spec: MetricSpec, args: tuple, kwargs: dict, n_boot: Any, confiden
     if spec.reference:
         result = _with_settings(result, {"reference": spec.reference})
     plan = {"n_boot": n_boot, "confidence": confidence, "unit": unit}
-    if not n_boot or unit == "none" or not call.prepared or not isinstance(seed, int):
-        why = spec.interval.reason if unit == "none" else None
-        if n_boot and not call.prepared:
-            why = "the metric does not call prepare(), so its rows cannot be resampled"
+    if n_boot and not call.prepared:
+        why = "the metric does not call prepare(), so its rows cannot be resampled"
+    if not n_boot or not call.prepared:
         return _with_settings(result, {"interval": {**plan, "method": None, "reason": why}})
     if unit in FAST_UNITS:
         values = call.replicates or {}
     else:
         values = replicate_values(
-            spec.raw, args, kwargs, call, unit=unit, n_boot=n_boot, seed=seed, rows_of=_rows_of
-        )
+            spec.raw, args, kwargs, call, unit=unit, n_boot=n_boot, seed=int(seed),
+            rows_of=_rows_of,
+        )  # fmt: skip
     return _with_intervals(spec, result, values, plan)
 
 

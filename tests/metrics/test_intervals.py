@@ -305,3 +305,38 @@ def test_factor_vae_draw_bootstrap_coverage():
         res = metrics.factor_vae(w["z"], w["factors"], num_train=1000, num_eval=1000, seed=s, **kw)
         hits += res.ci_low <= truth <= res.ci_high
     _coverage(hits, 100)
+
+
+def test_numpy_integer_seeds_and_generators():
+    w = sim.known_world("identity", n=300)
+    res = metrics.mig(w["z"], w["factors"], seed=np.int64(3), n_boot=20)
+    assert np.isfinite(res.ci_low)
+    res = metrics.mig(w["z"], w["factors"], seed=np.random.default_rng(0), n_boot=20)
+    assert math.isnan(res.ci_low) and "not an integer" in res.settings["interval"]["reason"]
+
+
+def test_a_metric_called_inside_another_computes_no_interval_of_its_own():
+    """An outer metric's replicates rerun the inner one: nested intervals would multiply
+    the cost and nobody reads them."""
+    inner_records = []
+
+    @register_metric(
+        rows=("toy_outer",),
+        properties={"exact_sample_order", "exact_latent_order", "nuisance_invariant"},
+        interval=IntervalPlan(unit="rows", n_boot=20),
+    )
+    def toy_outer(z, factors, *, z_test=None, factors_test=None, seed=0):
+        data = prepare("toy_outer", z, factors, z_test, factors_test, seed=seed,
+                       needs_test=False, num_train=None)  # fmt: skip
+        inner = metrics.mig(data.z, data.factors, seed=seed)
+        inner_records.append(inner.settings["interval"])
+        return SupervisedResult(value=inner.value, settings=data.settings, metric="toy_outer")
+
+    try:
+        w = sim.known_world("identity", n=300)
+        res = toy_outer(w["z"], w["factors"])
+        assert np.isfinite(res.ci_low)
+        assert len(inner_records) == 21  # the estimate and 20 replicates
+        assert all("inside another metric" in r["reason"] for r in inner_records)
+    finally:
+        _REGISTRY.pop("toy_outer", None)
