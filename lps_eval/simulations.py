@@ -238,6 +238,7 @@ DEGENERATE_WORLDS = (
     "one_factor_constant",
     "unique_factor_values",
     "single_latent",
+    "single_factor",
     "constant_latents",
     "fewer_test_rows_than_classes",
     "one_test_class",
@@ -293,6 +294,8 @@ def degenerate_world(kind: str, n: int = 240, *, seed: int = 0) -> dict:
         out["factors"] = np.stack([np.arange(n), rng.permutation(n)], axis=1)
     elif kind == "single_latent":
         out["z"] = z[:, :1]
+    elif kind == "single_factor":
+        out["factors"] = factors[:, :1]
     elif kind == "constant_latents":
         out["z"] = np.tile([0.0, 1.5, -2.0], (n, 1))
     elif kind == "fewer_test_rows_than_classes":

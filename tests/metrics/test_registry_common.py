@@ -369,6 +369,7 @@ UNIVERSAL = {"all_factors_constant", "unique_factor_values", "constant_latents"}
 #: World -> the need it breaks.
 BROKEN_NEED = {
     "single_latent": "two_latents",
+    "single_factor": "two_factors",
     "fewer_test_rows_than_classes": "test_split",
     "one_test_class": "test_split",
 }
