@@ -568,3 +568,132 @@ def fairness_latents(case: str, factors: np.ndarray, rng: np.random.Generator) -
         f = np.asarray(factors, dtype=float)
         return np.column_stack([f[:, 0] + f[:, 1], f[:, 2]]) + 0.05 * rng.normal(size=(len(f), 2))
     raise ValueError(f"unknown case {case!r}; choose from {FAIRNESS_CASES}")
+
+
+# ---- intervals branch worlds
+#
+# Known-answer worlds that every registered supervised metric is checked on by
+# tests/metrics/test_registry_common.py (through the properties and needs it declares), the
+# coverage world of the intervals, and the integer-code world of the MIG discretizer's
+# disentanglement_lib cross-check (tools/dlib/make_golden_options.py).
+
+#: Factor sizes of the known-answer worlds.
+KNOWN_WORLD_SIZES = (3, 4, 5)
+#: Known-answer worlds: aligned codes (one noisy latent per factor), the same codes mixed by
+#: a reflection (every latent dominated by the other factors), aligned codes plus two
+#: pure-noise latents, and latents independent of the factors.
+KNOWN_WORLDS = ("identity", "rotated", "nuisance", "random")
+#: Inputs on which some or all supervised numbers cannot mean anything.
+DEGENERATE_WORLDS = (
+    "all_factors_constant",
+    "one_factor_constant",
+    "unique_factor_values",
+    "single_latent",
+    "single_factor",
+    "constant_latents",
+    "fewer_test_rows_than_classes",
+    "one_test_class",
+)
+#: The mixing of the "rotated" world: the Householder reflection I - 2 u u^T, u = 1/sqrt(3).
+MIXING_REFLECTION = np.eye(3) - 2.0 / 3.0
+
+
+def _aligned_codes(factors: np.ndarray, sizes, noise: float, rng) -> np.ndarray:
+    """Factors scaled into (-1, 1) plus Gaussian noise: one latent per factor."""
+    sizes = np.asarray(sizes, dtype=float)
+    s = (np.asarray(factors, dtype=float) - (sizes - 1) / 2) / (sizes / 2)
+    return s + noise * rng.normal(size=s.shape)
+
+
+def known_world(kind: str, n: int = 600, *, seed: int = 0, noise: float = 0.1) -> dict:
+    """``{"z", "factors"}`` of one known-answer world (:data:`KNOWN_WORLDS`).
+
+    The same factor rows and the same noise underlie every kind for a given seed, so
+    ``identity`` and ``rotated`` differ only by the mixing, and ``nuisance`` only by its
+    two extra N(0, 0.5^2) latents.
+    """
+    if kind not in KNOWN_WORLDS:
+        raise ValueError(f"unknown world {kind!r}; known: {KNOWN_WORLDS}")
+    rng = _rng(seed)
+    factors = sample_grid_factors(n, rng, KNOWN_WORLD_SIZES)
+    z = _aligned_codes(factors, KNOWN_WORLD_SIZES, noise, rng)
+    extra = 0.5 * rng.normal(size=(n, 2))
+    if kind == "rotated":
+        z = z @ MIXING_REFLECTION
+    elif kind == "nuisance":
+        z = np.concatenate([z, extra], axis=1)
+    elif kind == "random":
+        z = rng.normal(size=z.shape) * 0.5
+    return {"z": z, "factors": factors}
+
+
+def degenerate_world(kind: str, n: int = 240, *, seed: int = 0) -> dict:
+    """Arrays of one degenerate input (:data:`DEGENERATE_WORLDS`); ``z_test`` /
+    ``factors_test`` are included for the two test-split worlds."""
+    if kind not in DEGENERATE_WORLDS:
+        raise ValueError(f"unknown world {kind!r}; known: {DEGENERATE_WORLDS}")
+    rng = _rng(seed)
+    sizes = (3, 4)
+    factors = sample_grid_factors(n, rng, sizes)
+    z = np.concatenate([_aligned_codes(factors, sizes, 0.1, rng), rng.normal(size=(n, 1))], 1)
+    out = {"z": z, "factors": factors}
+    if kind == "all_factors_constant":
+        out["factors"] = np.tile([2, 0], (n, 1))
+    elif kind == "one_factor_constant":
+        out["factors"] = np.concatenate([factors, np.full((n, 1), 7)], axis=1)
+    elif kind == "unique_factor_values":
+        out["factors"] = np.stack([np.arange(n), rng.permutation(n)], axis=1)
+    elif kind == "single_latent":
+        out["z"] = z[:, :1]
+    elif kind == "single_factor":
+        out["factors"] = factors[:, :1]
+    elif kind == "constant_latents":
+        out["z"] = np.tile([0.0, 1.5, -2.0], (n, 1))
+    elif kind == "fewer_test_rows_than_classes":
+        many = sample_grid_factors(n + 4, rng, (8, 6))
+        zz = np.concatenate(
+            [_aligned_codes(many, (8, 6), 0.1, rng), rng.normal(size=(n + 4, 1))], 1
+        )
+        out = {"z": zz[:n], "factors": many[:n], "z_test": zz[n:], "factors_test": many[n:]}
+    elif kind == "one_test_class":
+        m = 40
+        test_f = np.zeros((m, 2), dtype=np.int64)
+        test_z = np.concatenate(
+            [_aligned_codes(test_f, sizes, 0.1, rng), rng.normal(size=(m, 1))], 1
+        )
+        out.update(z_test=test_z, factors_test=test_f)
+    return out
+
+
+def coverage_world(n: int, *, seed: int = 0) -> dict:
+    """``{"z", "factors"}`` with bounded (uniform) noise, so the histogram bins and MIG have
+    a population limit (Gaussian noise would widen the range, and the bins, with n):
+    two factors of 4 and 5 values, two mildly mixed latents and a nuisance latent."""
+    rng = _rng(seed)
+    factors = sample_grid_factors(n, rng, (4, 5))
+    s = factors / np.array([4.0, 5.0])
+    mix = np.array([[1.0, 0.4], [0.0, 1.0]])
+    z = np.concatenate([s @ mix + 0.25 * rng.uniform(size=(n, 2)), rng.uniform(size=(n, 1))], 1)
+    return {"z": z, "factors": factors}
+
+
+def integer_codes_world(n: int = 1500, *, seed: int = 11) -> dict:
+    """``{"z", "factors"}`` whose latents are integers with 30-45 distinct values each (more
+    than the 20 histogram bins): the case where disentanglement_lib's identity and
+    histogram discretizers give different MIG."""
+    rng = _rng(seed)
+    factors = sample_grid_factors(n, rng, FACTOR_CASE_SIZES)
+    codes = _aligned_codes(factors, FACTOR_CASE_SIZES, 0.25, rng)
+    return {"z": np.round(15 * codes).astype(np.float64), "factors": factors}
+
+
+__all__ += [
+    "DEGENERATE_WORLDS",
+    "KNOWN_WORLDS",
+    "KNOWN_WORLD_SIZES",
+    "MIXING_REFLECTION",
+    "coverage_world",
+    "degenerate_world",
+    "integer_codes_world",
+    "known_world",
+]

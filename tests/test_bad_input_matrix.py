@@ -261,12 +261,6 @@ def case_float_factors(tmp):
     return argv, r"dci: factor column 0 has .* distinct values"
 
 
-def case_id_like_int_factors(tmp):
-    fac = np.random.default_rng(1).integers(0, 10**12, size=(200, 2))
-    argv = _score(tmp, "--factors", _npy(tmp, "f.npy", fac), "--metrics", "dci")
-    return argv, r"dci: factor column 0 has .* distinct values"
-
-
 def case_permutations_cap(tmp):
     return _score(
         tmp, "--metrics", "mmd", "-O", "mmd.permutations=1000000000"
@@ -436,3 +430,18 @@ def test_unexpected_error_is_one_line_exit_2(tmp_path, monkeypatch):
     assert result.exit_code == 2
     assert "Traceback" not in result.output
     assert result.output.strip().splitlines()[-1].startswith("error: unexpected ZeroDivisionError")
+
+
+def test_id_like_factors_give_nan_and_a_warning_not_an_error(tmp_path):
+    """Issue 17: ID-like factors (a distinct value in every row) leave nothing to measure,
+    so the metric is NaN with a warning naming the problem and the fix (exit 0), as every
+    undefined metric is; it was an error from DCI alone before."""
+    fac = np.random.default_rng(1).integers(0, 10**12, size=(200, 2))
+    argv = _score(tmp_path, "--factors", _npy(tmp_path, "f.npy", fac), "--metrics", "dci")
+    result = CliRunner().invoke(main, [str(a) for a in argv])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    assert re.search(
+        r"dci not computable: factor\(s\) \[0, 1\] have a distinct value", result.output
+    )
+    assert "pass discrete factor codes" in result.output

@@ -17,7 +17,7 @@ the registry.
 import importlib
 import pkgutil
 
-from lps_eval.metrics.common import LpsMetricWarning, SupervisedResult
+from lps_eval.metrics.common import LpsMetricWarning, LpsUndefinedWarning, SupervisedResult
 from lps_eval.metrics.registry import (
     METRIC_ROWS,
     METRICS,
@@ -99,6 +99,7 @@ __all__ = [
     "FairnessResult",
     "IRSResult",
     "LpsMetricWarning",
+    "LpsUndefinedWarning",
     "MIGResult",
     "ModularityExplicitnessResult",
     "ReducedDownstreamResult",

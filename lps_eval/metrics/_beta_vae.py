@@ -9,7 +9,14 @@ from typing import Any
 import numpy as np
 
 from lps_eval._validation import check_positive_int
-from lps_eval.metrics.common import SupervisedResult, not_computable, prepare, seed_int
+from lps_eval.metrics.common import (
+    SupervisedResult,
+    current_call,
+    not_computable,
+    prepare,
+    seed_int,
+)
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.interventions import GroupSampler, intervention_support
 from lps_eval.metrics.registry import register_metric
 
@@ -38,9 +45,40 @@ def _features(z, sampler, n_points, batch_size, n_factors, rng):
     return feats, labels
 
 
+def _draw_replicates(request, model, x, y, x_eval, y_eval) -> np.ndarray:
+    """Accuracy on bootstrap resamples of the drawn points: the classifier refit on
+    resampled training points (sample weights = multiplicities; warm-started from the
+    estimate's coefficients, the same convex optimum), scored on resampled evaluation
+    points."""
+    from sklearn.base import clone
+    from sklearn.exceptions import ConvergenceWarning
+    from threadpoolctl import threadpool_limits
+
+    w_train = request.multiplicities(len(y), tag=0)
+    w_eval = request.multiplicities(len(y_eval), tag=1)
+    out = np.empty(request.n_boot)
+    with threadpool_limits(limits=1), warnings.catch_warnings():  # small fits: one thread
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for b in range(request.n_boot):
+            refit = clone(model).set_params(warm_start=True)
+            refit.coef_, refit.intercept_ = model.coef_.copy(), model.intercept_.copy()
+            refit.fit(x, y, sample_weight=w_train[b])
+            out[b] = float(w_eval[b] @ (refit.predict(x_eval) == y_eval)) / len(y_eval)
+    return out
+
+
 @register_metric(
     rows=("beta_vae",),
-    properties=("unit_interval", "interventional", "approx_sample_order", "exact_latent_order"),
+    properties=(
+        "unit_interval",
+        "interventional",
+        "approx_sample_order",
+        "exact_latent_order",
+        "nuisance_invariant",
+    ),
+    needs=("two_factors",),
+    interval=IntervalPlan(unit="draws", n_boot=100),
+    reference="Higgins et al., ICLR 2017; disentanglement_lib 1.5 (beta_vae sklearn)",
 )
 def beta_vae(
     z: Any,
@@ -75,15 +113,21 @@ def beta_vae(
         Study defaults (``num_train``/``num_eval`` count feature vectors, not rows).
     min_rows : int, default 2
         Fewest rows each factor value needs.
+    n_boot, confidence : int, float, default 100, 0.95
+        Interval (registry): bootstrap of the drawn points on the same rows (on a full
+        grid the sampler is the only randomness): the classifier refit on resampled
+        training points (warm-started from the estimate's, same optimum) and scored on
+        resampled evaluation points; basic interval; 0 = none.
 
     Returns
     -------
     BetaVAEResult
         NaN with ``reason`` (and a warning) when the factors cannot support
         interventions: continuous factors, a factor value with fewer than ``min_rows``
-        rows, or fewer than two factors. Settings record ``full_grid``: whether every
-        factor combination is present (drawing rows is then an exact intervention;
-        otherwise it conditions on the value).
+        rows, or fewer than two usable factors (constant and ID-like factors are left
+        out: fixing a factor that never varies is no intervention). Settings record
+        ``full_grid``: whether every factor combination is present (drawing rows is then an
+        exact intervention; otherwise it conditions on the value).
 
     References
     ----------
@@ -111,24 +155,29 @@ def beta_vae(
         },
     )
     settings = data.settings
-    if data.factors.shape[1] < 2:
-        return not_computable(
-            "beta_vae", "needs at least 2 factors to classify", settings, BetaVAEResult
-        )
-    reason, info = intervention_support(data.factors, min_rows=min_rows)
+    use = np.flatnonzero(data.usable())
+    factors_used = data.factors[:, use]
+    reason, info = intervention_support(factors_used, min_rows=min_rows)
     settings.update(info)
     if reason:
         return not_computable("beta_vae", reason, settings, BetaVAEResult)
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
-    sampler = GroupSampler.from_factors(data.factors)
-    k = data.factors.shape[1]
+    sampler = GroupSampler.from_factors(factors_used)
+    k = factors_used.shape[1]
     x, y = _features(data.z, sampler, num_train, batch_size, k, data.rng)
     x_eval, y_eval = _features(data.z, sampler, num_eval, batch_size, k, data.rng)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model = LogisticRegression(random_state=seed_int(data.rng)).fit(x, y)
+    call = current_call()
+    if call is not None and call.request is not None:
+        call.replicates = {
+            ("beta_vae", "overall", None, None): _draw_replicates(
+                call.request, model, x, y, x_eval, y_eval
+            )
+        }
     return BetaVAEResult(
         value=float(np.mean(model.predict(x_eval) == y_eval)),
         settings=settings,

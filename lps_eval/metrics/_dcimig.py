@@ -8,6 +8,7 @@ import numpy as np
 
 from lps_eval.information import entropy, mutual_info_matrix
 from lps_eval.metrics.common import SupervisedResult, prepare_discretized, top_two_gap
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 from lps_eval.options import renamed_keywords
 
@@ -16,7 +17,17 @@ __all__ = ["dcimig"]
 
 @register_metric(
     rows=("dcimig",),
-    properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
+    properties=(
+        "unit_interval",
+        "exact_sample_order",
+        "exact_latent_order",
+        "exact_latent_affine",
+        "rotation_sensitive",
+        "nuisance_invariant",
+    ),
+    needs=("two_factors",),
+    interval=IntervalPlan(unit="rows", n_boot=200),
+    reference="Sepliarskaia et al., arXiv 1910.05587; Zaidi et al., arXiv 2012.09276",
 )
 @renamed_keywords(num_bins="n_bins")
 def dcimig(
@@ -38,13 +49,15 @@ def dcimig(
 
     .. math:: \\mathrm{DCIMIG} = \\frac{\\sum_k S_k}{\\sum_k H(v_k)}
 
-    Same discretization and MI estimator as :func:`~lps_eval.metrics.mig`.
+    Same discretization and MI estimator as :func:`~lps_eval.metrics.mig`. The interval
+    (``n_boot=200``, ``confidence=0.95``) bootstraps the rows (basic interval).
 
     Returns
     -------
     SupervisedResult
         ``value``; ``per_factor`` = :math:`S_k / H(v_k)` (rows with scope ``"factor"``;
-        NaN for a single-valued factor).
+        NaN for a single-valued or ID-like factor, which is left out). NaN with a reason
+        when fewer than two factors are usable (a latent's gap between factors needs two).
 
     References
     ----------
@@ -61,16 +74,16 @@ def dcimig(
         num_train=num_train,
         n_bins=n_bins,
     )
-    h = entropy(fac)
-    mi = mutual_info_matrix(codes, fac)  # (d, K)
+    use = np.flatnonzero(data.usable())
+    h = entropy(fac)[use]
+    mi = mutual_info_matrix(codes, fac[:, use])  # (d, usable K)
     gap = top_two_gap(mi, axis=1)
     best = np.argmax(mi, axis=1)
-    credit = np.zeros(fac.shape[1])
+    credit = np.zeros(use.size)
     np.maximum.at(credit, best, gap)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        per_factor = np.where(h > 0, credit / h, np.nan)
-    total = h.sum()
-    value = float(credit.sum() / total) if total > 0 else float("nan")
+    per_factor = np.full(fac.shape[1], np.nan)
+    per_factor[use] = credit / h
+    value = float(credit.sum() / h.sum())
     return SupervisedResult(
         value=value, settings=data.settings, metric="dcimig", per_factor=per_factor
     )

@@ -15,6 +15,7 @@ from lps_eval.metrics.common import (
     prepare,
     warn,
 )
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 from lps_eval.options import renamed_keywords
 
@@ -29,9 +30,45 @@ class IRSResult(SupervisedResult):
     parents: np.ndarray | None = None
 
 
+def _lerp(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """numpy's quantile interpolation, operation for operation (``np.percentile``)."""
+    diff = b - a
+    return np.where(t >= 0.5, b - diff * (1 - t), a + diff * t)
+
+
+def _empida(lat: np.ndarray, codes: np.ndarray, q: float) -> np.ndarray:
+    """EMPIDA of every latent for one factor: the mean over its values v of the ``q``
+    quantile of ``|z_j - E[z_j | v]|`` among the rows with value v (linear interpolation,
+    as ``np.percentile``), all values and latents in one sort."""
+    counts = np.bincount(codes)
+    sizes = counts[counts > 0]
+    order = np.argsort(codes, kind="stable")
+    grouped = np.ascontiguousarray(lat[order].T)  # (latents, rows): sorts run along rows
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    means = np.add.reduceat(grouped, starts, axis=1) / sizes
+    dev = np.abs(grouped - np.repeat(means, sizes, axis=1))
+    # sort within groups: offset each group above the previous one's largest deviation
+    span = float(dev.max()) * 2.0 + 1.0
+    offset = np.repeat(np.arange(sizes.size) * span, sizes)
+    ranked = np.sort(dev + offset, axis=1) - offset
+    virt = q * (sizes - 1)
+    low = np.floor(virt).astype(np.int64)
+    high = np.minimum(low + 1, sizes - 1)
+    quantiles = _lerp(ranked[:, starts + low], ranked[:, starts + high], virt - low)
+    return quantiles.mean(axis=1)
+
+
 @register_metric(
     rows=("irs",),
-    properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
+    properties=(
+        "unit_interval",
+        "exact_sample_order",
+        "exact_latent_order",
+        "rotation_sensitive",
+        "nuisance_penalized",
+    ),
+    interval=IntervalPlan(unit="rows", n_boot=200),
+    reference="Suter et al., ICML 2019; disentanglement_lib 1.5 (irs)",
 )
 @renamed_keywords(num_bins="n_bins")
 def irs(
@@ -57,9 +94,12 @@ def irs(
 
     Per latent :math:`\\mathrm{IRS}_j = \\max_k \\mathrm{IRS}_{jk}`; the score is their
     average weighted by :math:`\\max|z_j - E z_j|` (plain mean if all weights are 0).
-    Exactly constant latents are dropped first; if all are, the score is 0
-    (disentanglement_lib's conventions). Quantiles use linear interpolation
-    (``np.percentile``).
+    Exactly constant latents are dropped first (disentanglement_lib's convention); if all
+    are, or if no factor can be intervened on (every factor constant, or an ID whose
+    values each occur once, where every group is one row and IRS would be 1), the result
+    is NaN with a reason (disentanglement_lib returns 0, resp. 1). Quantiles use linear
+    interpolation (``np.percentile``). Rescaling a single latent changes its weight, so
+    IRS is not invariant to it (Suter et al.'s weighting).
 
     Parameters
     ----------
@@ -71,6 +111,8 @@ def irs(
     num_train : int or None, default 10000
     n_bins : int, default 20
         Bins for non-integer (continuous) factors.
+    n_boot, confidence : int, float, default 200, 0.95
+        Interval (registry): bootstrap of the rows, basic interval; 0 = none.
     factor_bins : int or None, default None
         disentanglement_lib bins every factor into 20 equal-width histogram bins. For
         integer factors with at most 20 values (most datasets) this changes nothing; with
@@ -115,40 +157,24 @@ def irs(
                 "intervention here, while disentanglement_lib merges them into 20 bins "
                 "(pass factor_bins=20 to reproduce it)"
             )
-    fac = to_codes(fac)[0]
+    use = np.flatnonzero(data.usable())
+    fac = to_codes(fac[:, use])[0]
     n_dims = data.z.shape[1]
-    active = data.z.var(axis=0) > 0
+    active = data.z.var(axis=0) > 0  # prepare() refused all-constant latents
     per_dim = np.full(n_dims, np.nan)
-    matrix = np.full((n_dims, fac.shape[1]), np.nan)
+    matrix = np.full((n_dims, data.factors.shape[1]), np.nan)
     parents = np.full(n_dims, -1)
-    if not active.any():
-        warn("irs: every latent is constant; score 0 (disentanglement_lib's convention)")
-        return IRSResult(
-            value=0.0,
-            settings=data.settings,
-            metric="irs",
-            per_dim=per_dim,
-            irs_matrix=matrix,
-            parents=parents,
-        )
     lat = data.z[:, active]
     max_dev = np.max(np.abs(lat - lat.mean(axis=0)), axis=0)
-    cum = np.zeros((lat.shape[1], fac.shape[1]))
-    for k in range(fac.shape[1]):
-        values = np.unique(fac[:, k])
-        for v in values:  # one vectorized pass per intervention value
-            group = lat[fac[:, k] == v]
-            dev = np.abs(group - group.mean(axis=0))
-            cum[:, k] += np.percentile(dev, q=diff_quantile * 100, axis=0)
-        cum[:, k] /= values.size
+    cum = np.stack([_empida(lat, fac[:, k], diff_quantile) for k in range(fac.shape[1])], 1)
     irs_active = 1.0 - cum / max_dev[:, None]
     scores = irs_active.max(axis=1)
     value = (
         float(np.average(scores, weights=max_dev)) if max_dev.sum() > 0 else float(np.mean(scores))
     )
     per_dim[active] = scores
-    matrix[active] = irs_active
-    parents[active] = irs_active.argmax(axis=1)
+    matrix[np.ix_(active, use)] = irs_active
+    parents[active] = use[irs_active.argmax(axis=1)]
     return IRSResult(
         value=value,
         settings=data.settings,

@@ -11,7 +11,8 @@ from lps_eval.information import (
     joint_entropy,
     mutual_info_matrix,
 )
-from lps_eval.metrics.common import SupervisedResult, prepare_discretized
+from lps_eval.metrics.common import SupervisedResult, masked_mean, prepare_discretized
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 from lps_eval.options import renamed_keywords
 
@@ -20,7 +21,17 @@ __all__ = ["jemmig"]
 
 @register_metric(
     rows=("jemmig",),
-    properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
+    properties=(
+        "unit_interval",
+        "exact_sample_order",
+        "exact_latent_order",
+        "exact_latent_affine",
+        "rotation_sensitive",
+        "nuisance_invariant",
+    ),
+    needs=("two_latents",),
+    interval=IntervalPlan(unit="rows", n_boot=200),
+    reference="Do & Tran, ICLR 2020 (normalized as Zaidi et al., arXiv 2012.09276)",
 )
 @renamed_keywords(num_bins="n_bins")
 def jemmig(
@@ -46,12 +57,15 @@ def jemmig(
     better); the normalization by :math:`H(v_k) + \\log B` follows Zaidi et al. Unlike MIG
     it also penalizes a best latent that carries information about other things
     (large :math:`H(z_{j^{(1)}} \\mid v_k)`). Entropies in nats, same discretization as
-    :func:`~lps_eval.metrics.mig`; with one latent the second MI is 0.
+    :func:`~lps_eval.metrics.mig`. The interval (``n_boot=200``, ``confidence=0.95``)
+    bootstraps the rows (basic interval).
 
     Returns
     -------
     SupervisedResult
-        ``value``; ``per_factor`` scores (rows with scope ``"factor"``).
+        ``value``; ``per_factor`` scores (rows with scope ``"factor"``; NaN for a
+        single-valued or ID-like factor, left out of the mean). NaN with a reason when
+        fewer than two latents vary (there is no second latent to compare).
 
     References
     ----------
@@ -77,8 +91,10 @@ def jemmig(
     second = mi[rows, order[:, -2]] if mi.shape[1] > 1 else np.zeros(mi.shape[0])
     numer = je[rows, best] - mi[rows, best] + second
     per_factor = 1.0 - numer / (h + np.log(n_bins))
+    ok = data.usable()
+    per_factor[~ok] = np.nan
     return SupervisedResult(
-        value=float(np.mean(per_factor)),
+        value=masked_mean(per_factor, ok),
         settings=data.settings,
         metric="jemmig",
         per_factor=per_factor,

@@ -8,6 +8,7 @@ import numpy as np
 
 from lps_eval.information import entropy, mutual_info_matrix
 from lps_eval.metrics.common import SupervisedResult, prepare_discretized, top_two_gap
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 from lps_eval.options import renamed_keywords
 
@@ -16,7 +17,17 @@ __all__ = ["mig_sup"]
 
 @register_metric(
     rows=("mig_sup",),
-    properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
+    properties=(
+        "unit_interval",
+        "exact_sample_order",
+        "exact_latent_order",
+        "exact_latent_affine",
+        "rotation_sensitive",
+        "nuisance_penalized",
+    ),
+    needs=("two_factors",),
+    interval=IntervalPlan(unit="rows", n_boot=200),
+    reference="Li et al., ICLR 2020; Zaidi et al., arXiv 2012.09276",
 )
 @renamed_keywords(num_bins="n_bins")
 def mig_sup(
@@ -51,11 +62,14 @@ def mig_sup(
         Seed of the subsample when there are more than ``num_train`` rows.
     n_bins : int, default 20
     num_train : int or None, default 10000
+    n_boot, confidence : int, float, default 200, 0.95
+        Interval (registry): bootstrap of the rows, basic interval; 0 = none.
 
     Returns
     -------
     SupervisedResult
-        ``value``; ``per_dim`` gaps (rows with scope ``"dim"``).
+        ``value``; ``per_dim`` gaps (rows with scope ``"dim"``). NaN with a reason when
+        fewer than two factors are usable (a gap between factors needs two).
 
     References
     ----------
@@ -74,7 +88,7 @@ def mig_sup(
         n_bins=n_bins,
     )
     h = entropy(fac)
-    ok = h > 0
+    ok = data.usable() & (h > 0)
     mi = mutual_info_matrix(codes, fac[:, ok])
     per_dim = top_two_gap(mi / h[ok], axis=1) if ok.any() else np.zeros(data.z.shape[1])
     return SupervisedResult(

@@ -10,12 +10,20 @@ import numpy as np
 
 from lps_eval._validation import check_positive_int
 from lps_eval.information import histogram_discretize, mutual_info_matrix
-from lps_eval.metrics.common import SupervisedResult, discrete_factor_codes, prepare, warn
+from lps_eval.metrics.common import (
+    SupervisedResult,
+    current_call,
+    discrete_factor_codes,
+    masked_mean,
+    prepare,
+    warn,
+)
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 from lps_eval.options import renamed_keywords
 from lps_eval.results import indexed_rows, make_row
 
-__all__ = ["ModularityExplicitnessResult", "modularity_explicitness"]
+__all__ = ["ModularityExplicitnessResult", "modularity_explicitness", "weighted_auc"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,32 +68,57 @@ def modularity_scores(mi: np.ndarray) -> np.ndarray:
     return out
 
 
-def _auc_macro(y_test: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> tuple[float, list]:
-    """Mean one-vs-rest ROC-AUC over the training classes that the test rows can score."""
-    from sklearn.metrics import roc_auc_score
+def weighted_auc(scores: np.ndarray, positive: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """ROC-AUC of ``scores`` for the boolean labels ``positive`` under row weights.
 
+    .. math:: \\mathrm{AUC} = \frac{\\sum_{i \\in +} \\sum_{j \\in -} w_i w_j
+        \\left([s_i > s_j] + \tfrac12 [s_i = s_j]\right)}{W_+ W_-}
+
+    (the Mann-Whitney form of ``sklearn.metrics.roc_auc_score``), for every row of
+    ``weights`` (shape (B, n): bootstrap multiplicities; ones give the plain AUC) in one
+    sort. NaN where a row of weights leaves no positive or no negative.
+    """
+    order = np.argsort(scores, kind="stable")
+    s, pos, w = scores[order], positive[order], np.atleast_2d(weights)[:, order]
+    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+    wp = np.add.reduceat(w * pos, starts, axis=1)
+    wn = np.add.reduceat(w * ~pos, starts, axis=1)
+    below = np.cumsum(wn, axis=1) - wn
+    num = np.sum(wp * (below + 0.5 * wn), axis=1)
+    denom = wp.sum(axis=1) * wn.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(denom > 0, num / denom, np.nan)
+
+
+def _auc_macro(y_test, proba, classes, weights=None) -> tuple[np.ndarray, list]:
+    """Mean one-vs-rest ROC-AUC over the training classes that the test rows can score,
+    for every row of ``weights`` (default: the plain rows); skipped classes listed."""
+    w = np.ones((1, y_test.size)) if weights is None else weights
     aucs, skipped = [], []
     for c_idx, c in enumerate(classes):
         positive = y_test == c
         if positive.all() or not positive.any():
             skipped.append(int(c))
             continue
-        aucs.append(roc_auc_score(positive, proba[:, c_idx]))
-    return (float(np.mean(aucs)) if aucs else float("nan")), skipped
+        aucs.append(weighted_auc(proba[:, c_idx], positive, w))
+    if not aucs:
+        return np.full(w.shape[0], np.nan), skipped
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a resample without some class
+        return np.nanmean(np.stack(aucs), axis=0), skipped
 
 
-def _explicitness(x, y, x_test, y_test, *, factor: int):
+def _explicitness(x, y, x_test, y_test, *, factor: int, test_weights=None):
+    """(train AUC, test AUC, test AUC on each resample of ``test_weights`` or None)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
-    if np.unique(y).size < 2:
-        warn(f"explicitness: factor {factor} takes a single value in the training rows; NaN")
-        return float("nan"), float("nan")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = LogisticRegression().fit(x, y)
     train, _ = _auc_macro(y, clf.predict_proba(x), clf.classes_)
-    test, skipped = _auc_macro(y_test, clf.predict_proba(x_test), clf.classes_)
+    proba = clf.predict_proba(x_test)
+    test, skipped = _auc_macro(y_test, proba, clf.classes_)
     unseen = np.setdiff1d(np.unique(y_test), clf.classes_)
     if skipped or unseen.size:
         warn(
@@ -93,12 +126,50 @@ def _explicitness(x, y, x_test, y_test, *, factor: int):
             f"(left out of the AUC average), value(s) {unseen.tolist()} unseen in training "
             "(counted as negatives); disentanglement_lib fails or mismatches columns here"
         )
-    return train, test
+    reps = None
+    if test_weights is not None:
+        reps = _auc_macro(y_test, proba, clf.classes_, test_weights)[0]
+    return float(train[0]), float(test[0]), reps
+
+
+def _modularity_replicates(request, z, f, codes, columns, n_bins) -> np.ndarray:
+    """Per-dim modularity on bootstrap resamples of the training rows (rebinned)."""
+    counts = request.counts(z, f, tag=1)
+    rows = np.arange(z.shape[0])
+    out = np.empty((counts.shape[0], z.shape[1]))
+    for b, c in enumerate(counts):
+        idx = np.repeat(rows, c)
+        mi = mutual_info_matrix(histogram_discretize(z[idx], n_bins), codes[idx][:, columns])
+        out[b] = modularity_scores(mi)
+    return out
+
+
+def _replicates(request, data, f, ft, columns, scored, n_bins, reps_expl) -> dict:
+    """Replicate values by tidy row key: modularity (training rows resampled) and
+    explicitness (test rows resampled, the fitted probes held fixed)."""
+    mod = _modularity_replicates(request, data.z, data.factors, f, columns, n_bins)
+    out = {("modularity", "overall", None, None): mod.mean(axis=1)}
+    out.update({("modularity", "dim", int(i), None): mod[:, i] for i in range(mod.shape[1])})
+    expl = np.full((request.n_boot, f.shape[1]), np.nan)
+    for k, values in reps_expl.items():
+        expl[:, k] = values
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out[("explicitness", "overall", None, None)] = np.nanmean(expl[:, scored], axis=1)
+    out.update({("explicitness", "factor", None, int(k)): expl[:, k] for k in reps_expl})
+    return out
 
 
 @register_metric(
     rows=("modularity", "explicitness"),
     properties=("unit_interval", "exact_sample_order", "exact_latent_order", "uses_test_split"),
+    row_properties={
+        "modularity": ("exact_latent_affine", "rotation_sensitive", "nuisance_penalized"),
+        "explicitness": ("approx_latent_affine", "nuisance_invariant"),
+    },
+    needs={"modularity": ("two_factors",), "explicitness": ("test_split",)},
+    interval=IntervalPlan(unit="test_rows", n_boot=200),
+    reference="Ridgeway & Mozer, NeurIPS 2018; disentanglement_lib 1.5 (modularity_explicitness)",
 )
 @renamed_keywords(num_bins="n_bins")
 def modularity_explicitness(
@@ -131,12 +202,18 @@ def modularity_explicitness(
     seed : int
     n_bins : int, default 20
     num_train, num_test : int or None, default 10000 / 5000
+    n_boot, confidence : int, float, default 200, 0.95
+        Interval (registry): modularity on bootstrap resamples of the training rows
+        (rebinned), explicitness on bootstrap resamples of the test rows with the fitted
+        probes held fixed; basic interval; 0 = none.
 
     Returns
     -------
     ModularityExplicitnessResult
         Rows ``modularity`` (overall and per dim) and ``explicitness`` (overall and per
-        factor). ``value`` is the modularity.
+        factor). ``value`` is the modularity. Constant or ID-like factors are left out
+        (NaN explicitness); modularity is NaN with a reason when fewer than two factors
+        are usable (one factor makes every informative latent trivially modular).
 
     Notes
     -----
@@ -169,31 +246,48 @@ def modularity_explicitness(
     f, ft, _ = discrete_factor_codes(
         data.factors, data.factors_test, n_bins=n_bins, metric="modularity_explicitness"
     )
-    mi = mutual_info_matrix(histogram_discretize(data.z, n_bins), f)
-    per_dim = modularity_scores(mi)
+    use, scored = data.usable(), data.scorable()
+    mi = np.full((data.z.shape[1], f.shape[1]), np.nan)
+    mi[:, use] = mutual_info_matrix(histogram_discretize(data.z, n_bins), f[:, use])
+    per_dim = modularity_scores(mi[:, use])
+    x, x_test = _standardized_latents(data.z, data.z_test)
+    call = current_call()
+    request = call.request if call is not None else None
+    weights = None if request is None else request.counts(data.z_test, data.factors_test)
+    train, test = np.full(f.shape[1], np.nan), np.full(f.shape[1], np.nan)
+    reps_expl = {}
+    for k in np.flatnonzero(scored):
+        train[k], test[k], reps = _explicitness(
+            x, f[:, k], x_test, ft[:, k], factor=int(k), test_weights=weights
+        )
+        if reps is not None:
+            reps_expl[int(k)] = reps
+    if request is not None:
+        call.replicates = _replicates(request, data, f, ft, use, scored, n_bins, reps_expl)
+    modularity = float(np.mean(per_dim))
+    if "modularity" in data.undefined_rows:
+        modularity, per_dim = float("nan"), np.full_like(per_dim, np.nan)
+    return ModularityExplicitnessResult(
+        value=modularity,
+        settings=data.settings,
+        metric="modularity",
+        modularity=modularity,
+        explicitness=masked_mean(test, scored),
+        explicitness_train=masked_mean(train, scored),
+        modularity_per_dim=per_dim,
+        explicitness_per_factor=test,
+        mutual_info=mi,
+    )
 
-    mean = data.z.mean(axis=0)
-    std = data.z.std(axis=0)
+
+def _standardized_latents(z: np.ndarray, z_test: np.ndarray):
+    """Latents standardized with the training mean and std (a constant one to 0, warning)."""
+    mean = z.mean(axis=0)
+    std = z.std(axis=0)
     if np.any(std == 0):
         warn(
             f"explicitness: latent(s) {np.flatnonzero(std == 0).tolist()} are constant; "
             "standardized to 0 (disentanglement_lib returns NaN here)"
         )
         std = np.where(std == 0, 1.0, std)
-    x = (data.z - mean) / std
-    x_test = (data.z_test - mean) / std
-    scores = [_explicitness(x, f[:, k], x_test, ft[:, k], factor=k) for k in range(f.shape[1])]
-    train = np.array([s[0] for s in scores])
-    test = np.array([s[1] for s in scores])
-    modularity = float(np.mean(per_dim))
-    return ModularityExplicitnessResult(
-        value=modularity,
-        settings=data.settings,
-        metric="modularity",
-        modularity=modularity,
-        explicitness=float(np.nanmean(test)) if np.isfinite(test).any() else float("nan"),
-        explicitness_train=float(np.nanmean(train)) if np.isfinite(train).any() else float("nan"),
-        modularity_per_dim=per_dim,
-        explicitness_per_factor=test,
-        mutual_info=mi,
-    )
+    return (z - mean) / std, (z_test - mean) / std

@@ -10,10 +10,13 @@ import numpy as np
 
 from lps_eval.metrics.common import (
     SupervisedResult,
+    current_call,
     discrete_factor_codes,
+    masked_mean,
     prepare,
     top_two_gap,
 )
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 from lps_eval.options import renamed_keywords
 
@@ -42,27 +45,52 @@ def _r2_matrix(z: np.ndarray, f: np.ndarray) -> np.ndarray:
     return np.nan_to_num(r2, nan=0.0)
 
 
-def _svc_matrix(z, f, zt, ft, *, C: float) -> np.ndarray:
+def _svc_matrix(z, f, zt, ft, *, C: float, columns: np.ndarray):
+    """Test accuracy of a one-latent LinearSVC for every (latent, factor in ``columns``);
+    NaN for the other factors. Also returns the test rows' correctness, shape
+    (n_test, d, K), for the interval's test-row bootstrap."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.svm import LinearSVC
 
-    out = np.zeros((z.shape[1], f.shape[1]))
+    out = np.full((z.shape[1], f.shape[1]), np.nan)
+    correct = np.zeros((zt.shape[0], z.shape[1], f.shape[1]), dtype=bool)
     for i in range(z.shape[1]):
-        for k in range(f.shape[1]):
-            if np.unique(f[:, k]).size < 2:  # nothing to classify: predict the only value
-                out[i, k] = np.mean(ft[:, k] == f[0, k])
-                continue
+        for k in np.flatnonzero(columns):
             clf = LinearSVC(C=C, class_weight="balanced")
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 clf.fit(z[:, i : i + 1], f[:, k])
-            out[i, k] = np.mean(clf.predict(zt[:, i : i + 1]) == ft[:, k])
-    return out
+            correct[:, i, k] = clf.predict(zt[:, i : i + 1]) == ft[:, k]
+            out[i, k] = np.mean(correct[:, i, k])
+    return out, correct
+
+
+def _test_row_replicates(request, zt, ft, correct, columns) -> dict:
+    """SAP on bootstrap resamples of the test rows, the one-latent probes held fixed."""
+    counts = request.counts(zt, ft).astype(np.float64)  # (B, n_test)
+    n_test, d, k = correct.shape
+    acc = (counts @ correct.reshape(n_test, d * k)).reshape(-1, d, k) / n_test
+    gaps = np.full((counts.shape[0], k), np.nan)
+    gaps[:, columns] = top_two_gap(acc[:, :, columns], axis=1)
+    reps = {("sap", "overall", None, None): gaps[:, columns].mean(axis=1)}
+    for j in np.flatnonzero(columns):
+        reps[("sap", "factor", None, int(j))] = gaps[:, j]
+    return reps
 
 
 @register_metric(
     rows=("sap",),
-    properties=("unit_interval", "exact_sample_order", "exact_latent_order", "uses_test_split"),
+    properties=(
+        "unit_interval",
+        "exact_sample_order",
+        "exact_latent_order",
+        "uses_test_split",
+        "rotation_sensitive",
+        "nuisance_invariant",
+    ),
+    needs=("two_latents", "test_split"),
+    interval=IntervalPlan(unit=lambda o: "rows" if o.get("continuous") else "test_rows"),
+    reference="Kumar et al., ICLR 2018; disentanglement_lib 1.5 (sap_score)",
 )
 @renamed_keywords(num_bins="n_bins")
 def sap(
@@ -104,11 +132,17 @@ def sap(
         Study sample sizes (None: all rows).
     n_bins : int, default 20
         Bins for non-integer factors in the discrete variant.
+    n_boot, confidence : int, float, default 200, 0.95
+        Interval (registry): discrete variant, bootstrap of the test rows with the fitted
+        one-latent probes held fixed; continuous variant, bootstrap of the rows; basic
+        interval; 0 = none.
 
     Returns
     -------
     SAPResult
-        ``value``; ``per_factor`` gaps; ``score_matrix`` (dims x factors).
+        ``value``; ``per_factor`` gaps; ``score_matrix`` (dims x factors). Factors that are
+        constant, ID-like or (discrete variant) single-valued in the test split are NaN and
+        left out; NaN overall with a reason when fewer than two latents vary (no gap).
 
     Notes
     -----
@@ -135,15 +169,22 @@ def sap(
         params={"continuous": bool(continuous), "C": float(C)},
     )
     if continuous:
+        columns = data.usable()
         matrix = _r2_matrix(data.z, data.factors.astype(np.float64))
+        matrix[:, ~columns] = np.nan
     else:
+        columns = data.scorable()
         f, ft, _ = discrete_factor_codes(
             data.factors, data.factors_test, n_bins=n_bins, metric="sap"
         )
-        matrix = _svc_matrix(data.z, f, data.z_test, ft, C=C)
-    per_factor = top_two_gap(matrix, axis=0)
+        matrix, correct = _svc_matrix(data.z, f, data.z_test, ft, C=C, columns=columns)
+        call = current_call()
+        if call is not None and call.request is not None:
+            call.replicates = _test_row_replicates(call.request, data.z_test, ft, correct, columns)
+    per_factor = np.full(matrix.shape[1], np.nan)
+    per_factor[columns] = top_two_gap(matrix[:, columns], axis=0)
     return SAPResult(
-        value=float(np.mean(per_factor)),
+        value=masked_mean(per_factor, columns),
         settings=data.settings,
         metric="sap",
         per_factor=per_factor,

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lps_eval import metrics
-from lps_eval.metrics import LpsMetricWarning
+from lps_eval.metrics import LpsMetricWarning, LpsUndefinedWarning
 from lps_eval.metrics.interventions import GroupSampler, intervention_support
 
 SMALL = {"num_train": 500, "num_eval": 1000, "batch_size": 16}
@@ -75,11 +75,13 @@ def test_beta_vae_needs_two_factors():
         assert math.isnan(metrics.beta_vae(f.astype(float), f, **SMALL).value)
 
 
-def test_factor_vae_all_pruned_scores_zero_with_warning():
+def test_factor_vae_all_pruned_is_nan_with_the_fix():
+    """disentanglement_lib returns 0 here; a vote with no latent to choose means nothing."""
     f = grid(3, 4, repeat=3)
     z = 0.001 * f.astype(float)
-    with pytest.warns(LpsMetricWarning, match="prune"):
-        assert metrics.factor_vae(z, f, **SMALL).value == 0.0
+    with pytest.warns(LpsUndefinedWarning, match="prune_threshold.*rescale the codes"):
+        res = metrics.factor_vae(z, f, **SMALL)
+    assert math.isnan(res.value) and "0 latent(s)" in res.reason
 
 
 def test_factor_vae_nuisance_dims_are_never_chosen():
@@ -116,13 +118,14 @@ def test_irs_closed_form_two_level_latent():
     assert res.parents[0] == 0
 
 
-def test_irs_constant_dims_dropped_and_all_constant_scores_zero():
+def test_irs_constant_dims_dropped_and_all_constant_is_nan():
     f = grid(3, 4)
     z = np.c_[f.astype(float), np.zeros(len(f))]
     res = metrics.irs(z, f)
     assert res.value == pytest.approx(1.0) and math.isnan(res.per_dim[2])
-    with pytest.warns(LpsMetricWarning, match="constant"):
-        assert metrics.irs(np.zeros((len(f), 2)), f).value == 0.0
+    # disentanglement_lib returns 0; no latent varies, so nothing can be robust or not
+    with pytest.warns(LpsUndefinedWarning, match="every latent is constant"):
+        assert math.isnan(metrics.irs(np.zeros((len(f), 2)), f).value)
 
 
 def test_irs_many_valued_factor_warns_and_factor_bins_reproduces_dlib():

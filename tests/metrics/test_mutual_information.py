@@ -4,7 +4,9 @@ DCIMIG, JEMMIG, and the shared estimators (cross-checked against numpy and sklea
 from __future__ import annotations
 
 import itertools
+import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,11 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import mutual_info_score
 
-from lps_eval import metrics
+from lps_eval import LpsInputError, metrics
 from lps_eval.information import (
     entropy,
     histogram_discretize,
     joint_entropy,
+    mutual_info_knn_discrete,
     mutual_info_matrix,
 )
 from lps_eval.metrics import LpsMetricWarning
@@ -163,6 +166,7 @@ def test_jemmig_closed_form_for_a_noisy_latent():
     # factor with 2 values; latent = factor with an extra independent bit
     f = grid(2, 2)
     z = (2 * f[:, :1] + f[:, 1:]).astype(float)  # 4 equally likely levels
+    z = np.c_[z, f[:, 1]]  # a second latent, independent of factor 0 (MI exactly 0)
     res = metrics.jemmig(z, f[:, :1], n_bins=20)
     h_v, h_vz, i_vz = np.log(2), np.log(4), np.log(2)
     assert res.value == pytest.approx(1 - (h_vz - i_vz) / (h_v + np.log(20)), abs=1e-12)
@@ -176,3 +180,85 @@ def test_random_latents_score_near_zero():
         warnings.simplefilter("ignore")
         for fn in (metrics.mig, metrics.mig_sup, metrics.dcimig):
             assert fn(z, f).value < 0.02, fn.__name__
+
+
+# ---------------------------------------------------------------- MIG discretizers
+
+GOLDEN_OPTIONS = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "dlib_golden_options.json").read_text()
+)
+
+
+def _options_case(name):
+    from lps_eval import simulations as sim
+
+    a = sim.integer_codes_world() if name == "integer_codes" else sim.factor_case("identity")
+    g = GOLDEN_OPTIONS["cases"][name]
+    assert sim.checksum({k: a[k] for k in ("z", "factors")}) == pytest.approx(g["checksum"])
+    return a["z"], a["factors"], g
+
+
+@pytest.mark.parametrize("case", ["integer_codes", "identity"])
+@pytest.mark.parametrize("discretizer", ["histogram", "identity"])
+def test_mig_discretizers_match_disentanglement_lib(case, discretizer):
+    """Peer: disentanglement_lib 1.5's compute_mig with its histogram discretizer and with
+    the identity discretizer its own mig_test.py binds (tools/dlib/make_golden_options.py).
+    On integer codes with more values than 20 bins the two differ; both match."""
+    z, f, g = _options_case(case)
+    got = metrics.mig(z, f, discretizer=discretizer, n_boot=0).value
+    assert got == pytest.approx(g[f"mig_{discretizer}"], abs=1e-6)
+
+
+def test_identity_discretizer_refuses_continuous_latents():
+    rng = np.random.default_rng(0)
+    f = grid(3, 4, repeat=20)
+    with pytest.raises(LpsInputError, match="already-discrete codes"):
+        metrics.mig(f + 0.1 * rng.normal(size=f.shape), f, discretizer="identity")
+    with pytest.raises(LpsInputError, match="discretizer must be one of"):
+        metrics.mig(f.astype(float), f, discretizer="kde")
+
+
+def test_knn_mutual_info_matches_scikit_learn():
+    """Peer: sklearn.feature_selection.mutual_info_classif (the same kNN estimator, Ross
+    2014). Without ties the estimates agree to round-off; with ties both break them with
+    1e-10 noise of different draws, so they agree to the estimator's tie noise."""
+    from sklearn.feature_selection import mutual_info_classif
+
+    rng = np.random.default_rng(0)
+    n = 1500
+    y = rng.integers(0, 5, n)
+    x = np.c_[y + rng.normal(size=n), rng.normal(size=n), 3 * y + rng.standard_t(3, size=n)]
+    ours = mutual_info_knn_discrete(x, y[:, None], rng=np.random.default_rng(1))[:, 0]
+    ref = mutual_info_classif(x, y, n_neighbors=3, random_state=0)
+    np.testing.assert_allclose(ours, ref, atol=1e-10)
+    tied = np.round(y + 0.3 * rng.normal(size=n), 1)[:, None]
+    ours = mutual_info_knn_discrete(tied, y[:, None], rng=np.random.default_rng(1))[0, 0]
+    ref = mutual_info_classif(tied, y, n_neighbors=3, random_state=0)[0]
+    assert ours == pytest.approx(ref, abs=0.01)
+
+
+def test_mig_ksg_is_mig_of_the_scikit_learn_estimates():
+    from sklearn.feature_selection import mutual_info_classif
+
+    rng = np.random.default_rng(0)
+    f = grid(4, 5, repeat=40)
+    z = np.c_[f + 0.4 * rng.normal(size=f.shape), rng.normal(size=len(f))]
+    res = metrics.mig(z, f, discretizer="ksg", n_boot=0)
+    mi = np.stack([mutual_info_classif(z, f[:, k], random_state=0) for k in range(2)], 1)
+    srt = np.sort(mi, axis=0)
+    expected = np.mean((srt[-1] - srt[-2]) / entropy(f))
+    assert res.value == pytest.approx(expected, abs=1e-6)
+    np.testing.assert_allclose(res.mutual_info, mi, atol=1e-6)
+    assert res.settings["discretizer"] == "ksg" and res.settings["n_neighbors"] == 3
+
+
+def test_mig_ksg_interval_uses_half_samples():
+    """Duplicated rows sit at distance 0 and inflate kNN MI: the bootstrap would be
+    biased, so the ksg interval half-samples without replacement."""
+    rng = np.random.default_rng(0)
+    f = grid(3, 4, repeat=30)
+    z = f + 0.3 * rng.normal(size=f.shape)
+    assert (
+        metrics.mig(z, f, discretizer="ksg", n_boot=20).settings["interval"]["unit"] == "half_rows"
+    )
+    assert metrics.mig(z, f, n_boot=20).settings["interval"]["unit"] == "rows"

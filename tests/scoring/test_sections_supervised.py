@@ -55,7 +55,7 @@ def test_score_selects_single_metrics(data):
 
 def test_score_dci_mode_option(data):
     z, f = data
-    table = lps_eval.score(z, factors=f, metrics=["dci"], dci={"mode": "parity"})
+    table = lps_eval.score(z, factors=f, metrics=["dci"], dci={"mode": "parity", "n_boot": 0})
     assert table.attrs["settings"]["dci"]["mode"] == "parity"
 
 
