@@ -11,6 +11,7 @@ import numpy as np
 
 from lps_eval._validation import LpsInputError
 from lps_eval.metrics.common import SupervisedResult, discrete_factor_codes, prepare
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.probes import (
     FeatureLadder,
     int_sequence,
@@ -124,8 +125,15 @@ def _loss_curves(data, codes, categorical, ladder, widths):
 
 @register_metric(
     rows=("dci_es_explicitness", "dci_es_size"),
-    properties=("approx_sample_order", "approx_latent_order", "uses_test_split"),
+    properties=(
+        "approx_sample_order",
+        "approx_latent_order",
+        "uses_test_split",
+        "nuisance_invariant",
+    ),
     default=False,  # one ladder of probes per call: on request
+    interval=IntervalPlan(unit="half_rows", n_boot=10),
+    row_properties={"dci_es_size": ("companion",)},
 )
 def dci_es(
     z: Any,

@@ -37,6 +37,7 @@ from lps_eval.metrics.classifier_probes import (
     split_pools,
 )
 from lps_eval.metrics.common import SupervisedResult, seed_int, warn
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 from lps_eval.results import make_row
 
@@ -145,8 +146,15 @@ def _efficiency(test, sizes, headline, efficiency_size):
 
 @register_metric(
     rows=("downstream", "downstream_efficiency"),
-    properties=("exact_sample_order", "exact_latent_order", "uses_test_split"),
+    properties=(
+        "exact_sample_order",
+        "exact_latent_order",
+        "uses_test_split",
+        "nuisance_invariant",
+    ),
     default=False,
+    interval=IntervalPlan(unit="half_rows", n_boot=10),
+    row_properties={"downstream_efficiency": ("companion",)},
 )
 def downstream(
     z: Any,

@@ -40,6 +40,7 @@ import numpy as np
 from lps_eval._validation import check_positive_int
 from lps_eval.metrics.classifier_probes import check_probe, fit_probe, split_pools
 from lps_eval.metrics.common import SupervisedResult, not_computable, seed_int
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.interventions import GroupSampler
 from lps_eval.metrics.registry import register_metric
 from lps_eval.results import make_row
@@ -238,8 +239,15 @@ def _tv_matrices(models, z, codes, sizes, draws, rng):
         "exact_sample_order",
         "exact_latent_order",
         "uses_test_split",
+        "nuisance_invariant",
     ),
     default=False,
+    interval=IntervalPlan(unit="half_rows", n_boot=10),
+    row_properties={
+        "fairness": ("companion",),
+        "fairness_max": ("companion",),
+        "fairness_null": ("companion",),
+    },
 )
 def fairness(
     z: Any,

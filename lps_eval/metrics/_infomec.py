@@ -20,6 +20,7 @@ from lps_eval.information import (
     to_codes,
 )
 from lps_eval.metrics.common import SupervisedResult, discrete_factor_codes, prepare, warn
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 from lps_eval.results import indexed_rows, make_row
 
@@ -151,8 +152,9 @@ def _infoe(z: np.ndarray, codes: np.ndarray, *, discrete: bool, seed: int):
 
 @register_metric(
     rows=("infom", "infoe", "infoc"),
-    properties=("approx_sample_order", "approx_latent_order"),
+    properties=("approx_sample_order", "approx_latent_order", "nuisance_invariant"),
     default=False,  # InfoE fits a multinomial probe per factor: seconds at 10,000 rows
+    interval=IntervalPlan(unit="half_rows", n_boot=10),
 )
 def infomec(
     z: Any,

@@ -18,6 +18,7 @@ from lps_eval.metrics.common import (
     prepare_discretized,
     warn,
 )
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 from lps_eval.results import indexed_rows, make_row
 
@@ -60,7 +61,8 @@ def top_k_dims(importance: np.ndarray, per_dim: np.ndarray, k: int) -> list[int]
 
 @register_metric(
     rows=("med", "med_topk"),
-    properties=("unit_interval", "exact_sample_order", "exact_latent_order"),
+    properties=("unit_interval", "exact_sample_order", "exact_latent_order", "nuisance_invariant"),
+    interval=IntervalPlan(unit="rows", n_boot=200),
 )
 def med(
     z: Any,

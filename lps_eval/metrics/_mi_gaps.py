@@ -30,6 +30,7 @@ from lps_eval.information import (
     row_rank,
 )
 from lps_eval.metrics.common import SupervisedResult, discrete_factor_codes, prepare, warn
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.probes import int_sequence
 from lps_eval.metrics.registry import register_metric
 from lps_eval.results import indexed_rows, make_row
@@ -158,7 +159,8 @@ def _mean(name: str, per: np.ndarray, reasons: dict) -> float:
 
 @register_metric(
     rows=("dmig", "xmig", "dlig"),
-    properties=("exact_sample_order", "exact_latent_order"),
+    properties=("exact_sample_order", "exact_latent_order", "nuisance_invariant"),
+    interval=IntervalPlan(unit="rows", n_boot=200),
 )
 def mi_gaps(
     z: Any,

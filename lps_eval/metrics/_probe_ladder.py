@@ -12,6 +12,7 @@ import numpy as np
 
 from lps_eval._validation import check_positive_int
 from lps_eval.metrics.common import SupervisedResult, discrete_factor_codes, prepare, seed_int
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.probes import int_sequence, r2_loss, ridge_fit_predict, standardize_pair
 from lps_eval.metrics.registry import register_metric
 from lps_eval.results import indexed_rows, make_row
@@ -67,8 +68,15 @@ def _mlp_r2(x, y, x_test, y_test, hidden, *, alpha, max_iter, random_state):
 
 @register_metric(
     rows=("probe_linear", "probe_mlp_small", "probe_mlp_deep", "probe_nonlinear_gap"),
-    properties=("approx_sample_order", "approx_latent_order", "uses_test_split"),
+    properties=(
+        "approx_sample_order",
+        "approx_latent_order",
+        "uses_test_split",
+        "nuisance_invariant",
+    ),
     default=False,  # two MLP fits: seconds to tens of seconds at 10,000 rows
+    interval=IntervalPlan(unit="half_rows", n_boot=10),
+    row_properties={"probe_nonlinear_gap": ("companion",)},
 )
 def probe_ladder(
     z: Any,

@@ -38,6 +38,7 @@ from lps_eval.metrics.classifier_probes import (
     split_pools,
 )
 from lps_eval.metrics.common import SupervisedResult, not_computable, seed_int, warn
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 from lps_eval.results import make_row
 
@@ -131,8 +132,11 @@ def _reduced_at(x, y, xt, yt, *, probe, num_remove, seed, first_importance):
         "exact_sample_order",
         "exact_latent_order",
         "uses_test_split",
+        "nuisance_invariant",
     ),
     default=False,
+    interval=IntervalPlan(unit="half_rows", n_boot=10),
+    row_properties={"reduced_downstream_other": ("companion",)},
 )
 def reduced_downstream(
     z: Any,

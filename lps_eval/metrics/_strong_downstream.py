@@ -43,6 +43,7 @@ from lps_eval.metrics.classifier_probes import (
     split_pools,
 )
 from lps_eval.metrics.common import SupervisedResult, not_computable, seed_int, warn
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 from lps_eval.results import make_row
 
@@ -133,8 +134,11 @@ def _strong_at(pools, n, experiments, probe, seed, num_test):
         "exact_sample_order",
         "exact_latent_order",
         "uses_test_split",
+        "nuisance_invariant",
     ),
     default=False,
+    interval=IntervalPlan(unit="half_rows", n_boot=10),
+    row_properties={"strong_downstream_gap": ("companion",)},
 )
 def strong_downstream(
     z: Any,

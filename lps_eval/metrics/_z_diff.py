@@ -17,6 +17,7 @@ from lps_eval.metrics.batches import (
     value_groups,
 )
 from lps_eval.metrics.common import SupervisedResult, not_computable, prepare, seed_int
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 
 __all__ = ["ZDiffResult", "z_diff"]
@@ -56,7 +57,13 @@ def _features(z, groups, n_points, batch_size, rng):
 
 @register_metric(
     rows=("z_diff",),
-    properties=("interventional", "approx_sample_order", "exact_latent_order"),
+    properties=(
+        "interventional",
+        "approx_sample_order",
+        "exact_latent_order",
+        "nuisance_invariant",
+    ),
+    interval=IntervalPlan(unit="seeds", n_boot=20),
 )
 def z_diff(
     z: Any,

@@ -10,6 +10,7 @@ from lps_eval._validation import check_positive_int
 from lps_eval.metrics._z_min_var import VarianceVoteResult, check_vote_options, vote_result
 from lps_eval.metrics.batches import binned_factor_codes, combination_groups
 from lps_eval.metrics.common import not_computable, prepare
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 
 __all__ = ["z_max_var"]
@@ -17,7 +18,13 @@ __all__ = ["z_max_var"]
 
 @register_metric(
     rows=("z_max_var",),
-    properties=("interventional", "approx_sample_order", "exact_latent_order"),
+    properties=(
+        "interventional",
+        "approx_sample_order",
+        "exact_latent_order",
+        "nuisance_invariant",
+    ),
+    interval=IntervalPlan(unit="seeds", n_boot=50),
 )
 def z_max_var(
     z: Any,

@@ -17,6 +17,7 @@ from lps_eval.metrics.batches import (
     vote_accuracy,
 )
 from lps_eval.metrics.common import Prepared, SupervisedResult, not_computable, prepare
+from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 
 __all__ = ["VarianceVoteResult", "global_variance", "z_min_var"]
@@ -77,7 +78,13 @@ def vote_result(metric, data, groups, *, pick, options) -> VarianceVoteResult:
 
 @register_metric(
     rows=("z_min_var",),
-    properties=("interventional", "approx_sample_order", "exact_latent_order"),
+    properties=(
+        "interventional",
+        "approx_sample_order",
+        "exact_latent_order",
+        "nuisance_invariant",
+    ),
+    interval=IntervalPlan(unit="seeds", n_boot=50),
 )
 def z_min_var(
     z: Any,

@@ -90,6 +90,8 @@ PROPERTIES = {
     "nuisance_penalized": "pure-noise latents lower the value (it averages over latents)",
     "interventional": "draws rows that share a factor value (needs discrete factors)",
     "uses_test_split": "scores on a held-out split (z_test / factors_test)",
+    "companion": "a companion row (a gap, a size, a null level, an efficiency, a fairness "
+    "gap): it qualifies the metric's score, so no known-answer ordering is promised",
 }
 
 #: Options every metric gets from the registry (its interval); ``n_boot``'s default is the
