@@ -90,8 +90,11 @@ def canonical_row_order(z: np.ndarray) -> np.ndarray:
 
     key = map_rows(z, project)  # block by block: a memmap is never loaded whole
     order = np.argsort(key, kind="stable")
-    ranked = key[order]
-    equal = ranked[1:] == ranked[:-1]
+    # Sorted in place, the keys are key[order] (the same values in the same ascending
+    # order) without a third n-long array: memory is the keys, the order and the sort's
+    # buffer (8 + 8 + 4 bytes per row).
+    key.sort()
+    equal = key[1:] == key[:-1]
     if n > 1 and equal.any():
         # Tied keys (duplicate rows, or a projection that rounds equal) form contiguous
         # blocks; re-sort only the rows in those blocks, lexicographically with the key
@@ -102,7 +105,7 @@ def canonical_row_order(z: np.ndarray) -> np.ndarray:
         positions = np.flatnonzero(tied)
         rows = order[positions]
         sub = take_rows(z, rows)
-        resolved = np.lexsort((*sub.T[::-1], key[rows]))  # last key is primary
+        resolved = np.lexsort((*sub.T[::-1], key[positions]))  # last key is primary
         order[positions] = rows[resolved]
     return order
 
@@ -120,5 +123,5 @@ def shuffled_rows(z: np.ndarray, max_samples: int | None, rng: np.random.Generat
         max_samples = check_positive_int(max_samples, name="max_samples", minimum=2)
     take = rng.permutation(n)
     if max_samples is not None and n > max_samples:
-        take = take[:max_samples]
+        take = take[:max_samples].copy()  # a view would keep all n drawn indices alive
     return canonical_row_order(z)[take]

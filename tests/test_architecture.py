@@ -245,6 +245,7 @@ TOPIC_TESTS = {
     "tests/metrics/test_mutual_information.py": "the MI-based metrics together",
     "tests/metrics/test_probe_metrics.py": "the probe-based metrics together",
     "tests/reporting/test_builder_browser.py": "the report in headless Chromium",
+    "tests/test_readme_speed_table.py": "README.md's speed table is benchmarks/ CSV, rendered",
 }
 
 
