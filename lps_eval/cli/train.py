@@ -49,6 +49,7 @@ _PRESET_OPTIONS = (
     "steps",
     "batch_size",
     "lr",
+    "lr_schedule",
     "width",
     "hidden",
     "eval_size",
@@ -93,8 +94,18 @@ def _parameters_epilog() -> str:
     "--dataset",
     default="dsprites",
     show_default=True,
-    help="dsprites (procedural), digits (scikit-learn 8x8) or a .npy image array "
-    "(N, H, W) or (N, C, H, W).",
+    help="A dataset of `lps-eval data list` (xy, xyc, xycs, dsprites_procedural and digits "
+    "are built in; dsprites, shapes3d, mpi3d_*, smallnorb, cars3d, mnist, cifar10, "
+    "tiny_imagenet read their official files from --data-dir) or a .npy image array "
+    "(N, H, W) or (N, C, H, W). 'dsprites' still means the procedural re-drawing in 0.3 "
+    "(with a warning).",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where official dataset files live (`lps-eval data download NAME`) "
+    "[$LPS_EVAL_DATA, else ~/.cache/lps-eval/data].",
 )
 @click.option("--objective", default="mmd", show_default=True, help=_objectives_help())
 @click.option(
@@ -116,7 +127,15 @@ def _parameters_epilog() -> str:
 @click.option("--latent-dim", type=int, default=5, show_default=True)
 @click.option("--steps", type=int, default=None, help="Optimizer steps [preset].")
 @click.option("--batch-size", type=int, default=None, help="[preset]")
-@click.option("--lr", type=float, default=None, help="Adam learning rate [5e-4].")
+@click.option(
+    "--lr", type=float, default=None, help="Adam learning rate (peak with a schedule) [5e-4]."
+)
+@click.option(
+    "--lr-schedule",
+    type=click.Choice(["constant", "cosine"]),
+    default=None,
+    help="constant, or cosine: warm-up, then decay to lr/20 [preset: cpu cosine, else constant].",
+)
 @click.option(
     "--mmd-weight",
     type=click.FloatRange(min=0),
@@ -308,6 +327,7 @@ def _common(opts: dict[str, Any]) -> dict[str, Any]:
     explicit["num_threads"] = explicit.pop("threads")
     return {
         "dataset": opts["dataset"],
+        "data_dir": opts["data_dir"],
         "prior": opts["prior"],
         "latent_dim": opts["latent_dim"],
         "preset": opts["preset"],

@@ -50,6 +50,14 @@ __all__ = [
 _IMAGE_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
 
 
+def _official_files_present(name: str, data_dir: str | Path | None) -> bool:
+    """Whether every official file of dataset ``name`` is in the data directory."""
+    from lps_eval.data.registry import get_spec, locate
+
+    spec = get_spec(name)
+    return all(locate(spec, remote, data_dir) is not None for remote in spec.files)
+
+
 def make_source(
     dataset: str | np.ndarray | ImageSource, *, data_dir: str | Path | None = None
 ) -> ImageSource:
@@ -60,10 +68,9 @@ def make_source(
     dataset : str, path, array or ImageSource
         A registered name (``lps-eval data list``), a ``.npy``/``.npz``/``.pt`` image
         file, an image array (N, H, W) or (N, C, H, W), or a source (returned as is).
-        ``"dsprites"`` keeps meaning the procedural re-drawing here for one release
-        (with an :class:`~lps_eval.LpsDeprecationWarning`); say ``"dsprites_procedural"``
-        for it, or download the official file (``lps-eval data download dsprites``),
-        which ``"dsprites"`` will mean from the next release on.
+        ``"dsprites"`` reads the official file when it is in the data directory; without
+        it, it keeps meaning the procedural re-drawing for one release (with an
+        :class:`~lps_eval.LpsDeprecationWarning`; say ``"dsprites_procedural"`` for it).
     data_dir : path, optional
         Where the official files are (see :func:`lps_eval.data.get_dataset`).
     """
@@ -77,10 +84,13 @@ def make_source(
         )
     key = str(dataset)
     if key.lower() == "dsprites":
+        if _official_files_present("dsprites", data_dir):
+            return get_dataset("dsprites", data_dir=data_dir)
         warnings.warn(
-            "dataset 'dsprites' in the trainer is the procedural re-drawing of dSprites; "
-            "call it 'dsprites_procedural' (same images), or download the official file "
-            "(`lps-eval data download dsprites`), which 'dsprites' will mean in the next release",
+            "dataset 'dsprites': the official file is not in the data directory, so the "
+            "trainer uses the procedural re-drawing; call it 'dsprites_procedural' (same "
+            "images), or download the official file (`lps-eval data download dsprites`), "
+            "which 'dsprites' alone will mean from the next release",
             LpsDeprecationWarning,
             stacklevel=2,
         )

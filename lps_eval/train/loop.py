@@ -80,6 +80,7 @@ def fit(
     steps: int | None = None,
     batch_size: int | None = None,
     lr: float | None = None,
+    lr_schedule: str | None = None,
     objective_params: dict[str, Any] | None = None,
     mmd_weight: float | None = None,
     kernel: str | None = None,
@@ -100,6 +101,7 @@ def fit(
     out: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    data_dir: str | Path | None = None,
 ) -> TrainResult:
     """Train a model with one of the registered objectives and encode an evaluation set.
 
@@ -125,7 +127,11 @@ def fit(
         Optimizer steps; each draws a fresh batch (and fresh prior samples).
     batch_size : int
     lr : float
-        Adam learning rate (default 5e-4, the paper's value); must lie in (0, 1].
+        Adam learning rate (default 5e-4, the paper's value); must lie in (0, 1]. With a
+        schedule, the peak rate.
+    lr_schedule : {"constant", "cosine"}, optional
+        :mod:`lps_eval.train.schedules`; default ``constant`` (the ``cpu`` preset:
+        ``cosine``, warm-up then decay to lr/20). Recorded in ``config.json``.
     objective_params : dict, optional
         The objective's hyper-parameters (e.g. ``{"beta": 6, "estimator": "mss"}`` for
         ``beta_tcvae``); each objective declares its own, with defaults (``lps-eval
@@ -171,6 +177,10 @@ def fit(
         trains in ``out/.overwrite`` meanwhile, so an interruption keeps the old results.
     progress : bool, default True
         tqdm progress bar on stderr (steps/s and time left).
+    data_dir : path, optional
+        Where a registered dataset's official files live (``lps-eval data download``);
+        default ``$LPS_EVAL_DATA``, else ``~/.cache/lps-eval/data``. Recorded for
+        ``resume``.
 
     Returns
     -------
@@ -191,6 +201,7 @@ def fit(
             "steps": steps,
             "batch_size": batch_size,
             "lr": lr,
+            "lr_schedule": lr_schedule,
             "width": width,
             "hidden": hidden,
             "eval_size": eval_size,
@@ -215,8 +226,9 @@ def fit(
         seed=seed,
     )
     settings = resolve_objective(check_settings(settings))
-    source = make_source(dataset)
+    source = make_source(dataset, data_dir=data_dir)
     dataset_name = str(dataset) if isinstance(dataset, (str, Path)) else source.name
+    settings["data_dir"] = None if data_dir is None else str(Path(data_dir).resolve())
     _validate_objective(settings, prior, source)  # refuse bad input before touching `out`
     run_dir = None
     if out is not None:
@@ -287,7 +299,7 @@ def resume(
                 f"{run_dir} was trained with a prior object; pass prior= to resume it"
             )
         prior = config["prior_spec"]
-    source = make_source(dataset)
+    source = make_source(dataset, data_dir=settings.get("data_dir"))
     return TrainingRun(
         source,
         dataset_name=config["dataset"],

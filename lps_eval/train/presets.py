@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
     "steps": 5000,
     "batch_size": 512,
     "lr": 5e-4,
+    "lr_schedule": "constant",
     "width": 32,
     "hidden": 256,
     "eval_size": 10000,
@@ -49,6 +50,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "eval_subset": 1000,
         "checkpoint_every": 500,
         "num_threads": 1,
+        "lr_schedule": "cosine",
     },
     "paper": {
         "steps": 20000,

@@ -36,6 +36,7 @@ from lps_eval.train.data import ImageSource
 from lps_eval.train.encoding import encode_posterior, nmse_db
 from lps_eval.train.monitor import EVAL_COLUMNS
 from lps_eval.train.random_state import RandomStreams
+from lps_eval.train.schedules import learning_rate
 
 __all__ = ["LOG_COLUMNS", "TrainResult", "TrainingInterrupted", "TrainingRun", "resolve_device"]
 
@@ -185,6 +186,17 @@ def make_objective_for(
         recon_reduction=s["recon_reduction"],
         rng=rng,
         dataset_size=dataset_size,
+    )
+
+
+def _resumable(name: str) -> bool:
+    """A dataset ``resume`` can reopen by name: built in, registered, or a file on disk."""
+    from lps_eval.data import dataset_specs
+
+    return (
+        name in ("dsprites", "dsprites_procedural", "digits")
+        or name in dataset_specs()
+        or (Path(name).exists())
     )
 
 
@@ -342,11 +354,12 @@ class TrainingRun:
         s, obj, prior, name = self.s, self.objective, self.prior, self.dataset_name
         return {
             "dataset": name,
-            "dataset_resumable": isinstance(name, str)
-            and (name in ("dsprites", "digits") or Path(name).exists()),
+            "dataset_resumable": isinstance(name, str) and _resumable(name),
+            "data_dir": s.get("data_dir"),
             "prior": prior if isinstance(prior, str) else repr(prior),
             "prior_spec": prior if isinstance(prior, str) else None,
             **{k: s[k] for k in ("objective", "latent_dim", "steps", "batch_size", "lr")},
+            "lr_schedule": s["lr_schedule"],
             "objective_params": dict(obj.p),
             "objective_reference": obj.reference,
             "mmd_weight": obj.mmd_weight,
@@ -477,6 +490,9 @@ class TrainingRun:
                 "the regularizer weight"
             )
         self.optimizer.zero_grad(set_to_none=True)
+        rate = learning_rate(step, s["steps"], s["lr"], s["lr_schedule"])
+        for group in self.optimizer.param_groups:
+            group["lr"] = rate
         loss.backward()
         obj.after_backward()
         with signals.critical():  # apply the update and commit the step as one

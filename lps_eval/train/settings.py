@@ -11,6 +11,7 @@ import math
 from typing import Any
 
 from lps_eval._validation import LpsInputError, check_positive_int
+from lps_eval.train.schedules import check_lr_schedule
 
 __all__ = ["check_settings"]
 
@@ -45,6 +46,7 @@ def check_settings(s: dict[str, Any]) -> dict[str, Any]:
     lr = s["lr"]
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 < lr <= 1):
         raise LpsInputError(f"lr must be a number in (0, 1], got {lr}")
+    s["lr_schedule"] = check_lr_schedule(s.get("lr_schedule", "constant"))
     budget = s["eval_budget"]
     if not (isinstance(budget, (int, float)) and budget >= 0 and not math.isnan(budget)):
         raise LpsInputError(f"eval_budget must be a fraction >= 0 (inf = no bound), got {budget}")

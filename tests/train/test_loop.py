@@ -10,6 +10,7 @@ import json
 import math
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -23,7 +24,7 @@ from lps_eval.cli.train import encode_command as encode_cmd  # noqa: E402
 from lps_eval.cli.train import train_command as train_cmd  # noqa: E402
 from lps_eval.train import data as tdata  # noqa: E402
 from lps_eval.train.checkpoint import WEIGHTS_FILE, load_model  # noqa: E402
-from lps_eval.train.loop import encode, fit, nmse_db  # noqa: E402
+from lps_eval.train.loop import encode, fit, nmse_db, resume  # noqa: E402
 from lps_eval.train.models import ConvAutoencoder  # noqa: E402
 from lps_eval.train.objectives import (  # noqa: E402
     kl_to_standard_normal,
@@ -100,7 +101,34 @@ def test_digits_and_user_arrays():
     with pytest.raises(LpsInputError, match="shape"):
         tdata.from_array(np.zeros((3, 8)))
     with pytest.raises(LpsInputError, match="unknown dataset"):
-        tdata.make_source("mnist")
+        tdata.make_source("no_such_dataset")
+
+
+def test_official_files_from_data_dir_reach_the_trainer(tmp_path, monkeypatch):
+    """`--data-dir` is where the trainer reads official files: dSprites from its npz (no
+    warning), the procedural re-drawing (with a warning) only when the file is absent."""
+    from lps_eval import LpsDeprecationWarning
+    from tests.conftest import TINY_TRAINING
+    from tests.data.official_files import dsprites_npz
+
+    monkeypatch.setenv("LPS_EVAL_DATA", str(tmp_path / "empty"))
+    with pytest.warns(LpsDeprecationWarning, match="procedural"):
+        assert isinstance(tdata.make_source("dsprites"), tdata.ProceduralDSprites)
+    with pytest.raises(LpsInputError, match="not found in"):
+        tdata.make_source("mnist", data_dir=tmp_path / "empty")
+    data = tmp_path / "data"
+    data.mkdir()
+    dsprites_npz(data / "dsprites_ndarray_co1sh3sc6or40x32y32_64x64.npz")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LpsDeprecationWarning)
+        source = tdata.make_source("dsprites", data_dir=data)
+    assert not isinstance(source, tdata.ProceduralDSprites) and source.n_images == 192
+    options = {**TINY_TRAINING, "dataset": "dsprites", "eval_size": 50, "eval_subset": 40}
+    res = fit(**options, objective="ae", steps=3, eval_every=0, data_dir=data,
+              progress=False, out=tmp_path / "run")  # fmt: skip
+    assert res.config["data_dir"] == str(data.resolve()) and res.config["dataset_resumable"]
+    again = resume(tmp_path / "run", steps=4, progress=False)
+    assert again.config["steps"] == 4
 
 
 # --------------------------------------------------------------------------- model, losses
