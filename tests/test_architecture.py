@@ -246,6 +246,7 @@ TOPIC_TESTS = {
     "tests/metrics/test_probe_metrics.py": "the probe-based metrics together",
     "tests/reporting/test_builder_browser.py": "the report in headless Chromium",
     "tests/test_readme_speed_table.py": "README.md's speed table is benchmarks/ CSV, rendered",
+    "tests/test_paper_tables.py": "experiments/paper_tables.py, the paper's comparison",
 }
 
 

@@ -120,8 +120,8 @@ def fit(
     latent_dim : int, default 5
     preset : {"cpu", "paper"}, optional
         Fills every size/budget argument left as None (see :mod:`lps_eval.train.presets`):
-        ``cpu`` = batch 64, width 16, hidden 128, 3000 steps, one thread (minutes on a
-        laptop); ``paper`` = batch 512, width 32, hidden 256 (a GPU). Explicit arguments
+        ``cpu`` = batch 64, width 16, hidden 128, 6000 steps at lr 1e-3 with cosine decay,
+        one thread (minutes on a laptop); ``paper`` = batch 512, width 32, hidden 256 (a GPU). Explicit arguments
         win; without a preset the defaults are batch 512, width 32, hidden 256, 5000 steps.
     steps : int
         Optimizer steps; each draws a fresh batch (and fresh prior samples).
