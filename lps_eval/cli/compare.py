@@ -25,6 +25,9 @@ from lps_eval.results import jsonable
 
 __all__ = ["compare_command", "model_arguments", "prepare_models"]
 
+#: Metrics of the set of models (scored together after every model): UDR.
+MULTI_MODEL_METRICS = ("udr",)
+
 
 def model_arguments(func: Any) -> Any:
     """MODELS, ``--names`` and ``--baseline``: the model options of compare and report."""
@@ -43,7 +46,9 @@ def prepare_models(args: dict[str, Any]) -> tuple[list[Any], Prepared]:
 
     names = None if not args.get("names") else args["names"].split(",")
     specs = expand_models(list(args["models"]), names=names)
-    prepared = prepare(args, has_factors=any(has_factors(s) for s in specs))
+    prepared = prepare(
+        args, has_factors=any(has_factors(s) for s in specs), extra_metrics=MULTI_MODEL_METRICS
+    )
     return specs, prepared
 
 

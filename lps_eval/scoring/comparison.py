@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from lps_eval._validation import LpsInputError
-from lps_eval.models import ModelSpec, expand_models, peek_rows
+from lps_eval.models import ModelSpec, expand_models, peek_rows, read_model
 from lps_eval.predictability import (
     SINGLE_SPLIT_TEST_SIZE,
     LpsResult,
@@ -198,6 +198,7 @@ def compare(
     """
     specs = expand_models(models, names=names)
     model_names = [s.name for s in specs]
+    metrics, udr_options = _split_udr(metrics, options)
     base = model_names[0] if baseline is None else str(baseline)
     if base not in model_names:
         raise LpsInputError(f"baseline {base!r} is not a model; models: {', '.join(model_names)}")
@@ -231,6 +232,8 @@ def compare(
     diffs = differences(payloads, model_names, base, confidence=confidence)
     label = "none" if len(specs) == 1 else ("paired" if paired else "unpaired")
     out = _assemble(stack_payloads(model_names, payloads), diffs, label)
+    if udr_options is not None:
+        out = _with_udr(out, specs, payloads, key=key, seed=seed, options=udr_options)
     out.attrs = {
         "models": model_names,
         "baseline": base,
@@ -259,6 +262,51 @@ def compare(
         "versions": library_versions(),
     }
     return out
+
+
+def _split_udr(metrics: Any, options: dict[str, Any]) -> tuple[Any, dict[str, Any] | None]:
+    """``metrics`` without ``"udr"`` (a metric of the set of models, not of each one) and
+    UDR's options (``udr={...}``), or None when UDR was not asked for."""
+    chosen = [metrics] if isinstance(metrics, str) else list(metrics or [])
+    if "udr" not in chosen:
+        if "udr" in options:
+            raise LpsInputError("udr options given but 'udr' is not in metrics; add it")
+        return metrics, None
+    rest = [m for m in chosen if m != "udr"]
+    udr_options = dict(options.pop("udr", None) or {})
+    return (rest or ["lps"]), udr_options
+
+
+def _with_udr(
+    out: pd.DataFrame, specs: Sequence[ModelSpec], payloads: list[dict[str, Any]], *,
+    key: str | None, seed: int, options: dict[str, Any],
+) -> pd.DataFrame:  # fmt: skip
+    """UDR rows (one per scored model, then the pair rows) from the models' codes and the
+    per-dimension KL the trainer saved; computed here, on the client, from every model."""
+    from lps_eval.metrics import udr
+
+    ok = [s for s, p in zip(specs, payloads, strict=True) if p["status"] == "ok"]
+    if len(ok) < 2:
+        raise LpsInputError(
+            f"udr compares models with each other: needs 2+ models that could be scored, "
+            f"got {len(ok)}"
+        )
+    inputs = [read_model(s, key=key) for s in ok]
+    sizes = {m.z.shape[0] for m in inputs}
+    if len(sizes) > 1:
+        raise LpsInputError(
+            f"udr needs every model's codes of the same inputs, row for row; the models have "
+            f"{sorted(sizes)} rows (encode one evaluation set with every model)"
+        )
+    result = udr(
+        [m.z for m in inputs], kl=[getattr(m, "kl", None) for m in inputs],
+        names=[s.name for s in ok], seed=seed, **options,
+    )  # fmt: skip
+    rows = [{**r, "pairing": out["pairing"].iloc[0], "status": "ok", "error": None}
+            for r in result.rows()]  # fmt: skip
+    extra = tidy_frame(rows)
+    table = pd.concat([out, extra], ignore_index=True)
+    return table[[*out.columns, *[c for c in extra.columns if c not in out.columns]]]
 
 
 def _source(spec: ModelSpec) -> str:

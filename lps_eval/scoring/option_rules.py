@@ -122,6 +122,25 @@ def _permutations(name: str, value: Any) -> None:
         ) from None
 
 
+def _lps_max_samples(name: str, value: Any) -> None:
+    """LPS's row cap: "auto" (every row for linear, 10,000 otherwise), an integer or None."""
+    if value == "auto":
+        return
+    try:
+        integer(2, none=True)(name, value)
+    except LpsInputError:
+        raise LpsInputError(
+            f"{name} must be 'auto', an integer >= 2 or none (every row), got {value!r}"
+        ) from None
+
+
+def _training_sizes(name: str, value: Any) -> None:
+    """The downstream probes' training sizes: one integer, a list, or "10,100" text."""
+    from lps_eval.metrics.classifier_probes import check_sizes
+
+    check_sizes(value, name=name)
+
+
 def _mapping(name: str, value: Any) -> None:
     if value is not None and not isinstance(value, dict):
         raise LpsInputError(
@@ -143,6 +162,10 @@ RULES: dict[str, Rule] = {
     "max_dims": integer(2, none=True),
     "n_bins": integer(2, 1000),
     "bandwidth": positive_number(none=True),
+    "lps.max_samples": _lps_max_samples,
+    "downstream.num_train": _training_sizes,
+    "reduced_downstream.num_train": _training_sizes,
+    "strong_downstream.num_train": _training_sizes,
     "mmd.kernel": _kernel,
     "independence.kernel": _kernel,
     "mmd.estimator": _estimator,

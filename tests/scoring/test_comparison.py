@@ -334,3 +334,27 @@ def test_cli_compare_scheduler_and_cache(tmp_path):
     clustered = CliRunner().invoke(main, fresh)
     assert clustered.exit_code == 0, clustered.output
     assert clustered.stdout == serial.stdout  # scored on a 2-process LocalCluster
+
+
+def test_udr_rows_equal_the_metric_on_the_same_codes():
+    """UDR is a metric of the set of models: compare adds one row per model (and the pair
+    rows) equal to lps_eval.metrics.udr on the same codes, in model order."""
+    from lps_eval.metrics import udr
+
+    rng = np.random.default_rng(3)
+    s = rng.normal(size=(400, 3))
+    codes = {"a": s, "b": s[:, ::-1] * 2.0, "c": rng.normal(size=(400, 3))}
+    table = lps_eval.compare(codes, metrics=["udr", "lps"], predictor="linear", n_boot=0)
+    rows = table[table.metric == "udr"].set_index("model")["value"]
+    expected = udr(list(codes.values()), names=list(codes)).model_scores
+    np.testing.assert_allclose(rows.loc[list(codes)].to_numpy(), expected)
+    assert rows["a"] > rows["c"] and rows["b"] > rows["c"]  # the permuted copy agrees
+    assert {"lps", "udr_pairwise"} <= set(table.metric)
+
+
+def test_udr_needs_two_models_and_its_metric():
+    z = np.random.default_rng(0).normal(size=(200, 3))
+    with pytest.raises(LpsInputError, match="2\\+ models"):
+        lps_eval.compare({"a": z}, metrics=["udr"], predictor="linear", n_boot=0)
+    with pytest.raises(LpsInputError, match="'udr' is not in metrics"):
+        lps_eval.compare({"a": z, "b": z}, metrics=["lps"], udr={"correlation": "spearman"})
