@@ -23,6 +23,7 @@ import tarfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -82,6 +83,19 @@ CARS3D_FACTORS = ("elevation", "azimuth", "object_type")
 _CHUNK = 8192
 
 
+def _grid_dataset(name: str, grid: FactorGrid, store: Any, path: Path) -> StoredFactorDataset:
+    """A dataset whose rows are every cell of ``grid`` in C order, images in ``store``."""
+    return StoredFactorDataset(
+        name=name,
+        n_images=grid.n_cells,
+        image_shape=store.image_shape,
+        factor_names=grid.names,
+        grid=grid,
+        store=store,
+        files=(str(path),),
+    )
+
+
 def _check_grid_order(grid: FactorGrid, codes: np.ndarray, what: str) -> None:
     """Refuse a file whose rows are not the full grid in C order."""
     if codes.shape[0] != grid.n_cells:
@@ -139,15 +153,7 @@ def dsprites(path: Path, *, name: str = "dsprites") -> StoredFactorDataset:
             raise LpsInputError(f"{path}: imgs holds values above 1; dSprites images are 0/1")
         chunks.append(np.packbits(chunk, axis=-1))
     store = PackedBitsStore(imgs.shape[0], imgs.shape[1:], "NHW", packed=np.concatenate(chunks))
-    return StoredFactorDataset(
-        name=name,
-        n_images=grid.n_cells,
-        image_shape=store.image_shape,
-        factor_names=grid.names,
-        grid=grid,
-        store=store,
-        files=(str(path),),
-    )
+    return _grid_dataset(name, grid, store, path)
 
 
 # ----------------------------------------------------------------------------- 3D Shapes
@@ -185,15 +191,7 @@ def shapes3d(path: Path, *, name: str = "shapes3d") -> StoredFactorDataset:
     grid = FactorGrid(SHAPES3D_FACTORS, tuple(v.size for v in values), tuple(values))
     _check_grid_order(grid, codes, str(path))
     store = H5Store(shape[0], tuple(shape[1:]), "NHWC", path=path, key="images")
-    return StoredFactorDataset(
-        name=name,
-        n_images=grid.n_cells,
-        image_shape=store.image_shape,
-        factor_names=grid.names,
-        grid=grid,
-        store=store,
-        files=(str(path),),
-    )
+    return _grid_dataset(name, grid, store, path)
 
 
 # ----------------------------------------------------------------------------- MPI3D
@@ -242,15 +240,7 @@ def mpi3d(
         store = RawFileStore(
             member.shape[0], member.shape[1:], "NHWC", path=path, offset=member.data_offset
         )
-    return StoredFactorDataset(
-        name=name,
-        n_images=grid.n_cells,
-        image_shape=store.image_shape,
-        factor_names=grid.names,
-        grid=grid,
-        store=store,
-        files=(str(path),),
-    )
+    return _grid_dataset(name, grid, store, path)
 
 
 # ----------------------------------------------------------------------------- SmallNORB
@@ -388,12 +378,4 @@ def cars3d(source: Path, *, cache_dir: Path, name: str = "cars3d") -> StoredFact
             stacklevel=2,
         )
     grid = FactorGrid(CARS3D_FACTORS, (4, 24, n_objects))
-    return StoredFactorDataset(
-        name=name,
-        n_images=grid.n_cells,
-        image_shape=store.image_shape,
-        factor_names=grid.names,
-        grid=grid,
-        store=store,
-        files=(str(source),),
-    )
+    return _grid_dataset(name, grid, store, source)
