@@ -30,7 +30,6 @@ from lps_eval.predictability.curve import curve_converged, default_sizes, lps_cu
 from lps_eval.predictability.importance import (
     MAX_IMPORTANCE_DIMS,
     LpsImportance,
-    holm_adjust,
     lps_importance,
 )
 from lps_eval.predictability.resampling import lps_replicates
@@ -53,7 +52,6 @@ __all__ = [
     "default_sizes",
     "doubling_converged",
     "expected_null_r2",
-    "holm_adjust",
     "linear_structure",
     "lps",
     "lps_curve",

@@ -48,6 +48,7 @@ from lps_eval._validation import (
     check_positive_int,
     constant_columns,
 )
+from lps_eval.multiple_testing import holm
 from lps_eval.predictability._lps import (
     MIN_TEST_ROWS,
     MIN_TRAIN_ROWS,
@@ -61,30 +62,11 @@ from lps_eval.predictors.linear import LinearPredictor
 from lps_eval.results import MetricResult, make_row
 from lps_eval.streaming import column_moments
 
-__all__ = ["MAX_IMPORTANCE_DIMS", "LpsImportance", "holm_adjust", "lps_importance"]
+__all__ = ["MAX_IMPORTANCE_DIMS", "LpsImportance", "lps_importance"]
 
 #: Dimensions shown by default (targets and shuffled sources); each target is still
 #: predicted from every other dimension.
 MAX_IMPORTANCE_DIMS = 12
-
-
-def holm_adjust(p_values: Any) -> np.ndarray:
-    """Holm (1979) step-down adjusted p-values, same shape; NaN entries are left out.
-
-    With the ``m`` finite p-values sorted ascending, ``adj_(i) = max_{j <= i}
-    min(1, (m - j + 1) p_(j))``. Rejecting where ``adj < alpha`` keeps the family-wise
-    error rate at ``alpha`` under any dependence between the tests.
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    flat = p.ravel()
-    out = np.full(flat.shape, np.nan)
-    ok = np.flatnonzero(np.isfinite(flat))
-    if ok.size:
-        order = ok[np.argsort(flat[ok], kind="stable")]
-        m = order.size
-        adjusted = np.minimum(1.0, (m - np.arange(m)) * flat[order])
-        out[order] = np.maximum.accumulate(adjusted)
-    return out.reshape(p.shape)
 
 
 @dataclass(frozen=True)
@@ -129,7 +111,7 @@ class LpsImportance(MetricResult):
     def rows(self) -> list[dict[str, Any]]:
         predictor = self.settings.get("predictor", "")
         out = []
-        for name, mat, p, holm, by in (
+        for name, mat, p, adjusted, by in (
             ("lps_importance", self.importance, self.p_value, self.p_value_holm, predictor),
             (
                 "lps_structure",
@@ -150,7 +132,7 @@ class LpsImportance(MetricResult):
                                 dim=int(i),
                                 p_value=p[a, b],
                                 source_dim=int(j),
-                                p_value_holm=holm[a, b],
+                                p_value_holm=adjusted[a, b],
                                 predictor=by,
                             )
                         )
@@ -225,7 +207,7 @@ def lps_importance(
         model, z[train_rows][:, active], z[test_rows][:, active], shown, model_seed, shuffle_rng
     )
     linear, linear_p = _linear_companion(z, active, shown)
-    holm = holm_adjust(p)
+    p_holm = holm(p)
     settings = {
         "metric": "lps_importance",
         **model.settings(),
@@ -247,12 +229,12 @@ def lps_importance(
         "seed": seed,
     }
     return LpsImportance(
-        value=float(np.sum(np.nan_to_num(holm, nan=1.0) < alpha)),
+        value=float(np.sum(np.nan_to_num(p_holm, nan=1.0) < alpha)),
         settings=settings,
         dims=active[shown],
         importance=imp,
         p_value=p,
-        p_value_holm=holm,
+        p_value_holm=p_holm,
         linear=linear,
         linear_p_value=linear_p,
         linear_p_value_holm=_holm_pairs(linear_p),
@@ -348,7 +330,7 @@ def _holm_pairs(p: np.ndarray) -> np.ndarray:
     """Holm over the unordered pairs of a symmetric p-value matrix (one test per pair)."""
     iu = np.triu_indices(p.shape[0], 1)
     out = np.full(p.shape, np.nan)
-    adjusted = holm_adjust(p[iu])
+    adjusted = holm(p[iu])
     out[iu] = adjusted
     out[(iu[1], iu[0])] = adjusted
     return out

@@ -25,7 +25,7 @@ import pandas as pd
 from lps_eval._validation import LpsInputError
 from lps_eval.display import fmt_number, table_html
 from lps_eval.models import ModelInput, expand_models, read_model
-from lps_eval.predictability import MAX_IMPORTANCE_DIMS, curve_verdict, holm_adjust
+from lps_eval.predictability import MAX_IMPORTANCE_DIMS, curve_verdict
 from lps_eval.results import jsonable
 from lps_eval.scoring import compare, format_summary, summarize
 from lps_eval.scoring.gate import check_model_gates, parse_gate
@@ -444,7 +444,7 @@ def _mmd_p_values(tidy: pd.DataFrame, d: int) -> tuple[np.ndarray | None, np.nda
         holm = np.full(d, np.nan)
         holm[dims] = rows["p_value_holm"].to_numpy(dtype=float)
         return raw, holm
-    return raw, holm_adjust(raw)
+    return raw, holm(raw)
 
 
 def _marginals_figure(model, z, tidy, ctx: _Context, add, parts) -> None:

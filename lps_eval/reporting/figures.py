@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lps_eval.multiple_testing import holm
 from lps_eval.options import renamed_keywords
-from lps_eval.predictability import holm_adjust
 from lps_eval.results import set_figure_hook
 
 __all__ = [
@@ -131,7 +131,7 @@ def marginals(
         title).
     p_values_holm : sequence of float, optional
         Their Holm-adjusted values (shown beside them); computed from ``p_values`` over
-        all dimensions when not given (:func:`lps_eval.predictability.holm_adjust`).
+        all dimensions when not given (:func:`lps_eval.multiple_testing.holm`).
     dims, max_plot_dims
         Which dimensions to draw (default: the first ``max_plot_dims``; ``max_dims`` is
         the deprecated name).
@@ -142,7 +142,7 @@ def marginals(
     d = z.shape[1]
     chosen = _pick_dims(d, max_plot_dims, dims)
     if p_values is not None and p_values_holm is None:
-        p_values_holm = holm_adjust(np.asarray(p_values, dtype=float))
+        p_values_holm = holm(np.asarray(p_values, dtype=float))
     rng = np.random.default_rng([int(seed), 0x706C74])
     rows = z if z.shape[0] <= max_points else z[rng.choice(z.shape[0], max_points, replace=False)]
     prior_sample = parse_prior(prior, n_dims=d).sample(rows.shape[0], d, rng)
@@ -486,7 +486,7 @@ def pairwise_mutual_info_test(
     p = chi2.sf(2.0 * n * mi, dof)
     iu = np.triu_indices(d, 1)
     holm = np.full((d, d), np.nan)
-    holm[iu] = holm_adjust(p[iu])
+    holm[iu] = holm(p[iu])
     holm[(iu[1], iu[0])] = holm[iu]
     return mi, p, holm, dof / (2.0 * n)
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 import lps_eval
 from lps_eval import LpsInputError
-from lps_eval.predictability import holm_adjust, lps_importance
+from lps_eval.multiple_testing import holm
+from lps_eval.predictability import lps_importance
 from lps_eval.simulations import (
     SINE_PRODUCT_CONDITIONAL,
     gaussian_latents,
@@ -29,9 +30,9 @@ def marked(mask, dims):
 
 def test_holm_known_values():
     # sorted p = .01, .02, .03, .04 with m = 4: 4*.01, 3*.02, 2*.03, 1*.04 -> .04 .06 .06 .06
-    np.testing.assert_allclose(holm_adjust([0.03, 0.01, 0.04, 0.02]), [0.06, 0.04, 0.06, 0.06])
-    np.testing.assert_allclose(holm_adjust([0.5, 0.9]), [1.0, 1.0])
-    out = holm_adjust(np.array([[np.nan, 0.01], [0.2, np.nan]]))  # NaNs are not tests
+    np.testing.assert_allclose(holm([0.03, 0.01, 0.04, 0.02]), [0.06, 0.04, 0.06, 0.06])
+    np.testing.assert_allclose(holm([0.5, 0.9]), [1.0, 1.0])
+    out = holm(np.array([[np.nan, 0.01], [0.2, np.nan]]))  # NaNs are not tests
     np.testing.assert_allclose(out, [[np.nan, 0.02], [0.2, np.nan]])
 
 
@@ -43,8 +44,8 @@ def test_holm_matches_its_step_down_definition(p):
     expected = np.empty(m)
     for rank, i in enumerate(order):  # adj_(i) = max_{j <= i} min(1, (m - j + 1) p_(j))
         expected[i] = max(min(1.0, (m - j) * p[order[j]]) for j in range(rank + 1))
-    np.testing.assert_allclose(holm_adjust(p), expected)
-    assert np.all(holm_adjust(p) >= p)
+    np.testing.assert_allclose(holm(p), expected)
+    assert np.all(holm(p) >= p)
 
 
 # --- known worlds --------------------------------------------------------------------
