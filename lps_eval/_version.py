@@ -1,3 +1,3 @@
 """The installed version of lps-eval (one place, imported by the package and results)."""
 
-__version__ = "0.2.1"
+__version__ = "0.3.0"
