@@ -84,7 +84,7 @@ def dataset_of(world: str, data_dir: str | None) -> str:
     """The trainer's dataset name: dSprites' official file when present."""
     if world != "dsprites":
         return world
-    from lps_eval.data.registry import get_spec, locate
+    from lps_eval.data import get_spec, locate
 
     spec = get_spec("dsprites")
     present = all(locate(spec, f, data_dir) is not None for f in spec.files)

@@ -97,6 +97,8 @@ def _show(table: pd.DataFrame, summary: pd.DataFrame, fmt: str, verdicts: list |
         if fmt == "markdown":
             text += "\n" + _differences_markdown(table)
         click.echo(text)
+    elif summary.empty:
+        click.echo("no model could be scored (the errors are on stderr)")
     else:
         shown = summary.to_string(float_format=lambda v: f"{v:.4g}")
         best = ", ".join(f"{k}: {v}" for k, v in summary.attrs.get("best", {}).items())

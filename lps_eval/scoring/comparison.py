@@ -85,6 +85,7 @@ HEADLINE_METRICS: dict[str, int] = {
     "lps_nonlinear_gap": 0,
     "lps_converged": 0,
     "mmd": -1,
+    "udr": 1,
     "mmd_independence": -1,
     "gaussian_tc": -1,
     "mig": 1,
@@ -287,9 +288,11 @@ def _with_udr(
 
     ok = [s for s, p in zip(specs, payloads, strict=True) if p["status"] == "ok"]
     if len(ok) < 2:
+        failed = [(s.name, p["error"]) for s, p in zip(specs, payloads, strict=True) if p["error"]]
+        why = f"; {failed[0][0]} failed: {failed[0][1]}" if failed else ""
         raise LpsInputError(
             f"udr compares models with each other: needs 2+ models that could be scored, "
-            f"got {len(ok)}"
+            f"got {len(ok)}{why}"
         )
     inputs = [read_model(s, key=key) for s in ok]
     sizes = {m.z.shape[0] for m in inputs}

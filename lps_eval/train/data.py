@@ -52,7 +52,7 @@ _IMAGE_SUFFIXES = (".npy", ".npz", ".pt", ".pth")
 
 def _official_files_present(name: str, data_dir: str | Path | None) -> bool:
     """Whether every official file of dataset ``name`` is in the data directory."""
-    from lps_eval.data.registry import get_spec, locate
+    from lps_eval.data import get_spec, locate
 
     spec = get_spec(name)
     return all(locate(spec, remote, data_dir) is not None for remote in spec.files)
