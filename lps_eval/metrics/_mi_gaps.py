@@ -180,7 +180,7 @@ def _mean(name: str, per: np.ndarray, reasons: dict) -> float:
     properties=("exact_sample_order", "exact_latent_order", "nuisance_invariant"),
     needs={
         "dmig": ("two_latents",),  # a gap between the assigned latent and another one
-        "xmig": ("two_latents",),  # an assigned latent and one left over
+        "xmig": ("two_latents", "spare_latent"),  # compares with the latents left over
         "dlig": ("two_factors", "two_latents"),  # two factors, each with its own latent
     },
     interval=IntervalPlan(unit="rows", n_boot=200),
@@ -304,8 +304,6 @@ def mi_gaps(
     assigned = _assignment(mi, h, _usable_reg_dim(reg_dim, use))
     per = mi_gaps_from_matrix(mi, h, mutual_info_matrix(codes, codes), assigned)
     reasons: dict[str, str] = {}
-    if data.z.shape[1] <= codes.shape[1]:
-        reasons["xmig"] = "needs more latent dimensions than factors (a latent left over)"
     if codes.shape[1] < 2:
         reasons["dlig"] = "needs at least 2 factors"
     for name, why in reasons.items():
