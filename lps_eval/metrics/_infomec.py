@@ -248,9 +248,7 @@ def infomec(
     )
     discrete = latents == "discrete"
     use = data.usable()  # constant / ID-like factors are left out; their rows are NaN
-    codes, _, _ = discrete_factor_codes(
-        data.factors[:, use], None, n_bins=n_bins, metric="infomec"
-    )
+    codes, _, _ = discrete_factor_codes(data.factors[:, use], None, n_bins=n_bins, metric="infomec")
     if discrete:
         mi = mutual_info_matrix(to_codes(data.z)[0], codes)
     else:
@@ -262,7 +260,9 @@ def infomec(
     nmi = (mi / np.where(h > 0, h, 1.0)[None, :]).T  # (factors, dims), as the reference
     active = active_latents(data.z, discrete=discrete, rule=prune)
     infom, infoc, facts = infomec_from_nmi(nmi, active)
-    facts["uninformative_factors"] = [int(np.flatnonzero(use)[i]) for i in facts["uninformative_factors"]]
+    facts["uninformative_factors"] = [
+        int(np.flatnonzero(use)[i]) for i in facts["uninformative_factors"]
+    ]
     per_usable, converged = _infoe(data.z, codes, discrete=discrete, seed=seed)
     per_factor = np.full(use.shape, math.nan)
     per_factor[use] = per_usable

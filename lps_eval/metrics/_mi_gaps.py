@@ -282,9 +282,7 @@ def mi_gaps(
         },
     )
     use = data.usable()  # constant / ID-like factors are left out; their rows are NaN
-    codes, _, _ = discrete_factor_codes(
-        data.factors[:, use], None, n_bins=n_bins, metric="mi_gaps"
-    )
+    codes, _, _ = discrete_factor_codes(data.factors[:, use], None, n_bins=n_bins, metric="mi_gaps")
     mi = _mutual_info(
         data, codes, estimator=estimator, n_bins=n_bins, n_neighbors=n_neighbors, seed=seed
     )

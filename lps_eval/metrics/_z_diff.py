@@ -153,7 +153,9 @@ def z_diff(
     settings = data.settings
     codes = binned_factor_codes(
         data.factors[:, data.usable()],  # constant / ID-like factors left out
-        continuous_factors=continuous_factors, n_bins=n_bins, metric="z_diff"
+        continuous_factors=continuous_factors,
+        n_bins=n_bins,
+        metric="z_diff",
     )
     k = codes.shape[1]
     if k < 2:

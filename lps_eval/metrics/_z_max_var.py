@@ -108,7 +108,9 @@ def z_max_var(
     )
     codes = binned_factor_codes(
         data.factors[:, data.usable()],  # constant / ID-like factors left out
-        continuous_factors=continuous_factors, n_bins=n_bins, metric="z_max_var"
+        continuous_factors=continuous_factors,
+        n_bins=n_bins,
+        metric="z_max_var",
     )
     if codes.shape[1] < 2:
         return not_computable(

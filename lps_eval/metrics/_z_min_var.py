@@ -172,7 +172,9 @@ def z_min_var(
     )
     codes = binned_factor_codes(
         data.factors[:, data.usable()],  # constant / ID-like factors left out
-        continuous_factors=continuous_factors, n_bins=n_bins, metric="z_min_var"
+        continuous_factors=continuous_factors,
+        n_bins=n_bins,
+        metric="z_min_var",
     )
     if codes.shape[1] < 2:
         return not_computable(
