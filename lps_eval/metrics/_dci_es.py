@@ -134,6 +134,7 @@ def _loss_curves(data, codes, categorical, ladder, widths):
     default=False,  # one ladder of probes per call: on request
     interval=IntervalPlan(unit="half_rows", n_boot=10),
     row_properties={"dci_es_size": ("companion",)},
+    needs={"dci_es_explicitness": ("test_split",)},  # scored on held-out rows
 )
 def dci_es(
     z: Any,
@@ -225,13 +226,20 @@ def dci_es(
     categorical = int_sequence(categorical, name="categorical") if categorical != () else ()
     if any(j < 0 or j >= k for j in categorical):
         raise LpsInputError(f"categorical lists factor indices in [0, {k}), got {categorical}")
+    # constant / ID-like factors, and those the test split cannot score, are left out
+    scored = np.flatnonzero(data.scorable())
+    position = {int(j): i for i, j in enumerate(scored)}
+    kept = tuple(position[j] for j in categorical if j in position)
     ladder = FeatureLadder.draw(standardize_pair(data.z, data.z)[0], widths, data.rng)
-    losses, baseline = _loss_curves(data, (f, ft), categorical, ladder, widths)
+    if scored.size:
+        losses, baseline = _loss_curves(data, (f[:, scored], ft[:, scored]), kept, ladder, widths)
+    else:  # nothing to score held out: the explicitness row is NaN by its declared need
+        losses, baseline = np.full((len(widths), 0), np.nan), np.full(0, np.nan)
     n_dims = data.z.shape[1]
     capacity = np.log([ladder.n_parameters(n_dims, w) for w in widths])
-    per_factor = np.array(
-        [explicitness_from_curve(capacity, losses[:, j], baseline[j], area=area) for j in range(k)]
-    )
+    per_factor = np.full(k, math.nan)
+    for i, j in enumerate(scored):
+        per_factor[j] = explicitness_from_curve(capacity, losses[:, i], baseline[i], area=area)
     ok = np.isfinite(per_factor)
     data.settings.update(
         rff_bandwidth=ladder.bandwidth,
@@ -242,7 +250,7 @@ def dci_es(
         value=float(np.mean(per_factor[ok])) if ok.any() else math.nan,
         settings=data.settings,
         metric="dci_es_explicitness",
-        size=k / n_dims,
+        size=int(data.usable().sum()) / n_dims,  # usable factors per latent
         explicitness_per_factor=per_factor,
         capacities=capacity,
         losses=losses,

@@ -152,7 +152,15 @@ def _infoe(z: np.ndarray, codes: np.ndarray, *, discrete: bool, seed: int):
 
 @register_metric(
     rows=("infom", "infoe", "infoc"),
-    properties=("approx_sample_order", "approx_latent_order", "nuisance_invariant"),
+    properties=("approx_sample_order", "approx_latent_order"),
+    # declaration fixed: InfoM averages over the active latents, and a pure-noise latent
+    # (active by range) spreads its small NMI evenly over the factors: it lowers InfoM
+    row_properties={
+        "infom": ("nuisance_penalized",),
+        "infoe": ("nuisance_invariant",),
+        "infoc": ("nuisance_invariant",),
+    },
+    needs={"infom": ("two_factors",), "infoc": ("two_latents",)},
     default=False,  # InfoE fits a multinomial probe per factor: seconds at 10,000 rows
     interval=IntervalPlan(unit="half_rows", n_boot=10),
 )
@@ -239,7 +247,8 @@ def infomec(
         },
     )
     discrete = latents == "discrete"
-    codes, _, _ = discrete_factor_codes(data.factors, None, n_bins=n_bins, metric="infomec")
+    use = data.usable()  # constant / ID-like factors are left out; their rows are NaN
+    codes, _, _ = discrete_factor_codes(data.factors[:, use], None, n_bins=n_bins, metric="infomec")
     if discrete:
         mi = mutual_info_matrix(to_codes(data.z)[0], codes)
     else:
@@ -251,7 +260,12 @@ def infomec(
     nmi = (mi / np.where(h > 0, h, 1.0)[None, :]).T  # (factors, dims), as the reference
     active = active_latents(data.z, discrete=discrete, rule=prune)
     infom, infoc, facts = infomec_from_nmi(nmi, active)
-    per_factor, converged = _infoe(data.z, codes, discrete=discrete, seed=seed)
+    facts["uninformative_factors"] = [
+        int(np.flatnonzero(use)[i]) for i in facts["uninformative_factors"]
+    ]
+    per_usable, converged = _infoe(data.z, codes, discrete=discrete, seed=seed)
+    per_factor = np.full(use.shape, math.nan)
+    per_factor[use] = per_usable
     reasons = {}
     if codes.shape[1] < 2:
         reasons["infom"] = "needs at least 2 factors"

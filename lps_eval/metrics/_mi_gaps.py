@@ -144,6 +144,24 @@ def _mutual_info(data, codes, *, estimator, n_bins, n_neighbors, seed) -> np.nda
     )
 
 
+def _usable_reg_dim(reg_dim: Any, use: np.ndarray) -> Any:
+    """An explicit ``reg_dim`` (one latent per factor) restricted to the usable factors."""
+    if isinstance(reg_dim, str) or use.all():
+        return reg_dim
+    try:
+        dims = int_sequence(reg_dim, name="reg_dim")
+    except LpsInputError:
+        return reg_dim
+    return [d for d, ok in zip(dims, use, strict=False) if ok] if len(dims) == use.size else dims
+
+
+def _expand(values: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """Per-usable-factor values laid out over every factor (NaN for the left-out ones)."""
+    out = np.full(use.shape, math.nan)
+    out[use] = values
+    return out
+
+
 def _mean(name: str, per: np.ndarray, reasons: dict) -> float:
     ok = np.isfinite(per)
     if not ok.all() and ok.any():
@@ -160,6 +178,11 @@ def _mean(name: str, per: np.ndarray, reasons: dict) -> float:
 @register_metric(
     rows=("dmig", "xmig", "dlig"),
     properties=("exact_sample_order", "exact_latent_order", "nuisance_invariant"),
+    needs={
+        "dmig": ("two_latents",),  # a gap between the assigned latent and another one
+        "xmig": ("two_latents", "spare_latent"),  # compares with the latents left over
+        "dlig": ("two_factors", "two_latents"),  # two factors, each with its own latent
+    },
     interval=IntervalPlan(unit="rows", n_boot=200),
 )
 def mi_gaps(
@@ -258,7 +281,8 @@ def mi_gaps(
             "reg_dim": reg_dim if isinstance(reg_dim, str) else [int(i) for i in np.ravel(reg_dim)],
         },
     )
-    codes, _, _ = discrete_factor_codes(data.factors, None, n_bins=n_bins, metric="mi_gaps")
+    use = data.usable()  # constant / ID-like factors are left out; their rows are NaN
+    codes, _, _ = discrete_factor_codes(data.factors[:, use], None, n_bins=n_bins, metric="mi_gaps")
     mi = _mutual_info(
         data, codes, estimator=estimator, n_bins=n_bins, n_neighbors=n_neighbors, seed=seed
     )
@@ -275,16 +299,15 @@ def mi_gaps(
             reason=reason,
             mutual_info=mi,
         )
-    assigned = _assignment(mi, h, reg_dim)
+    assigned = _assignment(mi, h, _usable_reg_dim(reg_dim, use))
     per = mi_gaps_from_matrix(mi, h, mutual_info_matrix(codes, codes), assigned)
     reasons: dict[str, str] = {}
-    if data.z.shape[1] <= codes.shape[1]:
-        reasons["xmig"] = "needs more latent dimensions than factors (a latent left over)"
     if codes.shape[1] < 2:
         reasons["dlig"] = "needs at least 2 factors"
     for name, why in reasons.items():
         warn(f"{name} not computable: {why}")
     values = {name: _mean(name, per[name], reasons) for name in ("dmig", "xmig", "dlig")}
+    per = {name: _expand(v, use) for name, v in per.items()}
     settings = {**data.settings, "assigned_dims": list(assigned), "reasons": reasons}
     return MIGapsResult(
         value=values["dmig"],

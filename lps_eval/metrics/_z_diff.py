@@ -63,6 +63,7 @@ def _features(z, groups, n_points, batch_size, rng):
         "exact_latent_order",
         "nuisance_invariant",
     ),
+    needs=("two_factors",),  # it names which factor a batch fixed: one factor is no choice
     interval=IntervalPlan(unit="seeds", n_boot=20),
 )
 def z_diff(
@@ -151,7 +152,10 @@ def z_diff(
     )
     settings = data.settings
     codes = binned_factor_codes(
-        data.factors, continuous_factors=continuous_factors, n_bins=n_bins, metric="z_diff"
+        data.factors[:, data.usable()],  # constant / ID-like factors left out
+        continuous_factors=continuous_factors,
+        n_bins=n_bins,
+        metric="z_diff",
     )
     k = codes.shape[1]
     if k < 2:

@@ -22,8 +22,12 @@ __all__ = ["z_max_var"]
         "interventional",
         "approx_sample_order",
         "exact_latent_order",
-        "nuisance_invariant",
+        # declaration fixed: a pure-noise latent keeps a normalized variance near 1 in every
+        # batch, as the varying factor's latent does, so it wins votes (Kim et al. 2019 prune
+        # such latents by relevance first): noise latents lower the score
+        "nuisance_penalized",
     ),
+    needs=("two_factors",),  # it names which factor a batch fixed: one factor is no choice
     interval=IntervalPlan(unit="seeds", n_boot=50),
 )
 def z_max_var(
@@ -103,7 +107,10 @@ def z_max_var(
         params=dict(options),
     )
     codes = binned_factor_codes(
-        data.factors, continuous_factors=continuous_factors, n_bins=n_bins, metric="z_max_var"
+        data.factors[:, data.usable()],  # constant / ID-like factors left out
+        continuous_factors=continuous_factors,
+        n_bins=n_bins,
+        metric="z_max_var",
     )
     if codes.shape[1] < 2:
         return not_computable(

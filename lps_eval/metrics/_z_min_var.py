@@ -84,6 +84,7 @@ def vote_result(metric, data, groups, *, pick, options) -> VarianceVoteResult:
         "exact_latent_order",
         "nuisance_invariant",
     ),
+    needs=("two_factors",),  # it names which factor a batch fixed: one factor is no choice
     interval=IntervalPlan(unit="seeds", n_boot=50),
 )
 def z_min_var(
@@ -170,7 +171,10 @@ def z_min_var(
         params=dict(options),
     )
     codes = binned_factor_codes(
-        data.factors, continuous_factors=continuous_factors, n_bins=n_bins, metric="z_min_var"
+        data.factors[:, data.usable()],  # constant / ID-like factors left out
+        continuous_factors=continuous_factors,
+        n_bins=n_bins,
+        metric="z_min_var",
     )
     if codes.shape[1] < 2:
         return not_computable(

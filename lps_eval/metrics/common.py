@@ -104,6 +104,8 @@ class MetricUndefined(LpsInputError):
 NEEDS = {
     "two_latents": "compares latents with each other: needs at least 2 varying latents",
     "two_factors": "compares factors with each other: needs at least 2 usable factors",
+    "spare_latent": "compares with latents that serve no factor: needs more varying latents "
+    "than usable factors",
     "test_split": "scores held-out rows: needs a factor with 2+ values in the test split and "
     "at least as many test rows as it has values",
 }
@@ -434,7 +436,8 @@ def degenerate_checks(
     not ID-like, :func:`id_like_factors`); otherwise :class:`MetricUndefined`. Factors that
     are constant or ID-like are left out (warning); the metric reports NaN for them. Per
     row, the declared :data:`NEEDS`: ``two_latents`` (2+ varying latents), ``two_factors``
-    (2+ usable factors), ``test_split`` (when the metric scores a test split: some usable
+    (2+ usable factors), ``spare_latent`` (more varying latents than usable factors),
+    ``test_split`` (when the metric scores a test split: some usable
     factor that the test split can score).
 
     Returns
@@ -490,6 +493,12 @@ def _unmet_needs(needs, n_varying, n_usable, test_ok, prepared) -> dict[str, str
             reasons.append(
                 f"it compares factors with each other but only {n_usable} usable factor "
                 "is left; pass at least two factors that vary"
+            )
+        if "spare_latent" in wanted and n_varying <= n_usable:
+            reasons.append(
+                f"it compares each factor's latent with the latents left over, but "
+                f"{n_varying} varying latent(s) for {n_usable} usable factor(s) leave none; "
+                "pass codes with more dimensions than factors"
             )
         if "test_split" in wanted and test_ok is not None and not test_ok.any():
             reasons.append(
