@@ -87,7 +87,7 @@ def test_one_factor_or_one_active_latent_is_nan_with_a_reason():
         res = metrics.infomec(a["z"], a["factors"][:, :1])
     assert math.isnan(res.infom) and np.isfinite(res.infoe)
     frame = res.to_frame()
-    assert "2 factors" in frame[frame.metric == "infom"].reason.iloc[0]
+    assert "two factors" in frame[frame.metric == "infom"].reason.iloc[0]
     z = np.column_stack([a["z"][:, 0], 1e-6 * a["z"][:, 1]])
     with pytest.warns(LpsMetricWarning, match="infoc not computable"):
         res = metrics.infomec(z, a["factors"][:, :2])

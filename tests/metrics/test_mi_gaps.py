@@ -76,7 +76,7 @@ def test_xmig_needs_a_spare_latent_and_dlig_two_factors():
         res = metrics.mi_gaps(a["z"], a["factors"])
     frame = res.to_frame()
     row = frame[(frame.metric == "xmig") & (frame.scope == "overall")]
-    assert math.isnan(row.value.iloc[0]) and "more latent dimensions" in row.reason.iloc[0]
+    assert math.isnan(row.value.iloc[0]) and "more dimensions than factors" in row.reason.iloc[0]
     with pytest.warns(LpsMetricWarning, match="dlig not computable"):
         res = metrics.mi_gaps(a["z"], a["factors"][:, :1])
     assert math.isnan(res.dlig) and np.isfinite(res.dmig)

@@ -65,12 +65,12 @@ def test_real_valued_factors_are_binned_with_a_warning():
 def test_not_computable_cases_say_why():
     rng = np.random.default_rng(1)
     z = rng.normal(size=(100, 3))
-    with pytest.warns(LpsMetricWarning, match="at least 2 factors"):
+    with pytest.warns(LpsMetricWarning, match="at least two factors"):
         res = metrics.z_diff(z, rng.integers(0, 3, (100, 1)), **FAST)
-    assert np.isnan(res.value) and "2 factors" in res.reason
+    assert np.isnan(res.value) and "two factors" in res.reason
     ids = np.stack([np.arange(100), rng.integers(0, 3, 100)], 1)  # factor 0: an ID column
     res = _quiet(metrics.z_diff, z, ids, **FAST)
-    assert np.isnan(res.value) and "factor(s) [0]" in res.reason
+    assert np.isnan(res.value) and "only 1 usable factor" in res.reason  # the ID column left out
     frame = res.to_frame()
     assert frame.reason.iloc[0] == res.reason
 

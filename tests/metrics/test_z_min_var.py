@@ -47,7 +47,8 @@ def test_votes_and_settings():
 def test_global_variance_uses_rows_without_replacement():
     rng = np.random.default_rng(0)
     z = rng.normal(size=(50, 2))
-    data = prepare("t", z, np.zeros((50, 1)), None, None, seed=0, needs_test=False, num_train=None)
+    factors = np.arange(50)[:, None] % 5  # a factor that varies (a constant one is undefined)
+    data = prepare("t", z, factors, None, None, seed=0, needs_test=False, num_train=None)
     np.testing.assert_allclose(global_variance(data, 10_000), z.var(axis=0, ddof=1))
 
 
