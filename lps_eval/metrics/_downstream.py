@@ -155,6 +155,7 @@ def _efficiency(test, sizes, headline, efficiency_size):
     default=False,
     interval=IntervalPlan(unit="half_rows", n_boot=10),
     row_properties={"downstream_efficiency": ("companion",)},
+    needs=("test_split",),
 )
 def downstream(
     z: Any,

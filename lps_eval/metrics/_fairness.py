@@ -248,6 +248,7 @@ def _tv_matrices(models, z, codes, sizes, draws, rng):
         "fairness_max": ("companion",),
         "fairness_null": ("companion",),
     },
+    needs=("two_factors", "test_split"),
 )
 def fairness(
     z: Any,

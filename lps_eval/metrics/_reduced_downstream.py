@@ -137,6 +137,10 @@ def _reduced_at(x, y, xt, yt, *, probe, num_remove, seed, first_importance):
     default=False,
     interval=IntervalPlan(unit="half_rows", n_boot=10),
     row_properties={"reduced_downstream_other": ("companion",)},
+    needs={
+        "reduced_downstream": ("two_latents", "test_split"),
+        "reduced_downstream_other": ("two_factors", "two_latents", "test_split"),
+    },
 )
 def reduced_downstream(
     z: Any,

@@ -139,6 +139,7 @@ def _strong_at(pools, n, experiments, probe, seed, num_test):
     default=False,
     interval=IntervalPlan(unit="half_rows", n_boot=10),
     row_properties={"strong_downstream_gap": ("companion",)},
+    needs=("two_factors", "test_split"),
 )
 def strong_downstream(
     z: Any,
