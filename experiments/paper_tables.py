@@ -326,7 +326,13 @@ def render(table: pd.DataFrame, args: argparse.Namespace) -> str:
                          for w in sorted(set(table.world), key=list(WORLDS).index))  # fmt: skip
     return paper_values.PAGE_TEMPLATE.format(
         date=datetime.date.today().isoformat(),
-        command=" ".join(["python experiments/paper_tables.py", *sys.argv[1:]]),
+        # the command that trains these runs (a --report-only rerun only rescored them)
+        command=" ".join(
+            [
+                "python experiments/paper_tables.py",
+                *(a for a in sys.argv[1:] if a != "--report-only"),
+            ]
+        ),
         n_runs=len(table),
         cpu_hours=cpu_hours,
         settings=settings,

@@ -57,6 +57,15 @@ SPECS = metric_specs()
 #: Replicates of the interval tests (below MIN_QUANTILE_BOOT: the normal-t path, cheap);
 #: one test runs the quantile path.
 N_BOOT = 20
+#: The probe metrics refit every probe per replicate (seconds each): 4 replicates test the
+#: same interval machinery (normal-t path) at a fifth of the cost.
+PROBE_METRICS = {"downstream", "fairness", "strong_downstream", "reduced_downstream",
+                 "probe_ladder", "dci_es", "infomec"}  # fmt: skip
+
+
+def _n_boot(name):
+    return 4 if name in PROBE_METRICS else N_BOOT
+
 
 #: Invariance tolerances, named once. "exact" is float round-off; a tree probe's
 #: tie-breaking and an intervention's draws move a value by at most the other two.
@@ -163,7 +172,7 @@ def baseline(data):
 
 @pytest.fixture(scope="module")
 def with_intervals(data):
-    return {name: _call(name, *data, n_boot=N_BOOT) for name in METRICS}
+    return {name: _call(name, *data, n_boot=_n_boot(name)) for name in METRICS}
 
 
 # ---------------------------------------------------------------- schema and input
@@ -369,14 +378,14 @@ def test_every_finite_row_has_an_interval_in_range(name, with_intervals):
     if _has(name, "unit_interval"):
         assert ((overall.ci_low >= 0) & (overall.ci_high <= 1)).all()
     record = res.settings["interval"]
-    assert record["n_boot"] == N_BOOT and record["confidence"] == 0.95
+    assert record["n_boot"] == _n_boot(name) and record["confidence"] == 0.95
     assert record["unit"] and record["method"]
     assert (res.ci_low, res.ci_high) == tuple(overall[["ci_low", "ci_high"]].iloc[0])
 
 
 @pytest.mark.parametrize("name", list(METRICS))
 def test_interval_is_seeded(name, data, with_intervals):
-    again = _call(name, *data, n_boot=N_BOOT)
+    again = _call(name, *data, n_boot=_n_boot(name))
     pd.testing.assert_series_equal(
         _overall(again, "ci_low"), _overall(with_intervals[name], "ci_low")
     )
@@ -388,7 +397,7 @@ def test_interval_invariant_to_row_order(name, data, with_intervals):
     k = len(z) * 2 // 3
     rng = np.random.default_rng(1)
     order = np.concatenate([rng.permutation(k), k + rng.permutation(len(z) - k)])
-    got = _call(name, z[order], f[order], n_boot=N_BOOT)
+    got = _call(name, z[order], f[order], n_boot=_n_boot(name))
     for column in ("ci_low", "ci_high"):
         np.testing.assert_allclose(
             _overall(got, column), _overall(with_intervals[name], column), atol=TOL_EXACT
@@ -398,7 +407,7 @@ def test_interval_invariant_to_row_order(name, data, with_intervals):
 @pytest.mark.parametrize("name", [n for n in METRICS if _has(n, "exact_latent_order")])
 def test_interval_invariant_to_latent_order(name, data, with_intervals):
     z, f = data
-    got = _call(name, z[:, [2, 0, 1]], f, n_boot=N_BOOT)
+    got = _call(name, z[:, [2, 0, 1]], f, n_boot=_n_boot(name))
     for column in ("ci_low", "ci_high"):
         np.testing.assert_allclose(
             _overall(got, column), _overall(with_intervals[name], column), atol=TOL_EXACT
