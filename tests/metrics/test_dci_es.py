@@ -40,7 +40,9 @@ def test_official_area_measures_from_the_curves_own_minimum():
 
 
 def test_known_worlds():
-    values = {w: metrics.dci_es(**metric_world(w)) for w in ("identity", "nonlinear", "random")}
+    values = {
+        w: metrics.dci_es(**metric_world(w), n_boot=0) for w in ("identity", "nonlinear", "random")
+    }
     assert values["identity"].value > 0.95
     assert values["random"].value < 0.05
     # decodable, but only with capacity: lower than identity, far above chance
@@ -51,13 +53,13 @@ def test_known_worlds():
 
 def test_size_is_factors_over_dimensions():
     for world, expected in (("identity", 1.0), ("nuisance", 0.5), ("dead", 4 / 6)):
-        res = metrics.dci_es(**metric_world(world, 600, 300))
+        res = metrics.dci_es(**metric_world(world, 600, 300), n_boot=0)
         assert res.size == pytest.approx(expected)
 
 
 def test_rows_settings_and_categorical_factors():
     a = metric_world("identity", 1200, 600)
-    res = metrics.dci_es(**a, categorical=(0, 2))
+    res = metrics.dci_es(**a, categorical=(0, 2), n_boot=0)
     frame = res.to_frame()
     assert frame[frame.scope == "overall"].metric.tolist() == ["dci_es_explicitness", "dci_es_size"]
     assert len(frame[frame.scope == "factor"]) == 4
@@ -73,13 +75,15 @@ def test_rows_settings_and_categorical_factors():
 
 def test_options_are_checked():
     a = metric_world("identity", 200, 100)
-    text = metrics.dci_es(**a, widths="0,16")  # as the CLI passes it: -O dci_es.widths=0,16
+    text = metrics.dci_es(
+        **a, widths="0,16", n_boot=0
+    )  # as the CLI passes it: -O dci_es.widths=0,16
     assert text.settings["widths"] == [0, 16]
     with pytest.raises(LpsInputError, match="two rungs"):
-        metrics.dci_es(**a, widths=(16,))
+        metrics.dci_es(**a, widths=(16,), n_boot=0)
     with pytest.raises(LpsInputError, match="categorical"):
-        metrics.dci_es(**a, categorical=(9,))
+        metrics.dci_es(**a, categorical=(9,), n_boot=0)
     with pytest.raises(LpsInputError, match="widths must be integers"):
-        metrics.dci_es(**a, widths="small")
+        metrics.dci_es(**a, widths="small", n_boot=0)
     with pytest.raises(LpsInputError, match="area"):
-        metrics.dci_es(**a, area="official_code")
+        metrics.dci_es(**a, area="official_code", n_boot=0)

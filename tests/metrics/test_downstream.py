@@ -29,7 +29,7 @@ def _quiet(fn, *args, **kwargs):
 
 def test_identity_codes_are_read_perfectly_by_trees():
     z, f = _grid("identity")
-    res = metrics.downstream(z, f, probe="fast_gbt", num_train=(100, 1000), num_test=1000)
+    res = metrics.downstream(z, f, probe="fast_gbt", num_train=(100, 1000), num_test=1000, n_boot=0)
     np.testing.assert_array_equal(res.test_accuracy, 1.0)
     assert res.value == 1.0 and res.efficiency == 1.0 and res.headline_size == 1000
 
@@ -57,12 +57,12 @@ def test_a_linear_probe_cannot_see_a_rotation():
             "factors_test": f[2000:],
         }
 
-    plain = metrics.downstream(**split(z), **opts)
-    rotated = metrics.downstream(**split(z @ q), **opts)
+    plain = metrics.downstream(**split(z), **opts, n_boot=0)
+    rotated = metrics.downstream(**split(z @ q), **opts, n_boot=0)
     np.testing.assert_allclose(rotated.test_accuracy, plain.test_accuracy, atol=2e-3)
     exact = sim.factor_case_latents("identity", f, None)  # axis-aligned steps: easy for trees
-    gbt_plain = metrics.downstream(**split(exact), probe="fast_gbt", **opts)
-    gbt_rotated = metrics.downstream(**split(exact @ q), probe="fast_gbt", **opts)
+    gbt_plain = metrics.downstream(**split(exact), probe="fast_gbt", **opts, n_boot=0)
+    gbt_rotated = metrics.downstream(**split(exact @ q), probe="fast_gbt", **opts, n_boot=0)
     # 120 distinct grid points: trees memorize the rotated ones too, but need more rows
     assert gbt_plain.efficiency == 1.0 and gbt_rotated.efficiency < 0.95
 
@@ -72,7 +72,8 @@ def test_nuisance_dimensions_do_not_hurt_much():
     noisy = np.concatenate([z, np.random.default_rng(2).normal(size=(len(z), 3))], axis=1)
     opts = {"probe": "fast_gbt", "num_train": (1000,), "num_test": 1000}
     assert (
-        metrics.downstream(noisy, f, **opts).value > metrics.downstream(z, f, **opts).value - 0.05
+        metrics.downstream(noisy, f, **opts, n_boot=0).value
+        > metrics.downstream(z, f, **opts, n_boot=0).value - 0.05
     )
 
 
@@ -81,7 +82,7 @@ def test_prefix_sample_equals_scikit_learn_on_the_first_rows():
     from sklearn.model_selection import KFold
 
     a = sim.factor_case("nuisance")
-    res = metrics.downstream(**a, num_train=(100,), num_test=500, sample="prefix")
+    res = metrics.downstream(**a, num_train=(100,), num_test=500, sample="prefix", n_boot=0)
     for k in range(3):
         model = LogisticRegressionCV(Cs=10, cv=KFold(5), scoring="accuracy")
         with warnings.catch_warnings():
@@ -94,7 +95,7 @@ def test_prefix_sample_equals_scikit_learn_on_the_first_rows():
 def test_sizes_beyond_the_rows_are_nan_and_the_headline_uses_the_largest_that_fits():
     z, f = _grid("identity_noisy", n=900)
     with pytest.warns(LpsMetricWarning, match="exceed the 600 training rows"):
-        res = metrics.downstream(z, f, probe="fast_gbt")
+        res = metrics.downstream(z, f, probe="fast_gbt", n_boot=0)
     assert res.headline_size == 100 and np.isnan(res.test_accuracy[2:]).all()
     assert np.isnan(res.efficiency) and "above 100" in res.efficiency_reason
     frame = res.to_frame()
@@ -104,13 +105,15 @@ def test_sizes_beyond_the_rows_are_nan_and_the_headline_uses_the_largest_that_fi
     curve = frame[frame.metric == "downstream_test_accuracy"]
     assert sorted(set(curve.num_train)) == [10, 100, 1000, 10000] and len(curve) == 12
     with pytest.warns(LpsMetricWarning, match="not computable"):
-        none = metrics.downstream(z[:12], f[:12], num_train=(50,))
+        none = metrics.downstream(z[:12], f[:12], num_train=(50,), n_boot=0)
     assert np.isnan(none.value) and none.reason
 
 
 def test_curve_table_and_efficiency():
     z, f = _grid("identity_noisy")
-    res = metrics.downstream(z, f, probe="fast_gbt", num_train=(10, 100, 1000), num_test=800)
+    res = metrics.downstream(
+        z, f, probe="fast_gbt", num_train=(10, 100, 1000), num_test=800, n_boot=0
+    )
     curve = res.curve
     assert list(curve.columns[:5]) == ["probe", "num_train", "split", "mean", "min"]
     test = curve[curve.split == "test"].set_index("num_train")["mean"]
@@ -124,7 +127,7 @@ def test_one_class_in_training_predicts_that_class():
     f = f.copy()
     f[:, 2] = np.where(np.arange(600) < 595, 0, 1)  # 5 rows of value 1 only
     with pytest.warns(LpsMetricWarning, match="one value of a factor"):
-        res = metrics.downstream(z, f, probe="fast_gbt", num_train=(10,), num_test=200)
+        res = metrics.downstream(z, f, probe="fast_gbt", num_train=(10,), num_test=200, n_boot=0)
     assert res.test_accuracy[0, 2] >= 0.95
 
 
@@ -132,7 +135,7 @@ def test_continuous_factors_are_binned_with_a_warning():
     z, f = _grid("identity_noisy", n=900)
     cont = f + np.random.default_rng(0).uniform(0, 0.5, f.shape)
     with pytest.warns(LpsMetricWarning, match="continuous"):
-        metrics.downstream(z, cont, probe="fast_gbt", num_train=(100,))
+        metrics.downstream(z, cont, probe="fast_gbt", num_train=(100,), n_boot=0)
 
 
 def test_sizes_from_the_command_line():
@@ -198,4 +201,4 @@ def test_sample_efficiency_figure_one_line_per_model():
 def test_bad_options(options, match):
     z, f = _grid("identity", n=60)
     with pytest.raises(LpsInputError, match=match):
-        metrics.downstream(z, f, **options)
+        metrics.downstream(z, f, **options, n_boot=0)

@@ -45,6 +45,7 @@ def _run(key):
             num_train=entry["sizes"],
             num_test=entry["num_test"],
             sample="prefix",
+            n_boot=0,
         )
     return res, entry
 

@@ -25,7 +25,7 @@ def _fair(case, **kwargs):
     z, f = _world(case)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return metrics.fairness(z, f, **{**FAST, **kwargs})
+        return metrics.fairness(z, f, **{**FAST, **kwargs}, n_boot=0)
 
 
 def test_the_papers_worked_example():
@@ -65,7 +65,7 @@ def test_unpaired_draws_when_the_grid_is_not_full():
     keep = ~((f[:, 0] == 0) & (f[:, 1] == 0) & (f[:, 2] == 0))  # one cell missing
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = metrics.fairness(z[keep], f[keep], **FAST)
+        res = metrics.fairness(z[keep], f[keep], **FAST, n_boot=0)
     assert not res.settings["paired"] and not res.settings["full_grid"]
     assert res.value > res.fairness_null + 0.05 and 0 < res.fairness_null < 0.1
 
@@ -104,7 +104,7 @@ def test_not_computable_says_why(edit, match):
     z, f = _world("identity", n=3000)
     z, f = edit(z, f)
     with pytest.warns(LpsMetricWarning, match=match):
-        res = metrics.fairness(z, f, probe="logistic")
+        res = metrics.fairness(z, f, probe="logistic", n_boot=0)
     assert np.isnan(res.value) and match in res.reason
     assert res.to_frame().reason.iloc[0] == res.reason
 
@@ -121,4 +121,4 @@ def test_not_computable_says_why(edit, match):
 def test_bad_options(options, match):
     z, f = _world("identity", n=300)
     with pytest.raises(LpsInputError, match=match):
-        metrics.fairness(z, f, **options)
+        metrics.fairness(z, f, **options, n_boot=0)

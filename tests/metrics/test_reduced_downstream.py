@@ -24,7 +24,7 @@ def _grid(case, n=3000, seed=5):
 def _reduced(z, f, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return metrics.reduced_downstream(z, f, **{**OPTS, **kwargs})
+        return metrics.reduced_downstream(z, f, **{**OPTS, **kwargs}, n_boot=0)
 
 
 def test_one_latent_per_factor_removing_it_leaves_chance():
@@ -32,7 +32,7 @@ def test_one_latent_per_factor_removing_it_leaves_chance():
     res = _reduced(z, f)
     np.testing.assert_array_equal(res.removed[0, :, 0], [0, 1, 2])  # latent k for factor k
     assert res.value == pytest.approx(CHANCE, abs=0.04)
-    full = metrics.downstream(z, f, num_train=(400,), num_test=1000)
+    full = metrics.downstream(z, f, num_train=(400,), num_test=1000, n_boot=0)
     assert res.other == pytest.approx(full.value, abs=0.06)  # the others are untouched
 
 
@@ -56,7 +56,7 @@ def test_removed_latents_are_reported_in_input_columns():
 def test_rows_and_sizes():
     z, f = _grid("identity_noisy", n=900)
     with pytest.warns(LpsMetricWarning, match="exceed"):
-        res = metrics.reduced_downstream(z, f, probe="logistic", num_train=(100, 5000))
+        res = metrics.reduced_downstream(z, f, probe="logistic", num_train=(100, 5000), n_boot=0)
     assert res.headline_size == 100 and np.isnan(res.accuracy[1]).all()
     frame = res.to_frame()
     overall = frame[frame.scope == "overall"]
@@ -68,7 +68,7 @@ def test_rows_and_sizes():
 def test_removing_every_latent_is_not_computable():
     z, f = _grid("identity_noisy", n=600)
     with pytest.warns(LpsMetricWarning, match="remove all"):
-        res = metrics.reduced_downstream(z, f, num_remove=3)
+        res = metrics.reduced_downstream(z, f, num_remove=3, n_boot=0)
     assert np.isnan(res.value)
 
 
@@ -79,4 +79,4 @@ def test_removing_every_latent_is_not_computable():
 def test_bad_options(options, match):
     z, f = _grid("identity", n=60)
     with pytest.raises(LpsInputError, match=match):
-        metrics.reduced_downstream(z, f, **options)
+        metrics.reduced_downstream(z, f, **options, n_boot=0)

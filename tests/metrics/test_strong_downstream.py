@@ -20,7 +20,7 @@ def _strong(case, n=6000, **kwargs):
     z = sim.fairness_latents(case, f, rng)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return metrics.strong_downstream(z, f, **{**FAST, **kwargs})
+        return metrics.strong_downstream(z, f, **{**FAST, **kwargs}, n_boot=0)
 
 
 def test_identity_codes_generalize_out_of_distribution():
@@ -39,8 +39,8 @@ def test_summed_factors_do_not():
     opts = {**FAST, "probe": "fast_gbt"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bad = metrics.strong_downstream(summed, f, **opts)
-        good = metrics.strong_downstream(f.astype(float), f, **opts)
+        bad = metrics.strong_downstream(summed, f, **opts, n_boot=0)
+        good = metrics.strong_downstream(f.astype(float), f, **opts, n_boot=0)
     assert good.gap == pytest.approx(0.0, abs=1e-12) and good.value == 1.0
     assert bad.gap > 0.3 and bad.value < 0.25  # chance is 0.2; i.i.d. about 0.35
 
@@ -65,7 +65,7 @@ def test_sizes_beyond_the_fixed_rows_are_nan():
     f = sim.sample_grid_factors(900, rng)
     z = sim.fairness_latents("identity_noisy", f, rng)
     with pytest.warns(LpsMetricWarning, match="exceed"):
-        res = metrics.strong_downstream(z, f, **{**FAST, "num_train": (50, 5000)})
+        res = metrics.strong_downstream(z, f, **{**FAST, "num_train": (50, 5000)}, n_boot=0)
     assert res.headline_size == 50 and np.isnan(res.strong_test[1])
     frame = res.to_frame()
     assert frame[frame.metric == "strong_downstream"].num_train.iloc[0] == 50
@@ -78,7 +78,7 @@ def test_continuous_factors_are_not_computable():
     f = sim.sample_grid_factors(600, rng)
     z = sim.fairness_latents("identity_noisy", f, rng)
     with pytest.warns(LpsMetricWarning, match="continuous"):
-        res = metrics.strong_downstream(z, f + 0.25, **FAST)
+        res = metrics.strong_downstream(z, f + 0.25, **FAST, n_boot=0)
     assert np.isnan(res.value) and np.isnan(res.gap)
 
 
@@ -94,4 +94,4 @@ def test_bad_options(options, match):
     rng = np.random.default_rng(1)
     f = sim.sample_grid_factors(100, rng)
     with pytest.raises(LpsInputError, match=match):
-        metrics.strong_downstream(f.astype(float), f, **options)
+        metrics.strong_downstream(f.astype(float), f, **options, n_boot=0)
