@@ -49,8 +49,8 @@ def test_histogram_dmig_is_mig_for_independent_factors():
     f = np.array(list(itertools.product(range(4), range(5), range(3)))).repeat(8, axis=0)
     rng = np.random.default_rng(0)
     z = np.concatenate([f + 0.3 * rng.normal(size=f.shape), rng.normal(size=(len(f), 1))], 1)
-    res = metrics.mi_gaps(z, f, estimator="histogram")
-    mig = metrics.mig(z, f)
+    res = metrics.mi_gaps(z, f, estimator="histogram", n_boot=0)
+    mig = metrics.mig(z, f, n_boot=0)
     np.testing.assert_allclose(res.dmig_per_factor, mig.per_factor, atol=1e-12)
     np.testing.assert_allclose(res.mutual_info, mig.mutual_info, atol=1e-12)
 
@@ -66,26 +66,26 @@ def test_known_worlds(estimator):
     assert values["nuisance"].xmig > 0.95  # noise latents carry nothing
     # interdependent factors: MIG is pulled down, DMIG compensates
     a = metric_world("dependent")
-    assert metrics.mig(a["z"], a["factors"]).value < 0.85
+    assert metrics.mig(a["z"], a["factors"], n_boot=0).value < 0.85
     assert values["dependent"].dmig > 0.95
 
 
 def test_xmig_needs_a_spare_latent_and_dlig_two_factors():
     a = metric_world("identity", 500, 10)
     with pytest.warns(LpsMetricWarning, match="xmig not computable"):
-        res = metrics.mi_gaps(a["z"], a["factors"])
+        res = metrics.mi_gaps(a["z"], a["factors"], n_boot=0)
     frame = res.to_frame()
     row = frame[(frame.metric == "xmig") & (frame.scope == "overall")]
     assert math.isnan(row.value.iloc[0]) and "more dimensions than factors" in row.reason.iloc[0]
     with pytest.warns(LpsMetricWarning, match="dlig not computable"):
-        res = metrics.mi_gaps(a["z"], a["factors"][:, :1])
+        res = metrics.mi_gaps(a["z"], a["factors"][:, :1], n_boot=0)
     assert math.isnan(res.dlig) and np.isfinite(res.dmig)
 
 
 def test_too_few_latents_for_the_factors_is_nan_not_an_error():
     a = metric_world("identity", 500, 10)
     with pytest.warns(LpsMetricWarning, match="at least 4 latent"):
-        res = metrics.mi_gaps(a["z"][:, :2], a["factors"])
+        res = metrics.mi_gaps(a["z"][:, :2], a["factors"], n_boot=0)
     assert math.isnan(res.value)
     assert res.to_frame().query("scope == 'overall'").reason.notna().all()
 
@@ -93,22 +93,24 @@ def test_too_few_latents_for_the_factors_is_nan_not_an_error():
 def test_reg_dim_choices():
     a = metric_world("nuisance", 1500, 10)
     z = a["z"][:, [5, 2, 0, 7, 3, 1, 6, 4]]  # the factor latents now sit at 2, 5, 1, 4
-    matched = metrics.mi_gaps(z, a["factors"])
+    matched = metrics.mi_gaps(z, a["factors"], n_boot=0)
     assert matched.reg_dim == (2, 5, 1, 4) and matched.settings["assigned_dims"] == [2, 5, 1, 4]
-    explicit = metrics.mi_gaps(z, a["factors"], reg_dim=[2, 5, 1, 4])
+    explicit = metrics.mi_gaps(z, a["factors"], reg_dim=[2, 5, 1, 4], n_boot=0)
     assert explicit.dmig == pytest.approx(matched.dmig)
-    from_cli = metrics.mi_gaps(z, a["factors"], reg_dim="2,5,1,4")  # -O mi_gaps.reg_dim=2,5,1,4
+    from_cli = metrics.mi_gaps(
+        z, a["factors"], reg_dim="2,5,1,4", n_boot=0
+    )  # -O mi_gaps.reg_dim=2,5,1,4
     assert from_cli.reg_dim == (2, 5, 1, 4)
-    diagonal = metrics.mi_gaps(z, a["factors"], reg_dim="diagonal")  # latte's default
+    diagonal = metrics.mi_gaps(z, a["factors"], reg_dim="diagonal", n_boot=0)  # latte's default
     assert diagonal.reg_dim == (0, 1, 2, 3) and diagonal.dmig < 0
     for bad in ([0, 0, 1, 2], [0, 1, 2], [0, 1, 2, 99], "best"):
         with pytest.raises(LpsInputError, match="reg_dim"):
-            metrics.mi_gaps(z, a["factors"], reg_dim=bad)
+            metrics.mi_gaps(z, a["factors"], reg_dim=bad, n_boot=0)
 
 
 def test_options_are_checked():
     a = metric_world("identity", 200, 10)
     with pytest.raises(LpsInputError, match="estimator"):
-        metrics.mi_gaps(a["z"], a["factors"], estimator="kde")
+        metrics.mi_gaps(a["z"], a["factors"], estimator="kde", n_boot=0)
     with pytest.raises(LpsInputError, match="n_neighbors"):
-        metrics.mi_gaps(a["z"], a["factors"], n_neighbors=0)
+        metrics.mi_gaps(a["z"], a["factors"], n_neighbors=0, n_boot=0)

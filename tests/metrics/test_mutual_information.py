@@ -80,7 +80,7 @@ def test_constant_column_has_exactly_zero_information():
 
 def test_mig_identity_on_full_grid_is_one():
     f = grid(4, 5, 6)
-    res = metrics.mig(f.astype(float), f)
+    res = metrics.mig(f.astype(float), f, n_boot=0)
     assert res.value == pytest.approx(1.0, abs=1e-12)
     np.testing.assert_allclose(res.per_factor, 1.0)
     np.testing.assert_allclose(res.factor_entropy, np.log([4, 5, 6]))
@@ -89,23 +89,23 @@ def test_mig_identity_on_full_grid_is_one():
 def test_mig_redundant_copies_score_zero():
     f = grid(4, 5)
     z = np.concatenate([f, f], axis=1).astype(float)  # two latents per factor
-    assert metrics.mig(z, f).value == pytest.approx(0.0, abs=1e-12)
+    assert metrics.mig(z, f, n_boot=0).value == pytest.approx(0.0, abs=1e-12)
 
 
 def test_mig_invariant_to_monotone_warps_and_affine_maps():
     rng = np.random.default_rng(0)
     f = grid(4, 5, repeat=20)
     z = f + 0.3 * rng.normal(size=f.shape)
-    base = metrics.mig(z, f).value
+    base = metrics.mig(z, f, n_boot=0).value
     # an affine map keeps every equal-width bin; warps change the bins, not the ranking
-    assert metrics.mig(3 * z - 7, f).value == pytest.approx(base, abs=1e-12)
+    assert metrics.mig(3 * z - 7, f, n_boot=0).value == pytest.approx(base, abs=1e-12)
 
 
 def test_mig_single_valued_factor_left_out_with_warning():
     f = grid(4, 5)
     f = np.concatenate([f, np.zeros((len(f), 1), dtype=int)], axis=1)
     with pytest.warns(LpsMetricWarning, match="single value"):
-        res = metrics.mig(f[:, :2].astype(float), f)
+        res = metrics.mig(f[:, :2].astype(float), f, n_boot=0)
     assert np.isnan(res.per_factor[2])
     assert res.value == pytest.approx(1.0)
 
@@ -115,9 +115,9 @@ def test_mig_continuous_factors_are_binned_with_warning():
     v = rng.uniform(size=(500, 2))
     z = v + 0.05 * rng.normal(size=v.shape)
     with pytest.warns(LpsMetricWarning, match="continuous"):
-        res = metrics.mig(z, v)
+        res = metrics.mig(z, v, n_boot=0)
     # the same as passing the 20-bin codes of the factors explicitly
-    ref = metrics.mig(z, histogram_discretize(v, 20))
+    ref = metrics.mig(z, histogram_discretize(v, 20), n_boot=0)
     assert res.value == pytest.approx(ref.value, abs=1e-12)
 
 
@@ -125,9 +125,9 @@ def test_mig_subsamples_to_num_train_with_seed():
     rng = np.random.default_rng(0)
     f = grid(4, 5, repeat=30)
     z = f + rng.normal(size=f.shape)
-    a = metrics.mig(z, f, num_train=300, seed=1)
-    b = metrics.mig(z, f, num_train=300, seed=1)
-    c = metrics.mig(z, f, num_train=300, seed=2)
+    a = metrics.mig(z, f, num_train=300, seed=1, n_boot=0)
+    b = metrics.mig(z, f, num_train=300, seed=1, n_boot=0)
+    c = metrics.mig(z, f, num_train=300, seed=2, n_boot=0)
     assert a.value == b.value != c.value
     assert a.settings["n_train_used"] == 300
 
@@ -135,7 +135,7 @@ def test_mig_subsamples_to_num_train_with_seed():
 def test_mig_ignores_test_split_with_warning():
     f = grid(3, 4)
     with pytest.warns(LpsMetricWarning, match="ignored"):
-        metrics.mig(f.astype(float), f, z_test=f.astype(float), factors_test=f)
+        metrics.mig(f.astype(float), f, z_test=f.astype(float), factors_test=f, n_boot=0)
 
 
 def test_mig_sup_and_dcimig_and_jemmig_identity_is_one():
@@ -148,16 +148,16 @@ def test_mig_sup_and_dcimig_and_jemmig_identity_is_one():
 def test_mig_sup_rewards_modularity_not_compactness():
     f = grid(4, 5)
     z = np.concatenate([f, f], axis=1).astype(float)  # each latent encodes one factor
-    assert metrics.mig_sup(z, f).value == pytest.approx(1.0, abs=1e-12)
+    assert metrics.mig_sup(z, f, n_boot=0).value == pytest.approx(1.0, abs=1e-12)
     mixed = (f[:, :1] * 5 + f[:, 1:]).astype(float)  # one latent encodes both factors
-    assert metrics.mig_sup(mixed, f).value == pytest.approx(0.0, abs=1e-12)
+    assert metrics.mig_sup(mixed, f, n_boot=0).value == pytest.approx(0.0, abs=1e-12)
 
 
 def test_dcimig_closed_form_for_a_missing_factor():
     f = grid(4, 5)
     z = np.concatenate([f[:, :1], f[:, :1]], axis=1).astype(float)  # factor 1 not encoded
     expected = np.log(4) / (np.log(4) + np.log(5))
-    res = metrics.dcimig(z, f)
+    res = metrics.dcimig(z, f, n_boot=0)
     assert res.value == pytest.approx(expected, abs=1e-12)
     np.testing.assert_allclose(res.per_factor, [1.0, 0.0], atol=1e-12)
 
@@ -167,7 +167,7 @@ def test_jemmig_closed_form_for_a_noisy_latent():
     f = grid(2, 2)
     z = (2 * f[:, :1] + f[:, 1:]).astype(float)  # 4 equally likely levels
     z = np.c_[z, f[:, 1]]  # a second latent, independent of factor 0 (MI exactly 0)
-    res = metrics.jemmig(z, f[:, :1], n_bins=20)
+    res = metrics.jemmig(z, f[:, :1], n_bins=20, n_boot=0)
     h_v, h_vz, i_vz = np.log(2), np.log(4), np.log(2)
     assert res.value == pytest.approx(1 - (h_vz - i_vz) / (h_v + np.log(20)), abs=1e-12)
 
@@ -213,9 +213,9 @@ def test_identity_discretizer_refuses_continuous_latents():
     rng = np.random.default_rng(0)
     f = grid(3, 4, repeat=20)
     with pytest.raises(LpsInputError, match="already-discrete codes"):
-        metrics.mig(f + 0.1 * rng.normal(size=f.shape), f, discretizer="identity")
+        metrics.mig(f + 0.1 * rng.normal(size=f.shape), f, discretizer="identity", n_boot=0)
     with pytest.raises(LpsInputError, match="discretizer must be one of"):
-        metrics.mig(f.astype(float), f, discretizer="kde")
+        metrics.mig(f.astype(float), f, discretizer="kde", n_boot=0)
 
 
 def test_knn_mutual_info_matches_scikit_learn():

@@ -67,20 +67,20 @@ def test_dci_identity_latents(mode):
 def test_dci_unknown_mode():
     f = grid(3, 4)
     with pytest.raises(LpsInputError, match="mode"):
-        metrics.dci(f.astype(float), f, mode="slow")
+        metrics.dci(f.astype(float), f, mode="slow", n_boot=0)
 
 
 def test_sap_continuous_closed_form():
     f = grid(4, 5)
     z = np.concatenate([f * 2.0 + 1, np.zeros((len(f), 1))], axis=1)  # + a dead latent
-    res = metrics.sap(z, f, continuous=True)
+    res = metrics.sap(z, f, continuous=True, n_boot=0)
     assert res.value == pytest.approx(1.0, abs=1e-12)  # r^2 = 1 own, 0 cross (balanced grid)
     np.testing.assert_allclose(res.score_matrix[2], 0.0)
 
 
 def test_sap_discrete_identity_binary_factors_is_one():
     f = grid(2, 2, repeat=50)
-    res = metrics.sap(f.astype(float), f, seed=0)
+    res = metrics.sap(f.astype(float), f, seed=0, n_boot=0)
     assert res.value == pytest.approx(1.0 - 0.5, abs=0.05)  # accuracy 1 vs chance 0.5
 
 
@@ -94,11 +94,11 @@ def test_modularity_closed_forms():
 def test_explicitness_perfect_and_chance():
     rng = np.random.default_rng(0)
     f = grid(3, 4, repeat=30)
-    good = metrics.modularity_explicitness(f + 0.01 * rng.normal(size=f.shape), f)
+    good = metrics.modularity_explicitness(f + 0.01 * rng.normal(size=f.shape), f, n_boot=0)
     assert good.explicitness == pytest.approx(1.0, abs=1e-3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        bad = metrics.modularity_explicitness(rng.normal(size=(len(f), 2)), f)
+        bad = metrics.modularity_explicitness(rng.normal(size=(len(f), 2)), f, n_boot=0)
     assert bad.explicitness == pytest.approx(0.5, abs=0.08)
 
 
@@ -107,8 +107,8 @@ def test_explicitness_constant_latent_is_defined_with_warning():
     f = grid(3, 4, repeat=30)
     z = f + 0.3 * rng.normal(size=f.shape)
     with pytest.warns(LpsMetricWarning, match="constant"):
-        with_dead = metrics.modularity_explicitness(np.c_[z, np.full(len(z), 2.0)], f)
-    without = metrics.modularity_explicitness(z, f)
+        with_dead = metrics.modularity_explicitness(np.c_[z, np.full(len(z), 2.0)], f, n_boot=0)
+    without = metrics.modularity_explicitness(z, f, n_boot=0)
     assert with_dead.explicitness == pytest.approx(without.explicitness, abs=1e-6)
     assert with_dead.modularity_per_dim[-1] == 0.0
 
@@ -118,7 +118,7 @@ def test_explicitness_missing_test_value_is_defined_with_warning():
     z = f + 0.1 * np.random.default_rng(0).normal(size=f.shape)
     test = f[:, 0] != 2  # value 2 of factor 0 never appears in the test rows
     with pytest.warns(LpsMetricWarning, match="missing from the test split"):
-        res = metrics.modularity_explicitness(z, f, z_test=z[test], factors_test=f[test])
+        res = metrics.modularity_explicitness(z, f, z_test=z[test], factors_test=f[test], n_boot=0)
     assert np.isfinite(res.explicitness) and res.explicitness > 0.9
 
 
@@ -170,4 +170,4 @@ def test_dci_lasso_importance_is_the_absolute_lasso_coefficients(known):
 def test_dci_unknown_importance():
     f = grid(3, 4)
     with pytest.raises(LpsInputError, match="importance must be one of"):
-        metrics.dci(f.astype(float), f, importance="xgboost")
+        metrics.dci(f.astype(float), f, importance="xgboost", n_boot=0)
