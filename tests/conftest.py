@@ -18,3 +18,11 @@ TINY_TRAINING = {
     "eval_subset": 100,
     "num_threads": 1,
 }
+#: The same run from ``lps-eval train``. The CLI's default preset is ``cpu`` (lr 1e-3,
+#: cosine) while ``fit``'s is none (lr 5e-4, constant), so the rate is given explicitly:
+#: CLI and library runs must be comparable bit for bit.
+TINY_TRAINING_CLI = [
+    "--dataset", "digits", "--latent-dim", "3", "--batch-size", "16", "--width", "4",
+    "--hidden", "8", "--eval-size", "200", "--eval-subset", "100", "--threads", "1",
+    "--lr", "5e-4", "--lr-schedule", "constant", "--quiet",
+]  # fmt: skip

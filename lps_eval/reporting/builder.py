@@ -25,6 +25,7 @@ import pandas as pd
 from lps_eval._validation import LpsInputError
 from lps_eval.display import fmt_number, table_html
 from lps_eval.models import ModelInput, expand_models, read_model
+from lps_eval.multiple_testing import holm
 from lps_eval.predictability import MAX_IMPORTANCE_DIMS, curve_verdict
 from lps_eval.results import jsonable
 from lps_eval.scoring import compare, format_summary, summarize
@@ -441,21 +442,21 @@ def _mmd_p_values(tidy: pd.DataFrame, d: int) -> tuple[np.ndarray | None, np.nda
     raw = np.full(d, np.nan)
     raw[dims] = rows["p_value"].to_numpy(dtype=float)
     if "p_value_holm" in rows and rows["p_value_holm"].notna().any():
-        holm = np.full(d, np.nan)
-        holm[dims] = rows["p_value_holm"].to_numpy(dtype=float)
-        return raw, holm
+        adjusted = np.full(d, np.nan)
+        adjusted[dims] = rows["p_value_holm"].to_numpy(dtype=float)
+        return raw, adjusted
     return raw, holm(raw)
 
 
 def _marginals_figure(model, z, tidy, ctx: _Context, add, parts) -> None:
     try:
-        p_values, holm = _mmd_p_values(tidy, z.shape[1])
+        p_values, p_values_holm = _mmd_p_values(tidy, z.shape[1])
         model_prior = ctx.prior if ctx.prior is not None else (model.prior or "gaussian")
         fig = ctx.plots.marginals(
             z,
             model_prior,
             p_values=p_values,
-            p_values_holm=holm,
+            p_values_holm=p_values_holm,
             max_plot_dims=ctx.max_plot_dims,
             seed=ctx.seed,
         )

@@ -485,10 +485,10 @@ def pairwise_mutual_info_test(
     dof = (bins - 1) ** 2
     p = chi2.sf(2.0 * n * mi, dof)
     iu = np.triu_indices(d, 1)
-    holm = np.full((d, d), np.nan)
-    holm[iu] = holm(p[iu])
-    holm[(iu[1], iu[0])] = holm[iu]
-    return mi, p, holm, dof / (2.0 * n)
+    adjusted = np.full((d, d), np.nan)
+    adjusted[iu] = holm(p[iu])
+    adjusted[(iu[1], iu[0])] = adjusted[iu]
+    return mi, p, adjusted, dof / (2.0 * n)
 
 
 # --------------------------------------------------------------------------- learning curve

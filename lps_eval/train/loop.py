@@ -19,12 +19,13 @@ stop the computation at once, checkpoint the last completed step and raise
 from __future__ import annotations
 
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lps_eval._validation import LpsInputError
+from lps_eval._validation import LpsInputError, LpsInputWarning
 from lps_eval.train.checkpoint import prepare_run_dir
 from lps_eval.train.data import ImageSource, make_source
 from lps_eval.train.encoding import encode_images, nmse_db
@@ -281,6 +282,7 @@ def resume(
     settings = dict(config["settings"])
     done = int(checkpoint["step"])
     if steps is not None:
+        _warn_if_schedule_changes(settings, steps)
         settings["steps"] = steps
     settings = resolve_objective(check_settings(settings), shortcuts=False)
     if settings["steps"] < done:
@@ -347,3 +349,22 @@ def encode(
         )
     z, _ = encode_images(model, data, device=device, batch_size=batch_size)
     return z
+
+
+def _warn_if_schedule_changes(settings: dict[str, Any], steps: int) -> None:
+    """Warn when a new ``steps`` re-times a schedule that depends on the run's length.
+
+    A cosine rate at step t depends on the total T, so extending (or shortening) a run
+    on resume changes the rates of its remaining steps: the result is a valid run, but
+    not the uninterrupted ``steps``-step run.
+    """
+    schedule = settings.get("lr_schedule", "constant")
+    if schedule != "constant" and steps != settings["steps"]:
+        warnings.warn(
+            f"lr_schedule {schedule} decays over the run's length; resuming with steps "
+            f"{steps} instead of {settings['steps']} changes the rates of the remaining "
+            f"steps, so the run will not equal an uninterrupted {steps}-step run (train a "
+            "new run with --steps for that, or use --lr-schedule constant)",
+            LpsInputWarning,
+            stacklevel=3,
+        )

@@ -96,7 +96,7 @@ def test_aggregate_keys_and_values():
     ("edit", "match"),
     [
         (lambda z, f: (z, f + 0.5), "continuous"),
-        (lambda z, f: (z, f[:, :1]), "at least 2 factors"),
+        (lambda z, f: (z, f[:, :1]), "at least two factors"),
         (lambda z, f: (z[:60], f[:60]), "held-out rows"),
     ],
 )

@@ -12,7 +12,15 @@ from lps_eval.metrics import metric_specs
 from lps_eval.scoring import available_metrics
 from lps_eval.simulations import metric_world
 
-ON_REQUEST = {"infomec", "dci_es", "probe_ladder"}
+ON_REQUEST = {
+    "infomec",
+    "dci_es",
+    "probe_ladder",
+    "downstream",
+    "fairness",
+    "reduced_downstream",
+    "strong_downstream",
+}
 
 
 def test_slow_metrics_are_on_request_and_cheap_ones_default():

@@ -53,3 +53,22 @@ def test_fit_records_the_schedule_and_sets_the_rate(tmp_path):
     assert res.config["lr_schedule"] == "cosine"
     with pytest.raises(LpsInputError, match="lr_schedule"):
         fit(**TINY_TRAINING, objective="ae", steps=2, lr_schedule="linear", progress=False)
+
+
+def test_resuming_a_cosine_run_with_other_steps_warns_and_a_constant_one_does_not(tmp_path):
+    pytest.importorskip("torch")
+    import warnings
+
+    from lps_eval import LpsInputWarning
+    from lps_eval.train import fit, resume
+    from tests.conftest import TINY_TRAINING
+
+    common = {**TINY_TRAINING, "objective": "ae", "eval_every": 0, "progress": False}
+    fit(**common, steps=4, lr_schedule="cosine", out=tmp_path / "cos")
+    with pytest.warns(LpsInputWarning, match="will not equal an uninterrupted 6-step run"):
+        resume(tmp_path / "cos", steps=6, progress=False)
+    fit(**common, steps=4, lr_schedule="constant", out=tmp_path / "const")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LpsInputWarning)
+        warnings.filterwarnings("ignore", message=".*held-out rows")  # the tiny evaluation
+        resume(tmp_path / "const", steps=6, progress=False)
