@@ -36,7 +36,7 @@ from lps_eval.metrics.classifier_probes import (
     probe_accuracies,
     split_pools,
 )
-from lps_eval.metrics.common import SupervisedResult, seed_int, warn
+from lps_eval.metrics.common import SupervisedResult, finite_mean, seed_int, warn
 from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 from lps_eval.results import make_row
@@ -63,7 +63,8 @@ class DownstreamResult(SupervisedResult):
     sizes : tuple of int
         The requested training sizes (rows of the accuracy arrays).
     train_accuracy, test_accuracy : ndarray of shape (n_sizes, n_factors)
-        NaN for a size larger than the training rows.
+        NaN for a size larger than the training rows, and for a factor left out
+        (constant or ID-like).
     headline_size : int or None
         The largest computed size.
     efficiency : float
@@ -87,8 +88,9 @@ class DownstreamResult(SupervisedResult):
         for s, size in enumerate(self.sizes):
             for split, acc in (("train", self.train_accuracy), ("test", self.test_accuracy)):
                 row = {"probe": self.probe, "num_train": size, "split": split}
-                row["mean"] = float(np.mean(acc[s]))
-                row["min"] = float(np.min(acc[s]))
+                finite = acc[s][np.isfinite(acc[s])]  # a left-out factor is NaN
+                row["mean"] = finite_mean(acc[s])
+                row["min"] = float(finite.min()) if finite.size else math.nan
                 row.update({f"factor_{k}": float(v) for k, v in enumerate(acc[s])})
                 rows.append(row)
         return pd.DataFrame(rows)
@@ -140,8 +142,8 @@ def _efficiency(test, sizes, headline, efficiency_size):
         return math.nan, (
             f"needs a training size above {efficiency_size}; the rows allow at most {headline}"
         )
-    small = float(np.mean(test[sizes.index(efficiency_size)]))
-    return small / float(np.mean(test[sizes.index(headline)])), None
+    small = finite_mean(test[sizes.index(efficiency_size)])
+    return small / finite_mean(test[sizes.index(headline)]), None
 
 
 @register_metric(
@@ -254,8 +256,8 @@ def downstream(
         reason=reason,
         probe=probe,
         sizes=sizes,
-        train_accuracy=train,
-        test_accuracy=test,
+        train_accuracy=pools.widen(train),
+        test_accuracy=pools.widen(test),
         headline_size=headline,
         efficiency=eff,
         efficiency_size=efficiency_size,

@@ -32,6 +32,7 @@ Disentangled Representations", NeurIPS 2019 (arXiv 1905.13662); disentanglement_
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +40,7 @@ import numpy as np
 
 from lps_eval._validation import check_positive_int
 from lps_eval.metrics.classifier_probes import check_probe, fit_probe, split_pools
-from lps_eval.metrics.common import SupervisedResult, not_computable, seed_int
+from lps_eval.metrics.common import SupervisedResult, finite_mean, not_computable, seed_int
 from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.interventions import GroupSampler
 from lps_eval.metrics.registry import register_metric
@@ -64,7 +65,8 @@ class FairnessResult(SupervisedResult):
         the sampling noise of the draws otherwise). Read ``fairness`` against it.
     mean_tv, max_tv, null_tv : ndarray of shape (K, K)
         ``[i, j]``: target ``i``, sensitive ``j`` (diagonal 0, never computed); ``null_tv``
-        the mean TV of the null draws.
+        the mean TV of the null draws. NaN rows and columns for a factor left out
+        (constant or ID-like).
     accuracy : ndarray of shape (K,)
         Test accuracy of each target's probe: a probe that predicts one class is
         perfectly fair and useless; read the two together.
@@ -89,8 +91,8 @@ class FairnessResult(SupervisedResult):
             return rows
         k = self.mean_tv.shape[0]
         off = ~np.eye(k, dtype=bool)
-        rows += [
-            make_row("fairness", self.mean_tv[i][off[i]].mean(), scope="factor", factor=i)
+        rows += [  # over the sensitive factors that have a value (a left-out one has none)
+            make_row("fairness", finite_mean(self.mean_tv[i][off[i]]), scope="factor", factor=i)
             for i in range(k)
         ]
         for name, mat in (("fairness_pair", self.mean_tv), ("fairness_pair_max", self.max_tv)):
@@ -126,14 +128,18 @@ def inter_group_fairness(counts: np.ndarray) -> tuple[float, float]:
     return float(np.sum(mean)), float(np.amax(tv))
 
 
-def aggregate_fairness(matrix: np.ndarray, prefix: str) -> dict[str, float]:
+def aggregate_fairness(
+    matrix: np.ndarray, prefix: str, labels: Sequence[int] | None = None
+) -> dict[str, float]:
     """disentanglement_lib's ``compute_scores_dict``: every pair, every target's and every
     sensitive factor's mean and max, and the eight mean/max combinations, keyed as there
-    (``{prefix}:mean_pred:mean_sens`` is the paper's score)."""
+    (``{prefix}:mean_pred:mean_sens`` is the paper's score). ``labels``: the factor index
+    each row / column stands for in the keys (default 0, 1, ...)."""
     k = matrix.shape[0]
+    labels = list(range(k)) if labels is None else [int(v) for v in labels]
     off = ~np.eye(k, dtype=bool)
     out = {
-        f"{prefix}:pred{i}:sens{j}": float(matrix[i, j])
+        f"{prefix}:pred{labels[i]}:sens{labels[j]}": float(matrix[i, j])
         for i in range(k)
         for j in range(k)
         if i != j
@@ -141,11 +147,11 @@ def aggregate_fairness(matrix: np.ndarray, prefix: str) -> dict[str, float]:
     rows = [matrix[i][off[i]] for i in range(k)]
     cols = [matrix[:, j][off[:, j]] for j in range(k)]
     for i, r in enumerate(rows):
-        out[f"{prefix}:pred{i}:mean_sens"] = float(np.mean(r))
-        out[f"{prefix}:pred{i}:max_sens"] = float(np.amax(r))
+        out[f"{prefix}:pred{labels[i]}:mean_sens"] = float(np.mean(r))
+        out[f"{prefix}:pred{labels[i]}:max_sens"] = float(np.amax(r))
     for j, c in enumerate(cols):
-        out[f"{prefix}:sens{j}:mean_pred"] = float(np.mean(c))
-        out[f"{prefix}:sens{j}:max_pred"] = float(np.amax(c))
+        out[f"{prefix}:sens{labels[j]}:mean_pred"] = float(np.mean(c))
+        out[f"{prefix}:sens{labels[j]}:max_pred"] = float(np.amax(c))
     col_mean, col_max = [np.mean(c) for c in cols], [np.amax(c) for c in cols]
     row_mean, row_max = [np.mean(r) for r in rows], [np.amax(r) for r in rows]
     for key, value in (
@@ -331,19 +337,21 @@ def fairness(
     accuracy = np.array([np.mean(m.predict(xt) == yt[:, i]) for i, m in enumerate(models)])
     mean_tv, max_tv, null_tv, paired = _tv_matrices(models, xt, yt, sizes, draws, data.rng)
     settings["paired"] = paired
+    ids = pools.factor_ids  # the keys and matrices at the input's factor indices
     scores = {
-        **aggregate_fairness(mean_tv, "mean_fairness"),
-        **aggregate_fairness(max_tv, "max_fairness"),
+        **aggregate_fairness(mean_tv, "mean_fairness", ids),
+        **aggregate_fairness(max_tv, "max_fairness", ids),
     }
+    both = (0, 1)
     return FairnessResult(
         value=scores["mean_fairness:mean_pred:mean_sens"],
         settings=settings,
         metric="fairness",
         fairness_max=scores["max_fairness:mean_pred:mean_sens"],
         fairness_null=aggregate_fairness(null_tv, "null")["null:mean_pred:mean_sens"],
-        mean_tv=mean_tv,
-        max_tv=max_tv,
-        null_tv=null_tv,
-        accuracy=accuracy,
+        mean_tv=pools.widen(mean_tv, axes=both),
+        max_tv=pools.widen(max_tv, axes=both),
+        null_tv=pools.widen(null_tv, axes=both),
+        accuracy=pools.widen(accuracy),
         scores=scores,
     )

@@ -3,7 +3,6 @@ deeper MLP read each factor from the code, i.e. how linearly the factors are enc
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -11,7 +10,14 @@ from typing import Any
 import numpy as np
 
 from lps_eval._validation import check_positive_int
-from lps_eval.metrics.common import SupervisedResult, discrete_factor_codes, prepare, seed_int
+from lps_eval.metrics.common import (
+    SupervisedResult,
+    discrete_factor_codes,
+    finite_mean,
+    prepare,
+    seed_int,
+    widen_factors,
+)
 from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.probes import int_sequence, r2_loss, ridge_fit_predict, standardize_pair
 from lps_eval.metrics.registry import register_metric
@@ -32,18 +38,12 @@ class ProbeLadderResult(SupervisedResult):
     gap_per_factor: np.ndarray | None = None
 
     def rows(self) -> list[dict[str, Any]]:
-        rows = [make_row(rung, _mean_finite(self.r2[rung])) for rung in RUNGS]
-        rows.append(make_row("probe_nonlinear_gap", _mean_finite(self.gap_per_factor)))
+        rows = [make_row(rung, finite_mean(self.r2[rung])) for rung in RUNGS]
+        rows.append(make_row("probe_nonlinear_gap", finite_mean(self.gap_per_factor)))
         for rung in RUNGS:
             rows += indexed_rows(rung, self.r2[rung], scope="factor")
         rows += indexed_rows("probe_nonlinear_gap", self.gap_per_factor, scope="factor")
         return rows
-
-
-def _mean_finite(values: np.ndarray) -> float:
-    """Mean over the factors that have a value (a constant test factor has none)."""
-    ok = np.isfinite(values)
-    return float(np.mean(values[ok])) if ok.any() else math.nan
 
 
 def _mlp_r2(x, y, x_test, y_test, hidden, *, alpha, max_iter, random_state):
@@ -77,6 +77,7 @@ def _mlp_r2(x, y, x_test, y_test, hidden, *, alpha, max_iter, random_state):
     default=False,  # two MLP fits: seconds to tens of seconds at 10,000 rows
     interval=IntervalPlan(unit="half_rows", n_boot=10),
     row_properties={"probe_nonlinear_gap": ("companion",)},
+    needs=("test_split",),
 )
 def probe_ladder(
     z: Any,
@@ -147,8 +148,11 @@ def probe_ladder(
         min_samples=4,
         params={"small": list(small), "deep": list(deep), "alpha": alpha, "max_iter": max_iter},
     )
+    # Only the factors the test split can score: a constant target column would still
+    # shape the shared hidden layers of the multi-output MLPs (its rows are NaN instead).
+    kept = np.flatnonzero(data.scorable())
     f, ft, _ = discrete_factor_codes(
-        data.factors, data.factors_test, n_bins=n_bins, metric="probe_ladder"
+        data.factors[:, kept], data.factors_test[:, kept], n_bins=n_bins, metric="probe_ladder"
     )
     x, x_test = standardize_pair(data.z, data.z_test)
     y, y_test = standardize_pair(f.astype(float), ft.astype(float))
@@ -167,10 +171,12 @@ def probe_ladder(
         )
     data.settings["converged"] = converged
     gap = np.maximum(r2["probe_mlp_small"], r2["probe_mlp_deep"]) - r2["probe_linear"]
+    n_factors = data.factors.shape[1]
+    r2 = {rung: widen_factors(v, kept, n_factors) for rung, v in r2.items()}
     return ProbeLadderResult(
-        value=_mean_finite(r2["probe_linear"]),
+        value=finite_mean(r2["probe_linear"]),
         settings=data.settings,
         metric="probe_linear",
         r2=r2,
-        gap_per_factor=gap,
+        gap_per_factor=widen_factors(gap, kept, n_factors),
     )

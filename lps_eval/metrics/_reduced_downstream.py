@@ -37,7 +37,13 @@ from lps_eval.metrics.classifier_probes import (
     probe_accuracies,
     split_pools,
 )
-from lps_eval.metrics.common import SupervisedResult, not_computable, seed_int, warn
+from lps_eval.metrics.common import (
+    SupervisedResult,
+    finite_mean,
+    not_computable,
+    seed_int,
+    warn,
+)
 from lps_eval.metrics.intervals import IntervalPlan
 from lps_eval.metrics.registry import register_metric
 from lps_eval.results import make_row
@@ -57,7 +63,8 @@ class ReducedDownstreamResult(SupervisedResult):
         ``reduced_downstream_other`` at ``headline_size``.
     sizes : tuple of int
     accuracy : ndarray of shape (n_sizes, K, K)
-        ``[s, k, j]``: test accuracy of factor ``j`` with factor ``k``'s latents removed.
+        ``[s, k, j]``: test accuracy of factor ``j`` with factor ``k``'s latents removed
+        (NaN for a factor left out: constant or ID-like).
     removed : ndarray of shape (n_sizes, K, num_remove)
         Original indices of the removed latents.
     """
@@ -89,7 +96,7 @@ class ReducedDownstreamResult(SupervisedResult):
                     factor=f,
                     probe=self.probe,
                     num_train=size,
-                    other_factors_accuracy=float(np.mean(np.delete(acc[f], f))),
+                    other_factors_accuracy=finite_mean(np.delete(acc[f], f)),
                 )
                 for f in range(k)
             ]
@@ -136,7 +143,9 @@ def _reduced_at(x, y, xt, yt, *, probe, num_remove, seed, first_importance):
     ),
     default=False,
     interval=IntervalPlan(unit="half_rows", n_boot=10),
-    row_properties={"reduced_downstream_other": ("companion",)},
+    # Lower is more compact, but codes that carry nothing are low too (chance): the row
+    # qualifies the score, which is "other" (high only when the other factors survive).
+    row_properties={"reduced_downstream": ("companion",)},
     needs={
         "reduced_downstream": ("two_latents", "test_split"),
         "reduced_downstream_other": ("two_factors", "two_latents", "test_split"),
@@ -242,7 +251,7 @@ def reduced_downstream(
         probe=probe,
         other=other,
         sizes=sizes,
-        accuracy=acc,
-        removed=removed,
+        accuracy=pools.widen(acc, axes=(1, 2)),
+        removed=pools.widen(removed, axes=(1,), fill=-1),
         headline_size=headline,
     )

@@ -36,6 +36,7 @@ from lps_eval.metrics.common import (
     discrete_factor_codes,
     is_integer_valued,
     prepare,
+    widen_factors,
 )
 from lps_eval.metrics.interventions import intervention_support
 
@@ -189,9 +190,13 @@ class Pools:
     """Training and test rows in their draw order, factors as integer codes.
 
     ``x``/``y``: training codes and factor codes; ``xt``/``yt``: test ones; ``sizes``:
-    number of values of each factor; ``continuous``: factor columns that were not
-    integer-valued (binned into 20 bins, or left unbinned for an interventional metric,
-    which then refuses them); ``columns``: the input column of each latent column here.
+    number of values of each factor; ``continuous``: input indices of the factors that
+    were not integer-valued (binned into 20 bins, or left unbinned for an interventional
+    metric, which then refuses them); ``columns``: the input column of each latent column
+    here. Only the factors the rows can score are here (a constant or ID-like factor is
+    left out, :func:`~lps_eval.metrics.common.degenerate_checks`): ``factor_ids`` is the
+    input index of each factor column, ``n_factors`` the input's count; :meth:`widen`
+    puts per-factor results back at the input indices, NaN at the factors left out.
     """
 
     data: Prepared
@@ -202,6 +207,12 @@ class Pools:
     sizes: list[int]
     continuous: list[int]
     columns: np.ndarray
+    factor_ids: np.ndarray
+    n_factors: int
+
+    def widen(self, values: np.ndarray, *, axes: tuple[int, ...] = (-1,), fill=np.nan):
+        """``values`` (one entry per factor here along ``axes``) at the input's factors."""
+        return widen_factors(values, self.factor_ids, self.n_factors, axes=axes, fill=fill)
 
     def intervention_reason(self, min_rows: int) -> str | None:
         """Why the test rows cannot support interventions on every factor (or None);
@@ -217,7 +228,8 @@ class Pools:
         reason, info = intervention_support(self.yt, min_rows=min_rows)
         self.data.settings.update(info)
         counts = [np.bincount(self.yt[:, j], minlength=k) for j, k in enumerate(self.sizes)]
-        short = [(j, int(np.argmin(c)), int(c.min())) for j, c in enumerate(counts)]
+        ids = self.factor_ids
+        short = [(int(ids[j]), int(np.argmin(c)), int(c.min())) for j, c in enumerate(counts)]
         short = [s for s in short if s[2] < min_rows]
         if reason is None and short:
             j, code, count = short[0]
@@ -288,10 +300,17 @@ def split_pools(
     # result, exactly invariant to the order of the latent columns.
     columns = np.lexsort(ztr[:64][::-1])
     ztr, zt = ztr[:, columns], zt[:, columns]
+    # Only the factors the rows can score: a constant factor would change every probe's
+    # draws and its own accuracy would be a trivial 1 (the result is NaN there instead).
+    factor_ids = np.flatnonzero(data.scorable())
+    ftr, ft = ftr[:, factor_ids], ft[:, factor_ids]
     stacked = np.concatenate([ftr, ft])
-    continuous = [j for j in range(stacked.shape[1]) if not is_integer_valued(stacked[:, j])]
+    continuous = [
+        int(factor_ids[j]) for j in range(stacked.shape[1]) if not is_integer_valued(stacked[:, j])
+    ]
     data.settings.update(sample=sample, n_train_used=int(ztr.shape[0]))
+    wide = (factor_ids, int(data.factors.shape[1]))
     if interventional and continuous:
-        return Pools(data, ztr, ftr, zt, ft, [], continuous, columns)
+        return Pools(data, ztr, ftr, zt, ft, [], continuous, columns, *wide)
     codes, codes_test, sizes = discrete_factor_codes(ftr, ft, n_bins=20, metric=metric)
-    return Pools(data, ztr, codes, zt, codes_test, sizes, continuous, columns)
+    return Pools(data, ztr, codes, zt, codes_test, sizes, continuous, columns, *wide)

@@ -51,6 +51,7 @@ __all__ = [
     "current_call",
     "degenerate_checks",
     "discrete_factor_codes",
+    "finite_mean",
     "id_like_factors",
     "is_integer_valued",
     "metric_call",
@@ -62,6 +63,7 @@ __all__ = [
     "top_two_gap",
     "warn",
     "warn_undefined",
+    "widen_factors",
 ]
 
 
@@ -598,6 +600,39 @@ def top_two_gap(matrix: np.ndarray, axis: int) -> np.ndarray:
 def masked_mean(values: np.ndarray, mask: np.ndarray) -> float:
     """Mean of ``values[mask]`` (NaN when the mask is empty)."""
     return float(np.mean(values[mask])) if mask.any() else math.nan
+
+
+def finite_mean(values: Any) -> float:
+    """Mean of the finite entries (NaN when there are none): the mean over the factors
+    that have a value, a left-out factor's NaN aside."""
+    values = np.asarray(values, dtype=float)
+    return masked_mean(values, np.isfinite(values))
+
+
+def widen_factors(
+    values: np.ndarray,
+    factor_ids: np.ndarray,
+    n_factors: int,
+    *,
+    axes: tuple[int, ...] = (-1,),
+    fill: float = math.nan,
+) -> np.ndarray:
+    """Put an array computed on some factors back at their input indices.
+
+    ``values`` has one entry per kept factor (``factor_ids``, the input index of each)
+    along each of ``axes``; the result has ``n_factors`` there, ``fill`` at the factors
+    left out (constant or ID-like, :func:`degenerate_checks`).
+    """
+    out = np.asarray(values)
+    for axis in axes:
+        shape = list(out.shape)
+        shape[axis] = n_factors
+        wide = np.full(shape, fill, dtype=np.result_type(out.dtype, np.asarray(fill).dtype))
+        index = [slice(None)] * out.ndim
+        index[axis] = np.asarray(factor_ids, dtype=np.int64)
+        wide[tuple(index)] = out
+        out = wide
+    return out
 
 
 # ---------------------------------------------------------------- tidy rows

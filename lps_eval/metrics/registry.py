@@ -87,7 +87,8 @@ PROPERTIES = {
     "approx_latent_affine": "z_j -> a z_j + b moves the value only by a probe's noise",
     "rotation_sensitive": "aligned codes score clearly above the same codes rotated",
     "nuisance_invariant": "appending pure-noise latents moves the value only by estimation noise",
-    "nuisance_penalized": "pure-noise latents lower the value (it averages over latents)",
+    "nuisance_penalized": "pure-noise latents lower the value (it averages over latents, or "
+    "its probes fit the noise)",
     "interventional": "draws rows that share a factor value (needs discrete factors)",
     "uses_test_split": "scores on a held-out split (z_test / factors_test)",
     "companion": "a companion row (a gap, a size, a null level, an efficiency, a fairness "

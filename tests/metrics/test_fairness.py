@@ -92,6 +92,24 @@ def test_aggregate_keys_and_values():
     assert d["x:max_pred:max_sens"] == pytest.approx(0.6)
 
 
+def test_a_constant_first_factor_keeps_the_input_indices():
+    # factor 0 never varies: left out, so the matrices, the keys and the rows name the
+    # other factors by their input index (1, 2, 3), never by their position among the kept
+    z, f = _world("summed")
+    f = np.concatenate([np.zeros((len(f), 1), dtype=f.dtype), f], axis=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = metrics.fairness(z, f, **FAST, n_boot=0)
+        ref = metrics.fairness(z, f[:, 1:], **FAST, n_boot=0)
+    assert res.value == ref.value
+    assert np.isnan(res.mean_tv[0]).all() and np.isnan(res.mean_tv[:, 0]).all()
+    np.testing.assert_array_equal(res.mean_tv[1:, 1:], ref.mean_tv)
+    assert np.isnan(res.accuracy[0]) and "mean_fairness:pred3:sens1" in res.scores
+    assert not any("pred0" in key or "sens0" in key for key in res.scores)
+    per_target = res.to_frame().query("metric == 'fairness' and scope == 'factor'")
+    assert per_target.value.isna().tolist() == [True, False, False, False]
+
+
 @pytest.mark.parametrize(
     ("edit", "match"),
     [
