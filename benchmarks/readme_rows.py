@@ -711,14 +711,16 @@ def metrics_vs_dlib(*, repeats: int, quick: bool, tmp: Path) -> list[dict]:
             _record(row, "ours", "ours", "", [], note=note, fill={**fill, "ours": NAN, "peer": NAN})
             for row in ("dci_dlib", "mig_dlib")
         ]
-    names = ("dci", "mig")
+    calls = {
+        "dci": lambda **options: metrics.dci(**data, **options),
+        "mig": lambda **options: metrics.mig(data["z"], data["factors"], **options),
+    }
+    names = tuple(calls)
 
     def ours(metric, **options):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if metric == "dci":
-                return float(metrics.dci(**data, **options).value)
-            return float(metrics.mig(data["z"], data["factors"], **options).value)
+            return float(calls[metric](**options).value)
 
     with tempfile.TemporaryDirectory(dir=tmp) as folder:
         path = Path(folder) / "bench.npz"

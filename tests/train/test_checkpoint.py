@@ -37,11 +37,11 @@ from lps_eval.train.grid import expand_grid, parse_seeds  # noqa: E402
 from lps_eval.train.monitor import EVAL_COLUMNS  # noqa: E402
 from lps_eval.train.objectives import objective_specs  # noqa: E402
 from lps_eval.train.presets import PRESETS, resolve_settings  # noqa: E402
-from tests.conftest import TINY_TRAINING, TINY_TRAINING_CLI  # noqa: E402
+from tests.conftest import TINY_TRAINING  # noqa: E402
+from tests.conftest import TINY_TRAINING_CLI as TINY_CLI  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {**TINY_TRAINING, "progress": False}
-TINY_CLI = TINY_TRAINING_CLI
 
 
 def _weights(run_dir: Path) -> dict:

@@ -31,12 +31,12 @@ from lps_eval.cli.train import train_command as train_cmd  # noqa: E402
 from lps_eval.train.checkpoint import CHECKPOINT_FILE, load_checkpoint  # noqa: E402
 from lps_eval.train.grid import GridInterrupted, expand_grid, run_grid  # noqa: E402
 from lps_eval.train.loop import TrainingInterrupted, fit, resume  # noqa: E402
-from tests.conftest import TINY_TRAINING, TINY_TRAINING_CLI  # noqa: E402
+from tests.conftest import TINY_TRAINING  # noqa: E402
+from tests.conftest import TINY_TRAINING_CLI as TINY_CLI  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 #: fit() settings shared by every run.
 COMMON = {**TINY_TRAINING, "eval_every": 3, "eval_budget": float("inf"), "steps": 6}
-TINY_CLI = TINY_TRAINING_CLI
 #: Index columns that measure time, the only ones allowed to differ between schedulers.
 TIMING = ["train_seconds", "eval_fraction"]
 #: A run whose settings fit() refuses (lr must lie in (0, 1]); it sits inside the grid.

@@ -39,11 +39,11 @@ from lps_eval.train.checkpoint import (  # noqa: E402
     is_finished,
     load_checkpoint,
 )
-from tests.conftest import TINY_TRAINING, TINY_TRAINING_CLI  # noqa: E402
+from tests.conftest import TINY_TRAINING  # noqa: E402
+from tests.conftest import TINY_TRAINING_CLI as TINY_CLI  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TINY = {**TINY_TRAINING, "progress": False}
-TINY_CLI = TINY_TRAINING_CLI
 #: The issue's bound: from the signal to the process's exit.
 STOP_SECONDS = 2.0
 #: History columns that measure time (the only ones two identical runs may differ in).
