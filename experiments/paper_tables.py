@@ -270,11 +270,18 @@ def world_table(table: pd.DataFrame, world: str) -> str:
 
 def separation(table: pd.DataFrame, world: str, a: str, b: str, column: str, better: str):
     """Verdict that ``a`` is better than ``b`` on ``column``: every seed of one side beyond
-    every seed of the other (the only ordering a handful of seeds can show)."""
+    every seed of the other (the only ordering a handful of seeds can show). LPS values
+    that are all <= 0 are at the null level (nothing predicted) and are not ordered."""
     x = table[(table.world == world) & (table.model == a)][column].dropna()
     y = table[(table.world == world) & (table.model == b)][column].dropna()
     if len(x) < 2 or len(y) < 2:
         return "not testable at this budget", f"{len(x)} and {len(y)} seeds; 2+ each needed"
+    if column.startswith("lps_") and max(x.max(), y.max()) <= 0:
+        # held-out R2 <= 0 on every seed: neither predictor found any dependence, and an
+        # order among values at the null level is its small-N bias, not independence
+        return "no difference to see: both at the null level", (
+            f"{_cell(x)} vs {_cell(y)} (every seed's LPS <= 0)"
+        )
     lo_better = better == "lower"
     wins = x.max() < y.min() if lo_better else x.min() > y.max()
     loses = x.min() > y.max() if lo_better else x.max() < y.min()

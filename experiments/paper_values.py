@@ -67,7 +67,7 @@ CLAIMS = [
         "worlds": ["xyc", "xycs", "dsprites"],
     },
     {
-        "text": "supervised metrics disagree with LPS: {other} has higher MIG than AE + MMD",
+        "text": "supervised metrics disagree with LPS: beta-VAE (beta = 4) has higher MIG than {other}",
         "model": "beta_vae",
         "column": "mig",
         "others": ["ae_mmd"],
@@ -113,7 +113,10 @@ on the 2-core development machine. Sizes: {settings}.
 cosine schedule from 1e-3, one torch thread; `lps_eval.train.presets`), trained far
 shorter than the paper's GPU models, and fewer seeds than the paper's five where the
 command above says so. A verdict "not testable at this budget" means the seeds overlap
-or are too few, not that the claim is false. `python experiments/paper_tables.py`
+or are too few, not that the claim is false; "no difference to see: both at the null
+level" means every seed of both models has LPS <= 0 (held-out R2 at or below that of
+predicting the mean: no dependence found), where any order is the estimator's small-N
+bias. `python experiments/paper_tables.py`
 (5 seeds, 4 worlds) is the full run; it is resumable.
 
 ## Columns

@@ -55,6 +55,26 @@ def test_separation_needs_every_seed_on_one_side():
     assert got[0] == "supported"
 
 
+def test_lps_values_all_at_the_null_level_are_not_ordered():
+    """Separated seeds at LPS <= 0 are the estimator's bias, not a verdict; one seed above
+    0 (something was predicted) brings the separation rule back."""
+    lower = "lower"
+    got = pt.separation(
+        _table([-0.02, -0.01], [-0.04, -0.03]), "xy", "ae_mmd", "beta_vae", "lps_lgbm", lower
+    )
+    assert got[0] == "no difference to see: both at the null level" and "<= 0" in got[1]
+    got = pt.separation(
+        _table([-0.02, -0.01], [0.04, 0.08]), "xy", "ae_mmd", "beta_vae", "lps_lgbm", lower
+    )
+    assert got[0] == "supported"
+    # the rule is about LPS only: a negative MMD^2 estimate still orders
+    got = pt.separation(
+        _table([-0.02, -0.01], [-0.004, -0.003], "mmd2_gaussian"),
+        "xy", "ae_mmd", "beta_vae", "mmd2_gaussian", lower,
+    )  # fmt: skip
+    assert got[0] == "supported"
+
+
 def test_linear_decoder_nmse_known_answers():
     rng = np.random.default_rng(0)
     z = rng.normal(size=(400, 3))
