@@ -244,6 +244,10 @@ COLUMNS = {
     "mmd2_gaussian": ("MMD² to N(0, I)", "lower"),
 }
 
+#: Columns whose zero-dependence value is 0 (held-out R2): values <= 0 on every seed are
+#: at the null level, and the claims do not order them.
+NULL_AT_ZERO = {"lps_lgbm", "lps_mlp"}
+
 
 def _cell(values: pd.Series) -> str:
     values = values.dropna()
@@ -276,7 +280,7 @@ def separation(table: pd.DataFrame, world: str, a: str, b: str, column: str, bet
     y = table[(table.world == world) & (table.model == b)][column].dropna()
     if len(x) < 2 or len(y) < 2:
         return "not testable at this budget", f"{len(x)} and {len(y)} seeds; 2+ each needed"
-    if column.startswith("lps_") and max(x.max(), y.max()) <= 0:
+    if column in NULL_AT_ZERO and max(x.max(), y.max()) <= 0:
         # held-out R2 <= 0 on every seed: neither predictor found any dependence, and an
         # order among values at the null level is its small-N bias, not independence
         return "no difference to see: both at the null level", (
@@ -305,7 +309,9 @@ def claims_section(table: pd.DataFrame) -> str:
             for other in claim["others"]:
                 verdict, detail = separation(table, world, claim["model"], other,
                                              claim["column"], COLUMNS[claim["column"]][1])  # fmt: skip
-                text = claim["text"].format(other=paper_values.MODEL_LABELS.get(other, other))
+                labels = paper_values.MODEL_LABELS
+                text = claim["text"].format(model=labels.get(claim["model"], claim["model"]),
+                                            other=labels.get(other, other))  # fmt: skip
                 lines.append(f"| {text} | {world} | {verdict} | {detail} |")
     return "\n".join(lines)
 

@@ -67,7 +67,7 @@ CLAIMS = [
         "worlds": ["xyc", "xycs", "dsprites"],
     },
     {
-        "text": "supervised metrics disagree with LPS: beta-VAE (beta = 4) has higher MIG than {other}",
+        "text": "supervised metrics disagree with LPS: {model} has higher MIG than {other}",
         "model": "beta_vae",
         "column": "mig",
         "others": ["ae_mmd"],
